@@ -1,0 +1,36 @@
+"""FLOPs of a network as MMEngine's analyzer counts them (one multiply-add = one flop)."""
+import torch
+from mmengine.analysis import FlopAnalyzer
+
+# Operator names FlopAnalyzer gives to convolutions and fully connected layers.
+CONV_LINEAR_OPS = ('conv', 'linear', 'addmm', 'matmul', 'bmm')
+
+
+def count_flops(model, inputs, ops=None):
+    """Multiply-accumulates of one forward pass of ``model`` on ``inputs``.
+
+    Args:
+        model: The network; it is run in eval mode under ``torch.no_grad``.
+        inputs: A tensor or a tuple of positional inputs.
+        ops: Operator names to keep (see :data:`CONV_LINEAR_OPS`); ``None`` counts every op
+            the analyzer supports.
+
+    Returns:
+        int: The count.
+    """
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            analyzer = FlopAnalyzer(model, inputs)
+            analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+            by_op = analyzer.by_operator()
+    finally:
+        model.train(was_training)
+    return int(sum(v for k, v in by_op.items() if ops is None or k in ops))
+
+
+def count_conv_linear_flops(model, inputs):
+    """:func:`count_flops` restricted to convolutions and fully connected layers."""
+    return count_flops(model, inputs, CONV_LINEAR_OPS)
