@@ -1,0 +1,105 @@
+"""Export: a plain module with zero-gated channels removed and the other gates folded in.
+
+The export is a deep copy of the model (its own classes, torch's layers, no gdpseg type, no hook)
+in which every layer touching a pruned group is sliced:
+
+* producers (conv/linear) lose output channels, consumers lose the matching input channels;
+* channel-wise members (BN/IN, depthwise convs) are sliced alike;
+* each consumer's weight is multiplied by the gate values of the channels it keeps, so the
+  export computes what the gated model computes in eval mode.
+
+A group whose gates are all zero keeps its strongest channel with a zero gate folded in: stock
+PyTorch layers cannot hold zero channels (BatchNorm, pooling and ``Conv2d`` with no output
+channel all fail), so a dead ASPP branch or residual branch shrinks to one channel that adds
+nothing but its constant (the bias it produced), which is what the gated network computes too.
+"""
+import copy
+
+import torch
+import torch.nn as nn
+
+from .gates import GateSet, polarized_gate
+from .graph import Seg
+
+
+def _positions(gates: GateSet, segs, keep):
+    """Indices into a channel axis made of ``segs`` that survive, and their gate values."""
+    idx, vals, offset = [], [], 0
+    for s in segs:
+        g = gates.group_of(s)
+        k = keep[gates._index[gates.graph.find(s.node)]]
+        gate = polarized_gate(g.alpha.detach(), float(gates.eps)) if g.prunable else \
+            torch.ones(g.size, dtype=g.alpha.dtype)
+        # channel c of the group covers positions c*expand ... c*expand+expand-1
+        pos = (k.unsqueeze(1) * s.expand + torch.arange(s.expand).unsqueeze(0)).flatten()
+        idx.append(pos + offset)
+        vals.append(gate[k].repeat_interleave(s.expand))
+        offset += g.size * s.expand
+    return torch.cat(idx), torch.cat(vals)
+
+
+def _set(module, name, tensor):
+    old = getattr(module, name)
+    if isinstance(old, nn.Parameter):
+        setattr(module, name, nn.Parameter(tensor.contiguous(), requires_grad=old.requires_grad))
+    else:
+        setattr(module, name, tensor.contiguous())
+
+
+@torch.no_grad()
+def prune(model: nn.Module, gates: GateSet) -> nn.Module:
+    """Return the pruned, gate-folded copy of ``model``; ``model`` itself is left unchanged.
+
+    Args:
+        model: The model ``gates`` was attached to.
+        gates: Its :class:`GateSet`.
+
+    Returns:
+        nn.Module: A plain module computing the gated model's eval-mode function.
+    """
+    if gates._model[0] is not model:
+        raise ValueError('gates were attached to another model; pass the model given to '
+                         'attach_gates')
+    gates.detach()
+    stash = dict(gates._stash)
+    try:
+        pruned = copy.deepcopy(model)
+    finally:
+        gates.attach()
+    assert not stash, 'gate hooks were interrupted'
+    keep = gates.keep_indices()
+    modules = dict(pruned.named_modules())
+    for rec in gates.graph.modules.values():
+        m = modules[rec.name]
+        in_idx, in_gate = _positions(gates, rec.in_segs, keep)
+        if rec.kind == 'norm':
+            for name in ('weight', 'bias', 'running_mean', 'running_var'):
+                if isinstance(getattr(m, name, None), torch.Tensor):
+                    _set(m, name, getattr(m, name)[in_idx])
+            m.num_features = len(in_idx)
+            continue
+        if rec.kind == 'depthwise':
+            _set(m, 'weight', m.weight[in_idx])
+            if m.bias is not None:
+                _set(m, 'bias', m.bias[in_idx])
+            m.in_channels = m.out_channels = m.groups = len(in_idx)
+            continue
+        out_group = gates.group_of(Seg(rec.out_node))
+        out_idx = keep[gates._index[gates.graph.find(rec.out_node)]]
+        w = m.weight
+        in_dim, out_dim = (0, 1) if rec.transposed else (1, 0)
+        if getattr(m, 'groups', 1) == 1:
+            shape = [1] * w.dim()
+            shape[in_dim] = -1
+            w = (w.index_select(in_dim, in_idx) * in_gate.to(w.dtype).view(shape))
+        w = w.index_select(out_dim, out_idx) if out_group.prunable else w
+        _set(m, 'weight', w)
+        if m.bias is not None and out_group.prunable:
+            _set(m, 'bias', m.bias[out_idx])
+        if rec.kind == 'linear':
+            m.in_features, m.out_features = w.shape[1], w.shape[0]
+        elif rec.transposed:  # weight [C_in, C_out / groups, ...]
+            m.in_channels, m.out_channels = w.shape[0], w.shape[1] * m.groups
+        else:  # weight [C_out, C_in / groups, ...]
+            m.in_channels, m.out_channels = w.shape[1] * m.groups, w.shape[0]
+    return pruned

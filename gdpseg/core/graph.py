@@ -1,0 +1,127 @@
+"""Channel graph: which channels of which layers must be kept or removed together.
+
+Every conv/linear output is a *node* of channels. Nodes are merged (union-find) when element-wise
+ops add or multiply them channel by channel; a merged class of nodes is one *group* and gets one
+gate vector. A tensor's channel axis is described by a :class:`Label`: the concatenation of
+segments, each a node whose channels may be repeated ``expand`` times in a row (flatten -> linear).
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Seg:
+    """``size(node) * expand`` consecutive channels: each channel of ``node`` repeated ``expand``."""
+    node: int
+    expand: int = 1
+
+
+@dataclass(frozen=True)
+class Label:
+    """Where a tensor's channels come from: its channel dimension and the segments along it."""
+    dim: int
+    segs: Tuple[Seg, ...]
+
+
+@dataclass
+class ModuleRecord:
+    """What the trace saw a module do with channels.
+
+    ``kind`` is ``'conv'``/``'linear'`` (producer of ``out_node``, consumer of ``in_segs``),
+    ``'depthwise'`` (channel-wise: weight rows follow ``in_segs``) or ``'norm'`` (BN/IN).
+    """
+    name: str
+    kind: str
+    in_segs: Optional[Tuple[Seg, ...]] = None
+    out_node: Optional[int] = None
+    transposed: bool = False
+
+
+@dataclass
+class CallRecord:
+    """One conv/linear call, for the FLOPs model: ``coef * C_in * C_out`` multiply-adds."""
+    module: str
+    coef: int
+    in_segs: Tuple[Seg, ...]
+    out_segs: Tuple[Seg, ...]
+    depthwise: bool = False
+    groups: int = 1
+
+
+class ChannelGraph:
+    """Nodes with union-find, per-class reasons that forbid pruning, and module/call records."""
+
+    def __init__(self):
+        self.sizes: List[int] = []
+        self._parent: List[int] = []
+        self._blocked: Dict[int, List[str]] = {}
+        self.modules: Dict[str, ModuleRecord] = {}
+        self.calls: List[CallRecord] = []
+
+    # ----------------------------------------------------------------- nodes and classes
+    def new_node(self, size: int, blocked: Optional[str] = None) -> int:
+        self.sizes.append(int(size))
+        self._parent.append(len(self._parent))
+        node = len(self.sizes) - 1
+        if blocked:
+            self.block(node, blocked)
+        return node
+
+    def find(self, node: int) -> int:
+        root = node
+        while self._parent[root] != root:
+            root = self._parent[root]
+        while self._parent[node] != root:  # path compression
+            self._parent[node], node = root, self._parent[node]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        assert self.sizes[ra] == self.sizes[rb], 'only equal-sized nodes are merged'
+        self._parent[rb] = ra
+        if rb in self._blocked:
+            self._blocked.setdefault(ra, []).extend(self._blocked.pop(rb))
+
+    def block(self, node: int, reason: str) -> None:
+        reasons = self._blocked.setdefault(self.find(node), [])
+        if reason not in reasons:
+            reasons.append(reason)
+
+    def blocked_reasons(self, node: int) -> List[str]:
+        return self._blocked.get(self.find(node), [])
+
+    # ----------------------------------------------------------------- labels
+    def width(self, segs) -> int:
+        return sum(self.sizes[s.node] * s.expand for s in segs)
+
+    def unify(self, a: Tuple[Seg, ...], b: Tuple[Seg, ...]) -> bool:
+        """Merge two channel axes that are combined channel by channel.
+
+        Returns False (and merges nothing) when their segments do not line up one to one.
+        """
+        if len(a) != len(b) or any(self.sizes[x.node] != self.sizes[y.node] or
+                                   x.expand != y.expand for x, y in zip(a, b)):
+            return False
+        for x, y in zip(a, b):
+            self.union(x.node, y.node)
+        return True
+
+    def classes(self) -> List[int]:
+        """Roots of all classes, in order of first appearance."""
+        seen, out = set(), []
+        for node in range(len(self.sizes)):
+            root = self.find(node)
+            if root not in seen:
+                seen.add(root)
+                out.append(root)
+        return out
+
+
+@dataclass
+class TraceIssue:
+    """An op the engine does not model, and the nodes it touched."""
+    op: str
+    module: str
+    nodes: List[int] = field(default_factory=list)

@@ -1,0 +1,65 @@
+"""The proximal step of GDP (paper Algorithm 1 with the closed form of Eq. 9).
+
+After a gradient step gives α̂, the gates solve
+    argmin_α ½‖α − α̂‖² + η λ R(α) / R_full
+where R is bilinear in the group widths ‖α_l‖₀. Algorithm 1 alternates over groups: for group l,
+the other groups' widths are held at their current ‖α_k‖₀ and ‖α_l‖₀ is relaxed to ‖α_l‖₁, which
+is a soft threshold with
+
+    β_l = η · λ · (Σ_{k≠l} a_lk ‖α_k‖₀ + b_l) / R_full.
+
+The paper typesets b_l outside η·λ; here it is inside, so that β is η·λ times the derivative of
+the (normalised) resource -- with b_l outside, the linear terms would not scale with λ or the
+learning rate at all, and λ = 0 would still prune. Each pass thresholds α̂ again with the widths
+of the previous pass (Jacobi order, as line 4 uses α^t for every k ≠ l).
+"""
+from typing import List, Sequence
+
+import torch
+
+
+def soft_threshold(x: torch.Tensor, beta: float) -> torch.Tensor:
+    """Closed-form minimiser of ½(α − x)² + β|α| (Eq. 9), element-wise."""
+    return torch.sign(x) * torch.clamp(x.abs() - beta, min=0)
+
+
+def alternating_prox(alpha_hat: List[torch.Tensor], resource, index: List[int],
+                     sizes: Sequence[int], lr: float, lam: float, passes: int = 1,
+                     min_keep: int = 1) -> List[torch.Tensor]:
+    """Algorithm 1: ``passes`` rounds of soft thresholds of the prunable groups' α̂.
+
+    Args:
+        alpha_hat: α̂ of the prunable groups (after the gradient step).
+        resource: A :class:`BilinearResource` over *all* groups.
+        index: Position of each prunable group among all groups.
+        sizes: Widths of all groups (fixed groups keep theirs).
+        lr, lam: η₁ and λ; λ weights R / R(sizes).
+        passes: N.
+        min_keep: A group never keeps fewer than this many non-zero entries when it is > 1
+            (its largest |α̂| are left unshrunk); 1 lets a group reach all zeros.
+
+    Returns:
+        The new α of each prunable group.
+    """
+    full = resource.value(sizes)
+    counts = [float(s) for s in sizes]
+    for i, a in zip(index, alpha_hat):
+        counts[i] = float(torch.count_nonzero(a))
+    new = list(alpha_hat)
+    for _ in range(passes):
+        beta = lr * lam * resource.grad(counts) / full
+        new = [soft_threshold(a, float(beta[i])) for i, a in zip(index, alpha_hat)]
+        if min_keep > 1:
+            new = [_keep_top(n, a, min_keep) for n, a in zip(new, alpha_hat)]
+        for i, n in zip(index, new):
+            counts[i] = float(torch.count_nonzero(n))
+    return new
+
+
+def _keep_top(new: torch.Tensor, hat: torch.Tensor, k: int) -> torch.Tensor:
+    if int(torch.count_nonzero(new)) >= min(k, new.numel()):
+        return new
+    top = torch.topk(hat.abs(), min(k, hat.numel())).indices
+    out = new.clone()
+    out[top] = torch.where(new[top] != 0, new[top], hat[top])
+    return out

@@ -1,0 +1,558 @@
+"""Build a :class:`ChannelGraph` from one real forward pass.
+
+The pass runs under a :class:`torch.overrides.TorchFunctionMode`, which sees every torch function
+and tensor method call with its real arguments. Tensors carry a :class:`Label` naming the nodes
+their channels come from. Each op is handled by an explicit rule; an op without a rule that
+touches labelled channels makes those channels non-prunable and is reported (or raises with
+``strict=True``) -- nothing is guessed from shapes.
+"""
+import math
+from typing import Callable, Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from torch.overrides import TorchFunctionMode
+
+from .graph import CallRecord, ChannelGraph, Label, ModuleRecord, Seg, TraceIssue
+
+
+class UnsupportedOpError(RuntimeError):
+    """Raised with ``strict=True`` when an op mixes channels in a way the engine does not model."""
+
+
+# Ops that act on every channel independently and keep the channel axis where it is.
+_CHANNELWISE = {
+    'relu', 'relu_', 'relu6', 'hardtanh', 'hardtanh_', 'leaky_relu', 'leaky_relu_', 'elu',
+    'elu_', 'selu', 'celu', 'gelu', 'silu', 'mish', 'softplus', 'sigmoid', 'sigmoid_', 'tanh',
+    'tanh_', 'hardswish', 'hardsigmoid', 'prelu_scalar', 'dropout', 'dropout1d', 'dropout2d',
+    'dropout3d', 'alpha_dropout', 'feature_alpha_dropout', 'contiguous', 'clone', 'detach',
+    'float', 'half', 'double', 'bfloat16', 'to', 'type', 'type_as', 'abs', 'neg', '__neg__',
+    'exp', 'log', 'sqrt', 'rsqrt', 'square', 'clamp', 'clamp_', 'clip', 'clamp_min',
+    'clamp_max', 'interpolate', 'upsample', 'upsample_nearest', 'upsample_bilinear',
+    'requires_grad_', 'cpu', 'cuda', 'zero_', 'fill_', 'sign', 'floor', 'ceil', 'round',
+    'nan_to_num', 'softmax2d_spatial',
+}
+# Binary element-wise ops: broadcast, channels of both operands are paired one to one.
+_BINARY = {
+    'add', 'add_', '__add__', '__radd__', '__iadd__', 'sub', 'sub_', '__sub__', '__rsub__',
+    '__isub__', 'mul', 'mul_', '__mul__', '__rmul__', '__imul__', 'div', 'div_', '__truediv__',
+    '__rtruediv__', '__itruediv__', 'true_divide', 'maximum', 'minimum', 'pow', '__pow__',
+    'addcmul', 'lerp', 'where',
+}
+# Calls with no tensor result worth tracking.
+_IGNORED = {
+    '__get__', 'size', 'dim', 'numel', '__len__', '__bool__', 'item', 'tolist', 'is_contiguous',
+    'data_ptr', 'element_size', 'is_floating_point', 'get_device', '__format__', '__repr__',
+    'stride', 'storage_offset', '__hash__', '__eq__', '__ne__', 'equal', 'isfinite', 'all',
+    'any', 'backward', 'register_hook', 'retain_grad', 'new_zeros', 'new_ones', 'new_empty',
+    'new_full', 'new_tensor', 'zeros_like', 'ones_like', 'empty_like', 'full_like', 'rand_like',
+    'randn_like', '__setstate__', '__reduce_ex__', '__deepcopy__', 'is_complex', '__iter__',
+    '__contains__', 'shape', 'device', 'dtype',
+}
+_TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+_POOLS = ('pool',)  # max/avg/adaptive pooling in every dimension, with or without indices
+
+
+def _name(func) -> str:
+    return getattr(func, '__name__', None) or str(func)
+
+
+def _tensors(obj):
+    """All tensors in a nested tuple/list/dict (model outputs, op results)."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _tensors(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _tensors(item)
+    elif hasattr(obj, '__dataclass_fields__'):
+        for key in obj.__dataclass_fields__:
+            yield from _tensors(getattr(obj, key))
+
+
+class ChannelTracer(TorchFunctionMode):
+    """Records channel flow; use :func:`trace_channels` rather than this class directly."""
+
+    def __init__(self, model: nn.Module, strict: bool = False):
+        super().__init__()
+        self.graph = ChannelGraph()
+        self.strict = strict
+        self.issues: List[TraceIssue] = []
+        self._labels: Dict[int, tuple] = {}  # id(tensor) -> (tensor, Label); keeps ids unique
+        self._stack: List[str] = []
+        self._op = ''
+        self._param_owner: Dict[int, tuple] = {}
+        for mname, module in model.named_modules():
+            for pname, p in list(module.named_parameters(recurse=False)) + \
+                    list(module.named_buffers(recurse=False)):
+                self._param_owner.setdefault(id(p), (mname, module, pname))
+        self._hooks = []
+        for mname, module in model.named_modules():
+            self._hooks.append(module.register_forward_pre_hook(self._enter(mname)))
+            self._hooks.append(module.register_forward_hook(self._leave, always_call=True))
+
+    def _enter(self, name):
+        def hook(module, args):
+            self._stack.append(name)
+        return hook
+
+    def _leave(self, module, args, output):
+        self._stack.pop()
+
+    def remove_hooks(self):
+        for h in self._hooks:
+            h.remove()
+
+    # ----------------------------------------------------------------- labels
+    def label(self, t) -> Optional[Label]:
+        if not isinstance(t, torch.Tensor):
+            return None
+        entry = self._labels.get(id(t))
+        return entry[1] if entry is not None and entry[0] is t else None
+
+    def set_label(self, t, label: Optional[Label]):
+        if isinstance(t, torch.Tensor) and label is not None:
+            self._labels[id(t)] = (t, label)
+
+    @property
+    def where(self) -> str:
+        return self._stack[-1] if self._stack and self._stack[-1] else '<top level>'
+
+    def unsupported(self, op: str, labels, why: str = ''):
+        nodes = [s.node for lab in labels if lab is not None for s in lab.segs]
+        if not nodes:
+            return
+        if self.strict:
+            raise UnsupportedOpError(
+                f'{op} in {self.where} mixes channels in a way gdpseg does not model{why}. '
+                'Exclude the module (exclude=...) or use strict=False to keep its channels.')
+        for node in nodes:
+            self.graph.block(node, f'{op} in {self.where}')
+        self.issues.append(TraceIssue(op, self.where, nodes))
+
+    # ----------------------------------------------------------------- dispatch
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        name = self._op = _name(func)
+        if name in _IGNORED:
+            return out
+        inputs = [a for a in _tensors((args, kwargs))]
+        labelled = [t for t in inputs if self.label(t) is not None]
+        handler = getattr(self, f'_op_{name}', None)
+        if handler is None:
+            handler = self._generic_rule(name)
+        if handler is not None:
+            handler(args, kwargs, out)
+        elif labelled:
+            self.unsupported(name, [self.label(t) for t in labelled])
+            self._label_fixed(labelled[0], out, name)
+        return out
+
+    def _label_fixed(self, source, out, reason):
+        """Give unlabelled outputs shaped like ``source`` one fixed node, so that layers
+        downstream see one known, non-prunable group instead of an untracked tensor."""
+        lab = self.label(source)
+        for t in _tensors(out):
+            if self.label(t) is None and t.dim() == source.dim() and lab.dim < t.dim():
+                node = self.graph.new_node(t.shape[lab.dim], f'output of {reason} in {self.where}')
+                self.set_label(t, Label(lab.dim, (Seg(node),)))
+
+    def _generic_rule(self, name) -> Optional[Callable]:
+        if name in _CHANNELWISE:
+            return self._channelwise
+        if name in _BINARY:
+            return self._binary
+        if any(p in name for p in _POOLS):
+            return self._channelwise
+        if name.startswith('conv_transpose'):
+            return self._conv
+        if name.startswith('conv') and name[4:5].isdigit():
+            return self._conv
+        return None
+
+    # ----------------------------------------------------------------- rules
+    def _first_label(self, args):
+        return self.label(args[0]) if args else None
+
+    def _channelwise(self, args, kwargs, out):
+        lab = self._first_label(args)
+        if lab is None:
+            return
+        for t in _tensors(out):
+            if t.dim() == args[0].dim() and t.shape[lab.dim] == args[0].shape[lab.dim]:
+                self.set_label(t, lab)
+
+    def _binary(self, args, kwargs, out):
+        operands = [a for a in _tensors(args)]
+        if not isinstance(out, torch.Tensor):
+            return
+        labels = [(t, self.label(t)) for t in operands if t.dim() > 0]
+        result = None
+        for t, lab in labels:
+            if lab is None:
+                continue
+            pos = lab.dim + out.dim() - t.dim()
+            if result is None:
+                result = Label(pos, lab.segs)
+            elif result.dim != pos or not self.graph.unify(result.segs, lab.segs):
+                self.unsupported(self._op, [result, lab], ': operands pair channels unevenly')
+                return
+        if result is None:
+            return
+        for t, lab in labels:
+            if lab is not None:
+                continue
+            k = result.dim - (out.dim() - t.dim())
+            if k >= 0 and t.shape[k] != 1:  # an untracked tensor with its own channels
+                self.unsupported('element-wise op with an untracked tensor', [result])
+                break
+        self.set_label(out, result)
+
+    def _record_module(self, mname, kind, **fields):
+        rec = self.graph.modules.get(mname)
+        if rec is None:
+            rec = self.graph.modules[mname] = ModuleRecord(mname, kind, **fields)
+            return rec
+        if rec.in_segs is not None and fields.get('in_segs') is not None:
+            if not self.graph.unify(rec.in_segs, fields['in_segs']):
+                self.unsupported(f'{kind} reused on other channels', [Label(1, rec.in_segs)])
+        return rec
+
+    def _owner(self, t):
+        return self._param_owner.get(id(t)) if isinstance(t, torch.Tensor) else None
+
+    def _conv(self, args, kwargs, out):
+        x = args[0]
+        weight = args[1] if len(args) > 1 else kwargs.get('weight')
+        groups = args[6] if len(args) > 6 else kwargs.get('groups', 1)  # same slot for transposed
+        owner = self._owner(weight)
+        lab = self.label(x)
+        transposed = isinstance(owner[1], _TRANSPOSED) if owner else False
+        if owner is None or owner[2] != 'weight' or lab is not None and lab.dim != 1:
+            self.unsupported('convolution with an untracked weight', [lab])
+            return
+        mname, module = owner[0], owner[1]
+        cin, cout = x.shape[1], out.shape[1]
+        in_segs = lab.segs if lab is not None else (Seg(self.graph.new_node(
+            cin, 'untracked input'), 1),)
+        ksize = math.prod(weight.shape[2:])
+        spatial = math.prod(x.shape[2:]) if transposed else math.prod(out.shape[2:])
+        coef = x.shape[0] * spatial * ksize
+        if groups == cin and cout == cin and groups > 1 and not transposed:
+            # Depthwise: channel-wise, so its channels belong to the input's group.
+            self._record_module(mname, 'depthwise', in_segs=in_segs)
+            self.graph.calls.append(CallRecord(mname, coef, in_segs, in_segs, depthwise=True))
+            self.set_label(out, Label(1, in_segs))
+            return
+        rec = self.graph.modules.get(mname)
+        if rec is None:
+            node = self.graph.new_node(cout)
+            rec = self._record_module(mname, 'conv', in_segs=in_segs, out_node=node,
+                                      transposed=transposed)
+        else:
+            self._record_module(mname, 'conv', in_segs=in_segs)
+        if groups != 1:
+            # Grouped convs would need every group pruned alike; keep their channels.
+            self.unsupported(f'grouped convolution (groups={groups})',
+                             [Label(1, in_segs), Label(1, (Seg(rec.out_node),))])
+        out_segs = (Seg(rec.out_node),)
+        self.graph.calls.append(CallRecord(mname, coef // groups, in_segs, out_segs,
+                                           groups=groups))
+        self.set_label(out, Label(1, out_segs))
+
+    def _op_linear(self, args, kwargs, out):
+        x = args[0]
+        weight = args[1] if len(args) > 1 else kwargs.get('weight')
+        owner = self._owner(weight)
+        lab = self.label(x)
+        if owner is None or owner[2] != 'weight' or lab is not None and lab.dim != x.dim() - 1:
+            self.unsupported('linear with an untracked weight or channels not last', [lab])
+            return
+        mname = owner[0]
+        in_segs = lab.segs if lab is not None else (Seg(self.graph.new_node(
+            x.shape[-1], 'untracked input'), 1),)
+        rec = self.graph.modules.get(mname)
+        if rec is None:
+            rec = self._record_module(mname, 'linear', in_segs=in_segs,
+                                      out_node=self.graph.new_node(out.shape[-1]))
+        else:
+            self._record_module(mname, 'linear', in_segs=in_segs)
+        out_segs = (Seg(rec.out_node),)
+        self.graph.calls.append(CallRecord(mname, math.prod(x.shape[:-1]), in_segs, out_segs))
+        self.set_label(out, Label(out.dim() - 1, out_segs))
+
+    def _norm(self, args, kwargs, out, param_names):
+        lab = self._first_label(args)
+        if lab is None:
+            return
+        if lab.dim != 1:
+            self.unsupported('normalisation over a moved channel axis', [lab])
+            return
+        owners = [self._owner(kwargs.get(n, args[i] if len(args) > i else None))
+                  for n, i in param_names]
+        owners = [o for o in owners if o is not None]
+        if owners:
+            self._record_module(owners[0][0], 'norm', in_segs=lab.segs)
+        self.set_label(out, lab)
+
+    def _op_batch_norm(self, args, kwargs, out):
+        self._norm(args, kwargs, out, [('running_mean', 1), ('weight', 3)])
+
+    def _op_instance_norm(self, args, kwargs, out):
+        self._norm(args, kwargs, out, [('running_mean', 1), ('weight', 3)])
+
+    def _op_cat(self, args, kwargs, out):
+        tensors = list(args[0]) if args else list(kwargs['tensors'])
+        dim = args[1] if len(args) > 1 else kwargs.get('dim', 0)
+        dim = dim % out.dim()
+        labels = [self.label(t) for t in tensors]
+        if all(lab is None for lab in labels):
+            return
+        if any(lab is not None and lab.dim == dim for lab in labels):
+            segs = []
+            for t, lab in zip(tensors, labels):
+                if lab is not None and lab.dim == dim:
+                    segs.extend(lab.segs)
+                elif t.shape[dim] > 0:  # untracked channels: concatenated, never pruned
+                    self.unsupported('concatenation with an untracked tensor', [lab])
+                    segs.append(Seg(self.graph.new_node(t.shape[dim], 'untracked input')))
+            self.set_label(out, Label(dim, tuple(segs)))
+            return
+        # Concatenation along another axis: channels of all parts are the same channels.
+        self._binary_like(tensors, labels, out)
+
+    _op_concat = _op_cat
+    _op_concatenate = _op_cat
+
+    def _binary_like(self, tensors, labels, out):
+        known = [lab for lab in labels if lab is not None]
+        base = known[0]
+        for lab in known[1:]:
+            if lab.dim != base.dim or not self.graph.unify(base.segs, lab.segs):
+                self.unsupported('stack/cat of unevenly paired channels', known)
+                return
+        if len(known) != len(labels):
+            self.unsupported('stack/cat with an untracked tensor', known)
+            return
+        self.set_label(out, base)
+
+    def _op_stack(self, args, kwargs, out):
+        tensors = list(args[0]) if args else list(kwargs['tensors'])
+        dim = args[1] if len(args) > 1 else kwargs.get('dim', 0)
+        labels = [self.label(t) for t in tensors]
+        if all(lab is None for lab in labels):
+            return
+        dim = dim % out.dim()
+        self._binary_like(tensors, [None if lab is None else Label(
+            lab.dim + (dim <= lab.dim), lab.segs) for lab in labels], out)
+
+    def _reshape_to(self, x, out):
+        lab = self.label(x)
+        if lab is None or not isinstance(out, torch.Tensor):
+            return
+        ishape, oshape = list(x.shape), list(out.shape)
+        prefix = math.prod(ishape[:lab.dim])
+        j, acc = 0, 1
+        while j < len(oshape) and acc < prefix:
+            acc *= oshape[j]
+            j += 1
+        if acc != prefix or j >= len(oshape):
+            self.unsupported('reshape that moves or splits the channel axis', [lab])
+            return
+        channels, merged, k = ishape[lab.dim], 1, lab.dim + 1
+        while channels * merged < oshape[j] and k < len(ishape):
+            merged *= ishape[k]
+            k += 1
+        if channels * merged != oshape[j]:
+            self.unsupported('reshape that splits the channel axis', [lab])
+            return
+        self.set_label(out, Label(j, tuple(Seg(s.node, s.expand * merged) for s in lab.segs)))
+
+    def _op_view(self, args, kwargs, out):
+        self._reshape_to(args[0], out)
+
+    _op_reshape = _op_view
+    _op_flatten = _op_view
+    _op_view_as = _op_view
+    _op_reshape_as = _op_view
+
+    def _op_unsqueeze(self, args, kwargs, out):
+        self._reshape_to(args[0], out)
+
+    _op_squeeze = _op_unsqueeze
+
+    def _op_permute(self, args, kwargs, out):
+        lab = self._first_label(args)
+        if lab is None:
+            return
+        dims = args[1:] if len(args) > 1 else kwargs['dims']
+        if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+            dims = dims[0]
+        dims = [d % out.dim() for d in dims]
+        self.set_label(out, Label(dims.index(lab.dim), lab.segs))
+
+    def _op_transpose(self, args, kwargs, out):
+        lab = self._first_label(args)
+        if lab is None:
+            return
+        a, b = (d % out.dim() for d in args[1:3])
+        new = b if lab.dim == a else a if lab.dim == b else lab.dim
+        self.set_label(out, Label(new, lab.segs))
+
+    def _reduce(self, args, kwargs, out, name):
+        lab = self._first_label(args)
+        if lab is None or not isinstance(out, torch.Tensor):
+            return
+        dims = args[1] if len(args) > 1 else kwargs.get('dim')
+        keep = kwargs.get('keepdim', args[2] if len(args) > 2 and isinstance(args[2], bool)
+                          else False)
+        if dims is None:
+            self.unsupported(f'{name} over all axes', [lab])
+            return
+        dims = [d % args[0].dim() for d in (dims if isinstance(dims, (list, tuple)) else [dims])]
+        if lab.dim in dims:
+            self.unsupported(f'{name} over the channel axis', [lab])
+            return
+        new = lab.dim if keep else lab.dim - sum(d < lab.dim for d in dims)
+        self.set_label(out, Label(new, lab.segs))
+
+    def _op_mean(self, args, kwargs, out):
+        self._reduce(args, kwargs, out, 'mean')
+
+    def _op_sum(self, args, kwargs, out):
+        self._reduce(args, kwargs, out, 'sum')
+
+    def _op_amax(self, args, kwargs, out):
+        self._reduce(args, kwargs, out, 'amax')
+
+    def _op_softmax(self, args, kwargs, out):
+        self._along_dim(args, kwargs, out, 'softmax')
+
+    def _op_log_softmax(self, args, kwargs, out):
+        self._along_dim(args, kwargs, out, 'log_softmax')
+
+    def _along_dim(self, args, kwargs, out, name):
+        lab = self._first_label(args)
+        if lab is None:
+            return
+        dim = args[1] if len(args) > 1 else kwargs.get('dim')
+        if dim is None or dim % args[0].dim() == lab.dim:
+            self.unsupported(f'{name} over the channel axis', [lab])
+            return
+        self.set_label(out, lab)
+
+    def _op_pad(self, args, kwargs, out):
+        lab = self._first_label(args)
+        if lab is None:
+            return
+        pad = args[1] if len(args) > 1 else kwargs['pad']
+        touched = args[0].dim() - 1 - (len(pad) // 2 - 1)  # first dim the padding reaches
+        if touched <= lab.dim and any(pad[2 * (args[0].dim() - 1 - lab.dim):][:2]):
+            self.unsupported('padding of the channel axis', [lab])
+            self._label_fixed(args[0], out, 'padding of the channel axis')
+            return
+        self.set_label(out, lab)
+
+    def _op___getitem__(self, args, kwargs, out):
+        lab = self._first_label(args)
+        if lab is None or not isinstance(out, torch.Tensor):
+            return
+        index = args[1] if isinstance(args[1], tuple) else (args[1],)
+        if any(isinstance(i, torch.Tensor) or isinstance(i, (list, bool)) for i in index):
+            self.unsupported('indexing with tensors or lists', [lab])
+            return
+        n_real = sum(1 for i in index if i is not None and i is not Ellipsis)
+        expanded = []
+        for i in index:
+            if i is Ellipsis:
+                expanded.extend([slice(None)] * (args[0].dim() - n_real))
+            else:
+                expanded.append(i)
+        in_dim, out_dim = 0, 0
+        for i in expanded:
+            if i is None:
+                out_dim += 1
+                continue
+            if in_dim == lab.dim:
+                if not (isinstance(i, slice) and i == slice(None)):
+                    self.unsupported('slicing of the channel axis', [lab])
+                    return
+                self.set_label(out, Label(out_dim, lab.segs))
+                return
+            if not isinstance(i, int):
+                out_dim += 1
+            in_dim += 1
+        self.set_label(out, Label(out_dim + lab.dim - in_dim, lab.segs))
+
+    def _split_like(self, args, kwargs, out, name):
+        lab = self._first_label(args)
+        if lab is None:
+            return
+        dim = args[2] if len(args) > 2 else kwargs.get('dim', 0)
+        dim = dim % args[0].dim()
+        parts = list(out)
+        if dim != lab.dim:
+            for p in parts:
+                self.set_label(p, lab)
+            return
+        offsets, pos = {}, 0
+        for i, s in enumerate(lab.segs):
+            offsets[pos] = i
+            pos += self.graph.sizes[s.node] * s.expand
+        offsets[pos] = len(lab.segs)
+        start = 0
+        for p in parts:
+            stop = start + p.shape[dim]
+            if start not in offsets or stop not in offsets:
+                self.unsupported(f'{name} inside a channel group', [lab])
+                return
+            self.set_label(p, Label(dim, lab.segs[offsets[start]:offsets[stop]]))
+            start = stop
+
+    def _op_split(self, args, kwargs, out):
+        self._split_like(args, kwargs, out, 'split')
+
+    def _op_chunk(self, args, kwargs, out):
+        self._split_like(args, kwargs, out, 'chunk')
+
+    def _op_expand(self, args, kwargs, out):
+        lab = self._first_label(args)
+        if lab is not None and out.shape[lab.dim + out.dim() - args[0].dim()] == \
+                args[0].shape[lab.dim]:
+            self.set_label(out, Label(lab.dim + out.dim() - args[0].dim(), lab.segs))
+        elif lab is not None:
+            self.unsupported('expand of the channel axis', [lab])
+
+    _op_expand_as = _op_expand
+
+
+def trace_channels(model: nn.Module, example_inputs: tuple, forward_fn=None,
+                   strict: bool = False):
+    """Run ``model`` once in eval mode and record its channel graph.
+
+    Returns:
+        tuple: ``(graph, issues)`` -- the :class:`ChannelGraph` and the list of
+        :class:`TraceIssue` for ops the engine does not model.
+    """
+    tracer = ChannelTracer(model, strict=strict)
+    was_training = model.training
+    model.eval()
+    for t in _tensors(example_inputs):
+        if t.dim() >= 2 and t.is_floating_point():  # batched input, channels on dim 1
+            tracer.set_label(t, Label(1, (Seg(tracer.graph.new_node(t.shape[1],
+                                                                   'network input')),)))
+    try:
+        with torch.no_grad(), tracer:
+            out = forward_fn(model, example_inputs) if forward_fn else model(*example_inputs)
+        for t in _tensors(out):
+            lab = tracer.label(t)
+            if lab is not None:
+                for s in lab.segs:
+                    tracer.graph.block(s.node, 'network output')
+    finally:
+        tracer.remove_hooks()
+        model.train(was_training)
+    return tracer.graph, tracer.issues

@@ -1,0 +1,156 @@
+"""Every model family: random zero patterns, export, outputs and FLOPs equal the gated model's."""
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from gdpseg.core import attach_gates, prune
+from gdpseg.evaluation import count_conv_linear_flops
+from gdpseg.models import CifarResNet, DeepLabV3Plus, TransformerNet
+
+from .helpers import Call, check_export, randomize_gates
+
+
+def mmseg_deeplabv3plus():
+    import mmseg
+    from mmengine import Config
+
+    from gdpseg.registry import MODELS
+    from gdpseg.utils import register_all_modules
+
+    register_all_modules()
+    cfg = Config.fromfile(Path(mmseg.__file__).parent / '.mim' / 'configs' / 'deeplabv3plus' /
+                          'deeplabv3plus_r50-d8_4xb4-20k_voc12aug-512x512.py').model
+    cfg.pretrained = None
+    for part in (cfg.backbone, cfg.decode_head, cfg.auxiliary_head):
+        part.norm_cfg = dict(type='BN', requires_grad=True)
+    cfg._scope_ = 'mmseg'
+    return MODELS.build(cfg)
+
+
+def smp_deeplabv3plus():
+    import segmentation_models_pytorch as smp
+
+    return smp.DeepLabV3Plus(encoder_name='resnet34', encoder_weights=None, classes=21)
+
+
+def _mmseg_tensor(model, inputs):
+    return model(*inputs, mode='tensor')
+
+
+# name: constructor, input shape, forward_fn
+MODELS = {
+    'resnet18': (lambda: torchvision.models.resnet18(num_classes=10), (2, 3, 64, 64), None),
+    'resnet50': (lambda: torchvision.models.resnet50(num_classes=10), (2, 3, 64, 64), None),
+    'mobilenet_v2': (lambda: torchvision.models.mobilenet_v2(num_classes=10), (2, 3, 64, 64),
+                     None),
+    'vgg16_bn': (lambda: torchvision.models.vgg16_bn(num_classes=10), (2, 3, 32, 32), None),
+    'cifar_resnet56': (lambda: CifarResNet(56), (2, 3, 32, 32), None),
+    'deeplabv3plus_paper': (lambda: DeepLabV3Plus(num_classes=21), (1, 3, 65, 65), None),
+    'deeplabv3plus_mmseg': (mmseg_deeplabv3plus, (1, 3, 64, 64), _mmseg_tensor),
+    'deeplabv3plus_smp': (smp_deeplabv3plus, (1, 3, 64, 64), None),
+    'transformer_net': (TransformerNet, (1, 3, 64, 64), None),
+}
+# A group to zero entirely: a residual block's inner group or an ASPP branch (VGG has neither:
+# every group of a plain chain cuts the network, which would make the output constant).
+WHOLE = {
+    'resnet18': 'layer1.0.conv1', 'resnet50': 'layer1.0.conv2',
+    'mobilenet_v2': 'features.3.conv.0.0', 'vgg16_bn': None, 'cifar_resnet56': 'layer1.0.conv1',
+    'deeplabv3plus_paper': 'classifier.aspp.convs.3.0',
+    'deeplabv3plus_mmseg': 'decode_head.aspp_modules.3.pointwise_conv.conv',
+    'deeplabv3plus_smp': 'decoder.aspp.0.convs.3.0.1', 'transformer_net': 'res2.conv1.conv2d',
+}
+
+
+def _attach(name):
+    ctor, shape, fn = MODELS[name]
+    torch.manual_seed(0)
+    model = ctor().eval()
+    x = torch.randn(*shape)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        gates = attach_gates(model, (x,), forward_fn=fn)
+    messages = [str(w.message) for w in caught if str(w.message).startswith('gdpseg')]
+    return model, gates, shape, fn, messages
+
+
+@pytest.mark.parametrize('name', list(MODELS))
+def test_random_zero_patterns_export_exactly(name):
+    model, gates, shape, fn, messages = _attach(name)
+    fixed = {g.name: g.reasons for g in gates.groups if not g.prunable}
+    reasons = {r for rs in fixed.values() for r in rs}
+    # Only the network's input and output are fixed, except ResNet-56's zero-padding shortcut.
+    if name == 'cifar_resnet56':
+        assert any('padding of the channel axis' in m for m in messages)
+        assert sum(g.prunable for g in gates.groups) == 27  # every block's inner channels
+    else:
+        assert messages == []
+        assert reasons == {'network input', 'network output'}, fixed
+    whole = WHOLE[name]
+    assert whole is None or whole in {g.name for g in gates.groups if g.prunable}
+    for seed in (0, 1):
+        randomize_gates(gates, seed, whole=(whole,) if seed == 0 else ())
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        check_export(model, gates, shape, fn, seed=seed)
+        # export leaves the model and its gates as they were
+        for k, v in model.state_dict().items():
+            assert torch.equal(v, before[k]), k
+
+
+def test_full_flops_match_mmengine_on_the_ungated_model():
+    model, gates, shape, fn, _ = _attach('deeplabv3plus_paper')
+    fresh = DeepLabV3Plus(num_classes=21)
+    assert gates.full_flops() == count_conv_linear_flops(Call(fresh, None), (torch.zeros(shape),))
+    assert gates.full_params() == sum(p.numel() for p in fresh.parameters())
+
+
+def test_dead_aspp_branch_shrinks_to_one_silent_channel():
+    model, gates, shape, _, _ = _attach('deeplabv3plus_paper')
+    by_name = {g.name: g for g in gates.groups}
+    branch = by_name['classifier.aspp.convs.3.0']  # the rate-18 branch
+    randomize_gates(gates, 3, zero_frac=0.3, whole=(branch.name,))
+    pruned = check_export(model, gates, shape)
+    assert pruned.classifier.aspp.convs[3][0].out_channels == 1
+    # the projection reads 1 silent channel of that branch: its weight column is zero
+    proj = pruned.classifier.aspp.project[0].weight
+    kept = [g.live() if g.live() else 1 for g in
+            (by_name[f'classifier.aspp.convs.{i}.{0 if i < 4 else 1}'] for i in range(5))]
+    start = sum(kept[:3])
+    assert proj.shape[1] == sum(kept)
+    assert torch.all(proj[:, start:start + 1] == 0)
+
+
+def test_export_is_plain_and_loads_without_gdpseg(tmp_path):
+    import pickletools
+    import subprocess
+    import sys
+    import zipfile
+
+    model, gates, shape, _, _ = _attach('resnet18')
+    randomize_gates(gates, 0)
+    pruned = prune(model, gates)
+    path = tmp_path / 'pruned.pth'
+    torch.save(pruned, path)
+    with zipfile.ZipFile(path) as zf:
+        data = zf.read(next(n for n in zf.namelist() if n.endswith('data.pkl')))
+    globals_ = [arg for op, arg, _ in pickletools.genops(data) if op.name in ('GLOBAL',
+                                                                               'STACK_GLOBAL')]
+    assert not any('gdpseg' in str(g) for g in globals_)
+    assert not pruned._forward_pre_hooks and not any(m._forward_pre_hooks
+                                                     for m in pruned.modules())
+    x = torch.randn(1, 3, 64, 64)
+    torch.save(x, tmp_path / 'x.pt')
+    with torch.no_grad():
+        torch.save(pruned.eval()(x), tmp_path / 'y.pt')
+    code = (
+        "import sys; sys.modules['gdpseg'] = None\n"  # any import of gdpseg fails
+        "import torch\n"
+        f"m = torch.load(r'{path}', weights_only=False).eval()\n"
+        f"x = torch.load(r'{tmp_path / 'x.pt'}'); y = torch.load(r'{tmp_path / 'y.pt'}')\n"
+        "with torch.no_grad(): assert torch.equal(m(x), y)\n"
+        "print('loaded', type(m).__module__)\n")
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert 'torchvision.models.resnet' in done.stdout
