@@ -1,0 +1,265 @@
+"""Gates, the proximal step against brute force, ε decay, unsupported ops, exclusion."""
+import itertools
+import warnings
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gdpseg.core import (BilinearResource, EpsilonDecay, UnsupportedOpError, alternating_prox,
+                         attach_gates, polarized_gate, prune, soft_threshold)
+
+from .helpers import check_export
+
+
+class TinyNet(nn.Module):
+    """Residual add, a two-branch concat, a depthwise conv, SE-style scaling and flatten->linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.a1 = nn.Conv2d(8, 6, 1)
+        self.a2 = nn.Conv2d(6, 8, 3, padding=1)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.b1 = nn.Conv2d(8, 5, 1)
+        self.b2 = nn.Conv2d(8, 4, 3, padding=2, dilation=2)
+        self.se = nn.Conv2d(9, 9, 1)
+        self.fc = nn.Linear(9 * 4, 3)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.stem(x)))
+        x = x + self.a2(F.relu(self.a1(x)))  # residual: stem, a2 coupled
+        x = F.relu(self.dw(x))  # depthwise: channel-wise member of that group
+        y = torch.cat([self.b1(x), self.b2(x)], 1)  # two segments
+        y = y * torch.sigmoid(self.se(F.adaptive_avg_pool2d(y, 1)))  # SE couples se with y
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 2), 1))
+
+
+def _tiny():
+    torch.manual_seed(0)
+    model = TinyNet().eval()
+    return model, attach_gates(model, (torch.randn(2, 3, 8, 8),))
+
+
+def test_groups_of_tiny_net():
+    _, gates = _tiny()
+    by_name = {g.name: g for g in gates.groups}
+    residual = by_name['stem (+1 coupled)']
+    assert residual.prunable and residual.size == 8
+    assert set(residual.producers) == {'stem', 'a2'}
+    assert set(residual.consumers) == {'a1', 'b1', 'b2'}  # not dw: depthwise is channel-wise
+    assert {'bn', 'dw'} <= set(residual.members)
+    assert by_name['a1'].consumers == ['a2']
+    # The SE product pairs se's 9 outputs with the concat of two groups (5 + 4): segments that
+    # do not line up one to one, so those channels are kept, with a warning.
+    assert not by_name['se'].prunable
+    assert {g.name for g in gates.groups if g.prunable} == {'stem (+1 coupled)', 'a1'}
+
+
+def test_gate_scales_consumer_inputs_and_gets_gradients():
+    model, gates = _tiny()
+    res = next(g for g in gates.groups if g.name == 'stem (+1 coupled)')
+    with torch.no_grad():
+        res.alpha.copy_(torch.linspace(0, 1, 8))
+    gates.set_eps(0.05)
+    x = torch.randn(2, 3, 8, 8)
+    out = model(x)
+    # reference: gate applied by hand to the consumers' inputs
+    g = polarized_gate(res.alpha.detach(), 0.05).view(1, -1, 1, 1)
+    inner = next(g for g in gates.groups if g.name == 'a1')
+    g_a1 = polarized_gate(inner.alpha.detach(), 0.05).view(1, -1, 1, 1)  # 1/(1+ε) at α=1
+    gates.detach()
+    m = model
+    with torch.no_grad():
+        h = F.relu(m.bn(m.stem(x)))
+        h = h + m.a2(F.relu(m.a1(h * g)) * g_a1)
+        h = F.relu(m.dw(h))
+        y = torch.cat([m.b1(h * g), m.b2(h * g)], 1)
+        y = y * torch.sigmoid(m.se(F.adaptive_avg_pool2d(y, 1)))
+        ref = m.fc(torch.flatten(F.adaptive_avg_pool2d(y, 2), 1))
+    gates.attach()
+    torch.testing.assert_close(out.detach(), ref)
+    out.sum().backward()
+    assert res.alpha.grad is not None and res.alpha.grad.abs().sum() > 0
+    assert res.alpha.grad[0] == 0  # g'(0) = 0: a zero gate gets no gradient
+    # the model's parameters are the original ones; the hook restored them after the call
+    assert all(isinstance(p, nn.Parameter) for p in model.parameters())
+    assert model.a1.weight.grad is not None
+
+
+def test_hook_restores_weight_when_forward_raises():
+    model, gates = _tiny()
+    weight = model.a1.weight
+    with pytest.raises(RuntimeError):
+        model(torch.randn(2, 4, 8, 8))  # wrong channel count fails inside stem, before a1
+    with pytest.raises(RuntimeError):
+        model.a1(torch.randn(2, 5, 8, 8))  # fails inside a1 itself
+    assert model.a1.weight is weight
+
+
+def test_tiny_net_export_matches_and_flops():
+    model, gates = _tiny()
+    with torch.no_grad():
+        for g in gates.groups:
+            if g.prunable:
+                g.alpha.copy_(torch.rand(g.size) + 0.1)
+                g.alpha[::3] = 0
+    pruned = check_export(model, gates, (2, 3, 8, 8))
+    assert pruned.dw.groups == pruned.dw.in_channels == 5  # 8 channels, every third zeroed
+    assert pruned.a1.out_channels == 4
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.booleans(), min_size=14, max_size=14), st.floats(0.01, 0.5))
+def test_property_any_zero_pattern_exports_exactly(pattern, eps):
+    model, gates = _tiny()
+    gates.set_eps(eps)
+    bits = iter(pattern)
+    with torch.no_grad():
+        for g in gates.groups:
+            if g.prunable:
+                g.alpha.copy_(torch.linspace(0.2, 1.5, g.size))
+                for i in range(g.size):
+                    if next(bits):
+                        g.alpha[i] = 0
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        ref = model(x)
+        out = prune(model, gates)(x)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------ proximal step
+def _random_resource(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    res = BilinearResource(n)
+    for p, q in itertools.combinations(range(n), 2):
+        if torch.rand(1, generator=g) < 0.6:
+            res.add_pair(p, q, float(torch.rand(1, generator=g)))
+    res.lin += torch.rand(n, generator=g, dtype=torch.float64)
+    return res
+
+
+def test_soft_threshold_is_the_l1_prox():
+    x = torch.linspace(-2, 2, 41)
+    grid = torch.linspace(-3, 3, 60001)
+    for beta in (0.0, 0.3, 1.1):
+        brute = grid[((grid.view(-1, 1) - x) ** 2 / 2 + beta * grid.abs().view(-1, 1)).argmin(0)]
+        torch.testing.assert_close(soft_threshold(x, beta), brute, atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_alternating_prox_matches_brute_force_of_the_relaxed_problem(seed):
+    """Each group's result minimises ½‖α_l − α̂_l‖² + ηλ(Σ_k a_lk‖α_k‖₀ + b_l)‖α_l‖₁ / R_full."""
+    g = torch.Generator().manual_seed(seed)
+    sizes = [3, 2, 4]
+    res = _random_resource(3, seed)
+    hat = [torch.randn(s, generator=g) * 0.5 for s in sizes]
+    hat[1][0] = 0.0  # a zero stays zero
+    lr, lam = 0.5, 2.0
+    new = alternating_prox([h.clone() for h in hat], res, [0, 1, 2], sizes, lr, lam, passes=1)
+    counts = [int(torch.count_nonzero(h)) for h in hat]
+    full = res.value(sizes)
+    grid = torch.linspace(-2, 2, 8001)
+    for l, (h, n) in enumerate(zip(hat, new)):
+        coef = sum(float(res.pair[l, k]) * counts[k] for k in range(3) if k != l)
+        beta = lr * lam * (coef + float(res.lin[l])) / full
+        for i in range(len(h)):  # the objective separates over entries
+            obj = 0.5 * (grid - h[i]) ** 2 + beta * grid.abs()
+            assert abs(float(n[i]) - float(grid[obj.argmin()])) < 1e-3
+    assert new[1][0] == 0
+
+
+def test_more_passes_use_updated_counts_and_lambda_zero_is_identity():
+    res = _random_resource(2, 7)
+    hat = [torch.tensor([0.01, 0.02, 1.0]), torch.tensor([0.5, 0.6])]
+    same = alternating_prox(hat, res, [0, 1], [3, 2], lr=1.0, lam=0.0)
+    assert all(torch.equal(a, b) for a, b in zip(same, hat))
+    one = alternating_prox(hat, res, [0, 1], [3, 2], lr=1.0, lam=0.3, passes=1)
+    two = alternating_prox(hat, res, [0, 1], [3, 2], lr=1.0, lam=0.3, passes=2)
+    # fewer live channels in group 0 after pass 1 lower group 1's threshold in pass 2
+    assert torch.count_nonzero(one[0]) < 3
+    assert torch.all(two[1].abs() >= one[1].abs())
+
+
+def test_prox_step_prunes_towards_lower_flops_and_min_channels():
+    model, gates = _tiny()
+    with torch.no_grad():
+        for g in gates.groups:
+            g.alpha.copy_(torch.linspace(0.05, 1.0, g.size))
+    full = gates.flops()
+    alphas = [g.alpha.detach().clone() for g in gates.groups]
+    for _ in range(30):
+        gates.prox_step(lr=0.1, lam=20.0)
+    assert gates.flops() < full
+    for g, before in zip(gates.groups, alphas):  # fixed groups are never touched
+        assert g.prunable or torch.equal(g.alpha.detach(), before)
+        assert torch.all(g.alpha.detach().abs() <= before.abs())
+    model2, gates2 = _tiny()
+    gates2.min_channels = 3
+    for _ in range(200):
+        gates2.prox_step(lr=0.1, lam=5.0)
+    assert all(g.live() >= 3 for g in gates2.groups if g.prunable)
+
+
+def test_epsilon_decay_schedule_and_state():
+    _, gates = _tiny()
+    sched = EpsilonDecay(gates, factor=0.5, period=3)
+    values = [sched.step() for _ in range(7)]
+    assert values == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025])
+    assert float(gates.eps) == pytest.approx(0.025)
+    other = EpsilonDecay(gates, factor=0.9, period=1, eps0=1.0)
+    other.load_state_dict(sched.state_dict())
+    assert float(gates.eps) == pytest.approx(0.025) and other.steps == 7
+    with pytest.raises(ValueError, match='factor'):
+        EpsilonDecay(gates, factor=1.5)
+
+
+# ------------------------------------------------------------------ unsupported ops
+class GNNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3)
+        self.gn = nn.GroupNorm(2, 8)
+        self.c2 = nn.Conv2d(8, 8, 1)
+        self.c3 = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        x = self.gn(self.c1(x))
+        y = self.c2(x)
+        n, c, h, w = y.shape
+        y = y.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)  # channel shuffle
+        return self.c3(y)
+
+
+def test_unsupported_ops_warn_once_and_keep_channels():
+    model = GNNet()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        gates = attach_gates(model, (torch.randn(1, 3, 8, 8),))
+    msgs = [str(w.message) for w in caught if str(w.message).startswith('gdpseg')]
+    assert any('group_norm' in m and 'gn' in m for m in msgs), msgs
+    assert any('reshape' in m for m in msgs), msgs
+    assert len(msgs) == len(set(msgs))
+    by_name = {g.name: g for g in gates.groups}
+    assert not by_name['c1'].prunable and not by_name['c2'].prunable
+    with pytest.raises(UnsupportedOpError, match='group_norm.*gn'):
+        attach_gates(GNNet(), (torch.randn(1, 3, 8, 8),), strict=True)
+
+
+def test_exclude_patterns_and_mmseg_style_forward_fn():
+    model = TinyNet()
+    gates = attach_gates(model, (torch.randn(1, 3, 8, 8),), exclude=('a*',))
+    by_name = {g.name: g for g in gates.groups}
+    assert not by_name['a1'].prunable and 'excluded: a1' in by_name['a1'].reasons
+    assert not by_name['stem (+1 coupled)'].prunable  # a1 reads it, a2 writes it
+    calls = []
+    gates2 = attach_gates(TinyNet(), (torch.randn(1, 3, 8, 8),),
+                          forward_fn=lambda m, xs: calls.append(1) or m(*xs))
+    assert calls == [1] and any(g.prunable for g in gates2.groups)
+    with pytest.raises(TypeError, match='tuple'):
+        attach_gates(TinyNet(), torch.randn(1, 3, 8, 8))
