@@ -350,26 +350,28 @@ class ChannelTracer(TorchFunctionMode):
             lab.dim + (dim <= lab.dim), lab.segs) for lab in labels], out)
 
     def _reshape_to(self, x, out):
+        """view/reshape/flatten/(un)squeeze: the channel axis may only merge with the axes
+        after it (flatten -> linear); splitting it or merging it with earlier axes is not
+        modelled."""
         lab = self.label(x)
         if lab is None or not isinstance(out, torch.Tensor):
             return
         ishape, oshape = list(x.shape), list(out.shape)
-        prefix = math.prod(ishape[:lab.dim])
-        j, acc = 0, 1
-        while j < len(oshape) and acc < prefix:
-            acc *= oshape[j]
-            j += 1
-        if acc != prefix or j >= len(oshape):
-            self.unsupported('reshape that moves or splits the channel axis', [lab])
-            return
-        channels, merged, k = ishape[lab.dim], 1, lab.dim + 1
-        while channels * merged < oshape[j] and k < len(ishape):
-            merged *= ishape[k]
-            k += 1
-        if channels * merged != oshape[j]:
-            self.unsupported('reshape that splits the channel axis', [lab])
-            return
-        self.set_label(out, Label(j, tuple(Seg(s.node, s.expand * merged) for s in lab.segs)))
+        prefix, channels = math.prod(ishape[:lab.dim]), ishape[lab.dim]
+        # Candidate output axes: those preceded by exactly the input axes before the channels
+        # (several when size-1 axes are involved, e.g. batch 1).
+        for j in range(len(oshape)):
+            if math.prod(oshape[:j]) != prefix:
+                continue
+            merged, k = 1, lab.dim + 1
+            while channels * merged < oshape[j] and k < len(ishape):
+                merged *= ishape[k]
+                k += 1
+            if channels * merged == oshape[j]:
+                self.set_label(out, Label(j, tuple(Seg(s.node, s.expand * merged)
+                                                   for s in lab.segs)))
+                return
+        self.unsupported('reshape that splits the channel axis', [lab])
 
     def _op_view(self, args, kwargs, out):
         self._reshape_to(args[0], out)

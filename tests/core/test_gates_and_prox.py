@@ -251,6 +251,18 @@ def test_unsupported_ops_warn_once_and_keep_channels():
         attach_gates(GNNet(), (torch.randn(1, 3, 8, 8),), strict=True)
 
 
+@pytest.mark.parametrize('batch', [1, 3])
+def test_flatten_to_linear_with_batch_one(batch):
+    import torchvision
+
+    model = torchvision.models.resnet18(num_classes=5).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # no op may be reported as unsupported
+        gates = attach_gates(model, (torch.randn(batch, 3, 32, 32),))
+    last = next(g for g in gates.groups if 'fc' in g.consumers)
+    assert last.prunable
+
+
 def test_exclude_patterns_and_mmseg_style_forward_fn():
     model = TinyNet()
     gates = attach_gates(model, (torch.randn(1, 3, 8, 8),), exclude=('a*',))
