@@ -50,9 +50,9 @@ def miou(model, x, y):
 
 def train(model, x, y, iters, lr, desc, gates=None, lam=0.0, eps_sched=None, log=None):
     params = [{'params': list(model.parameters())}]
-    if gates is not None:
+    if gates is not None:  # gates: own group, no weight decay
         params.append({'params': [p for p in gates.parameters() if p.requires_grad],
-                       'lr': lr * 0.1, 'weight_decay': 0.0})
+                       'lr': lr, 'weight_decay': 0.0})
     opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=1e-4)
     g = torch.Generator().manual_seed(0)
     model.train()
@@ -100,8 +100,10 @@ def plots(log, out_dir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--iters', type=int, default=150, help='iterations of each phase')
-    parser.add_argument('--lam', type=float, default=2.0, help='λ of the FLOPs term')
+    parser.add_argument('--iters', type=int, default=200, help='iterations of each phase')
+    parser.add_argument('--lam', type=float, default=100.0,
+                        help='λ of the normalised FLOPs term (the demo is ~300x shorter than a '
+                             'real run, so λ is large)')
     args = parser.parse_args()
     start = time.time()
     torch.manual_seed(0)
@@ -113,13 +115,13 @@ def main():
 
     model = DeepLabV3Plus(num_classes=NUM_CLASSES, depth=18, output_stride=32,
                           aspp_channels=64)
-    train(model, x, y, args.iters, 0.02, 'baseline training')
+    train(model, x, y, args.iters, 0.05, 'baseline training')
     base_miou = miou(model, xv, yv)
 
     gates = attach_gates(model, (xv[:1],))
     sched = EpsilonDecay(gates, factor=0.9, period=10)
     log = []
-    train(model, x, y, args.iters, 0.01, 'GDP training', gates, args.lam, sched, log)
+    train(model, x, y, args.iters, 0.02, 'GDP training', gates, args.lam, sched, log)
     gated_miou = miou(model, xv, yv)
     pruned = prune(model, gates)
     pruned_miou = miou(pruned, xv, yv)
