@@ -61,5 +61,7 @@ METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='gdpseg',
                    locations=['gdpseg.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope='gdpseg',
                      locations=['gdpseg.evaluation'])
-VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope='gdpseg')
-VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope='gdpseg')
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope='gdpseg',
+                      locations=['gdpseg.visualization'])
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope='gdpseg',
+                      locations=['gdpseg.visualization'])

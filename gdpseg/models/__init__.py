@@ -1,6 +1,10 @@
-"""Task networks in plain PyTorch, registered in gdpseg's MODELS."""
+"""Task networks in plain PyTorch and the MMEngine models around them, in gdpseg's MODELS."""
+from .algorithms import GDPAlgorithm
 from .cifar_resnet import CifarResNet
 from .deeplabv3plus import DeepLabV3Plus
+from .exported import ExportedNetwork
+from .segmentors import PlainSegmentor
 from .transformer_net import TransformerNet
 
-__all__ = ['CifarResNet', 'DeepLabV3Plus', 'TransformerNet']
+__all__ = ['CifarResNet', 'DeepLabV3Plus', 'ExportedNetwork', 'GDPAlgorithm', 'PlainSegmentor',
+           'TransformerNet']

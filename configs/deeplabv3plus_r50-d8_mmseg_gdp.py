@@ -1,0 +1,18 @@
+# GDP on mmseg's own DeepLabV3+ R50-D8 VOC config (ResNetV1c, OS8, depthwise-separable ASPP,
+# auxiliary FCN head). The mmseg config keeps its scope; gdpseg's parts are named with the
+# `gdpseg.` prefix. The auxiliary head is not run in tensor mode, so it is not pruned (and kept).
+_base_ = ['mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-20k_voc12aug-512x512.py']
+architecture = _base_.model
+model = dict(
+    _delete_=True,
+    type='gdpseg.GDPAlgorithm',
+    architecture=architecture,
+    input_shape=(1, 3, 512, 512),
+    forward_mode='tensor')
+optim_wrapper = dict(
+    constructor='gdpseg.GDPOptimWrapperConstructor',
+    paramwise_cfg=dict(gate_lr_mult=0.1))
+custom_hooks = [
+    dict(type='gdpseg.GDPHook', lam=400.0, eps_factor=0.97, eps_period=120),
+    dict(type='gdpseg.GDPVisualHook', interval=50),
+]

@@ -1,0 +1,69 @@
+"""Check a Pascal VOC directory before training, with a message that says how to fix it."""
+import os.path as osp
+
+VOC_HELP = """\
+Pascal VOC 2012 with the SBD augmentation is expected at {root}
+(OpenMMLab layout: data/VOCdevkit/VOC2012 relative to where the tools run):
+  JPEGImages/*.jpg, SegmentationClass/*.png, SegmentationClassAug/*.png,
+  ImageSets/Segmentation/{{train,val,aug}}.txt
+To get it:
+  1. VOCtrainval_11-May-2012.tar (VOC 2012) -> extract to data/VOCdevkit/VOC2012
+  2. SBD benchmark.tgz -> extract to data/VOCdevkit/VOCaug
+  3. python <mmsegmentation>/tools/dataset_converters/voc_aug.py data/VOCdevkit \\
+        data/VOCdevkit/VOCaug --nproc 8
+     (writes SegmentationClassAug/ and ImageSets/Segmentation/aug.txt)
+Or point the config at your copy, e.g.
+  --cfg-options train_dataloader.dataset.datasets.0.data_root=/path/VOC2012 ...
+or run from the directory that holds data/."""
+
+
+def _datasets(cfg):
+    """Dataset configs with a data_root inside a (nested) dataloader/dataset config."""
+    if isinstance(cfg, dict):
+        if 'data_root' in cfg and 'ann_file' in cfg:
+            yield cfg
+        for value in cfg.values():
+            yield from _datasets(value)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            yield from _datasets(value)
+
+
+def check_voc_layout(dataset_cfg, base_dir='.'):
+    """Raise ``FileNotFoundError`` naming every missing part of a VOC-layout dataset config.
+
+    Args:
+        dataset_cfg: A dataloader or dataset config (nested ``ConcatDataset`` too).
+        base_dir: Directory relative paths are resolved from (the working directory).
+    """
+    problems, roots = [], []
+    for ds in _datasets(dataset_cfg):
+        root = ds['data_root'] if osp.isabs(ds['data_root']) else osp.join(base_dir,
+                                                                           ds['data_root'])
+        roots.append(ds['data_root'])
+        if not osp.isdir(root):
+            problems.append(f'directory {ds["data_root"]} does not exist')
+            continue
+        for key, sub in dict(ds.get('data_prefix', {})).items():
+            if not osp.isdir(osp.join(root, sub)):
+                problems.append(f'{key} folder {osp.join(ds["data_root"], sub)} is missing')
+        ann = osp.join(root, ds['ann_file'])
+        if not osp.isfile(ann):
+            problems.append(f'list {osp.join(ds["data_root"], ds["ann_file"])} is missing')
+            continue
+        ids = open(ann).read().split()
+        if not ids:
+            problems.append(f'list {ds["ann_file"]} is empty')
+            continue
+        prefix = dict(ds.get('data_prefix', {}))
+        for name in ids[:3]:
+            img = osp.join(root, prefix.get('img_path', ''), name + ds.get('img_suffix', '.jpg'))
+            seg = osp.join(root, prefix.get('seg_map_path', ''),
+                           name + ds.get('seg_map_suffix', '.png'))
+            for path in (img, seg):
+                if not osp.isfile(path):
+                    problems.append(f'{path} (listed in {ds["ann_file"]}) is missing')
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise FileNotFoundError('The dataset is incomplete:\n  - ' + '\n  - '.join(unique) +
+                                '\n' + VOC_HELP.format(root=roots[0] if roots else '?'))

@@ -1,0 +1,3 @@
+from .gdp_constructor import GDPOptimWrapperConstructor
+
+__all__ = ['GDPOptimWrapperConstructor']

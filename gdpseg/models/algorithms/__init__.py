@@ -1,0 +1,3 @@
+from .gdp_algorithm import GDPAlgorithm
+
+__all__ = ['GDPAlgorithm']

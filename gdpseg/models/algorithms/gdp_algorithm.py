@@ -1,0 +1,75 @@
+"""GDP as an MMEngine model: any task model, gated, with the gate set as a submodule."""
+import copy
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+
+from gdpseg.core import GateSet, attach_gates
+from gdpseg.registry import MODELS
+
+
+def _tensor_mode(model, inputs):
+    return model(*inputs, mode='tensor')
+
+
+def _baseline_keys(module, state_dict, prefix, *args):
+    """Give keys of a baseline (ungated) checkpoint the ``architecture.`` prefix."""
+    ours = (prefix + 'architecture.', prefix + 'gates.', prefix + 'data_preprocessor.')
+    if any(k.startswith(prefix + 'architecture.') for k in state_dict):
+        return
+    for key in [k for k in state_dict if k.startswith(prefix) and not k.startswith(ours)]:
+        state_dict[prefix + 'architecture.' + key[len(prefix):]] = state_dict.pop(key)
+
+
+@MODELS.register_module()
+class GDPAlgorithm(BaseModel):
+    """Wrap a task model with GDP gates.
+
+    The architecture keeps its own data preprocessor and its ``loss``/``predict``/``tensor``
+    modes; gates are attached once, from a demo input, and are trained as ``self.gates``
+    (parameters ``gates.alphas.*``, buffer ``gates.eps``), so checkpoints carry them.
+    Distributed training uses MMEngine's own wrapper (``launcher=pytorch``).
+
+    Args:
+        architecture: Config of the task model (any registry scope: ``_scope_='mmseg'`` or a
+            ``mmseg.`` type prefix) or a built ``nn.Module``.
+        input_shape: Shape of the demo input for the trace, e.g. ``(1, 3, 513, 513)``.
+        forward_mode: ``'tensor'`` calls ``model(x, mode='tensor')`` (MMEngine models);
+            ``None`` calls ``model(x)``.
+        eps: Initial ε of the gates.
+        init: Initial α.
+        exclude: ``fnmatch`` patterns of module names (within the architecture) to keep.
+        min_channels: Fewest channels a group keeps.
+        strict: Raise on ops the engine does not model.
+
+    A checkpoint of the *ungated* task model (the baseline) loads into this wrapper directly
+    (``load_from`` in a config): its keys get the ``architecture.`` prefix, and the gates keep
+    their initial values.
+    """
+
+    def __init__(self, architecture, input_shape: Sequence[int] = (1, 3, 512, 512),
+                 forward_mode: Optional[str] = 'tensor', eps: float = 0.1, init: float = 1.0,
+                 exclude: Sequence[str] = (), min_channels: int = 1, strict: bool = False,
+                 data_preprocessor=None, init_cfg=None):
+        if not isinstance(architecture, nn.Module):
+            architecture = MODELS.build(copy.deepcopy(architecture))
+        preprocessor = getattr(architecture, 'data_preprocessor', None)
+        super().__init__(data_preprocessor=data_preprocessor or dict(type='BaseDataPreprocessor'),
+                         init_cfg=init_cfg)
+        if data_preprocessor is None and isinstance(preprocessor, nn.Module):
+            self.data_preprocessor = preprocessor
+        self.architecture = architecture
+        self.input_shape = tuple(input_shape)
+        fn = _tensor_mode if forward_mode == 'tensor' else None
+        demo = torch.zeros(self.input_shape)
+        demo.normal_(generator=torch.Generator().manual_seed(0))
+        self.gates: GateSet = attach_gates(architecture, (demo,), forward_fn=fn, eps=eps,
+                                           init=init, strict=strict, exclude=tuple(exclude),
+                                           min_channels=min_channels)
+
+        self.register_load_state_dict_pre_hook(_baseline_keys)
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        return self.architecture(inputs, data_samples, mode=mode)

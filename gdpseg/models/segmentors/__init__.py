@@ -1,0 +1,3 @@
+from .plain_segmentor import PlainSegmentor
+
+__all__ = ['PlainSegmentor']

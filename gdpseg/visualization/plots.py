@@ -1,0 +1,61 @@
+"""Matplotlib figures written to files; each function also returns the picture as an array."""
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    fig.canvas.draw()
+    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    _pyplot().close(fig)
+    return image
+
+
+def plot_gate_histograms(history, bins, path, curves=6):
+    """Density of gate values at several moments of training (log scale).
+
+    Args:
+        history: ``{'iter': [...], 'eps': [...], 'hist': [[counts per bin], ...]}``.
+        bins: Bin edges over [0, 1].
+        path: PNG file to write.
+        curves: How many moments to draw, spread over the history.
+
+    Returns:
+        np.ndarray: The RGB picture.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    n = len(history['iter'])
+    picks = sorted({round(i * (n - 1) / max(1, curves - 1)) for i in range(curves)})
+    centres = (np.asarray(bins[:-1]) + np.asarray(bins[1:])) / 2
+    cmap = plt.get_cmap('viridis')
+    for j, i in enumerate(picks):
+        counts = np.asarray(history['hist'][i], dtype=float)
+        ax.plot(centres, np.maximum(counts, 0.5), color=cmap(j / max(1, len(picks) - 1)),
+                label=f"iter {history['iter'][i]} (ε={history['eps'][i]:.2g})")
+    ax.set_yscale('log')
+    ax.set_xlabel('gate value g(α)')
+    ax.set_ylabel('channels')
+    ax.set_title('Gate polarisation during GDP training')
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def plot_flops_curve(history, path):
+    """Remaining FLOPs (% of the full network) against the iteration."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(history['iter'], [100 * r for r in history['flops_ratio']])
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('FLOPs ratio (%)')
+    ax.set_ylim(0, 105)
+    ax.grid(alpha=0.3)
+    ax.set_title('Remaining FLOPs during GDP training')
+    return _save(fig, path)

@@ -1,0 +1,71 @@
+"""FLOPs and parameters of the model of a config (mmseg's own script is broken on mmengine 0.10).
+
+    python tools/get_flops.py CONFIG [CHECKPOINT] [--shape H W]
+
+Counts with mmengine's analyzer (one multiply-add = one flop). For a GDP config it reports the
+ungated network and, given a checkpoint, the network as its export would keep it.
+"""
+import argparse
+import sys
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import DefaultScope
+from mmengine.runner import load_checkpoint
+
+from gdpseg.evaluation import count_conv_linear_flops, count_flops
+from gdpseg.registry import MODELS
+from gdpseg.utils import register_all_modules
+
+
+class TensorMode(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x, mode='tensor')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='Count FLOPs of a config\'s model')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint', nargs='?')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    shape = (1, 3, *args.shape) if args.shape else tuple(cfg.model.get('input_shape',
+                                                                       (1, 3, 512, 512)))
+    if str(cfg.model.get('type', '')).endswith('GDPAlgorithm'):
+        cfg.model.input_shape = shape
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
+        model = MODELS.build(cfg.model).eval()
+    if args.checkpoint:
+        load_checkpoint(model, args.checkpoint, map_location='cpu')
+    gates = getattr(model, 'gates', None)
+    target = model.architecture if gates is not None else model
+    if gates is not None:
+        gates.detach()  # count the network, not the gate products
+    x = torch.zeros(shape)
+    total = count_flops(TensorMode(target), (x,))
+    conv_linear = count_conv_linear_flops(TensorMode(target), (x,))
+    params = sum(p.numel() for n, p in target.named_parameters())
+    line = '=' * 60
+    print(f'{line}\nInput shape: {shape}\nFLOPs (all ops mmengine counts): {total / 1e9:.2f} G'
+          f'\nFLOPs (conv+linear): {conv_linear / 1e9:.2f} G\nParams: {params / 1e6:.2f} M')
+    if gates is not None:
+        print(f'GDP groups: {sum(g.prunable for g in gates.groups)} prunable of '
+              f'{len(gates.groups)}; as exported: {gates.flops() / 1e9:.2f} G conv+linear '
+              f'({100 * gates.flops_ratio():.2f} %)')
+    print(line)
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except (FileNotFoundError, ValueError) as exc:
+        sys.exit(f'error: {exc}')
