@@ -82,7 +82,8 @@ def main(argv=None):
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_voc_layout(cfg.test_dataloader)
-    shape = tuple(cfg.model.get('input_shape', (1, 3, 512, 512)))
+    size = cfg.model.get('data_preprocessor', {}).get('size') or (512, 512)
+    shape = tuple(cfg.model.get('input_shape', (1, 3, *size)))
     if args.shape:
         shape = (1, 3, *args.shape)
     exported = load_export(args.checkpoint)

@@ -67,10 +67,27 @@ def check_gdp_cfg(cfg):
                                 'first or pass --cfg-options load_from=PATH (or None)')
 
 
+def setup_cpu_distributed(cfg):
+    """Distributed training without GPUs (gloo): MMEngine's pytorch launcher would call
+    ``torch.cuda.set_device`` and give DDP a device id, which fail on CPU."""
+    import torch
+    import torch.distributed as dist
+
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if cfg.launcher == 'pytorch' and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
+                                     broadcast_buffers=False)
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = build_cfg(args)
+    setup_cpu_distributed(cfg)
     for key in ('train_dataloader', 'val_dataloader'):
         if cfg.get(key):
             check_voc_layout(cfg[key])

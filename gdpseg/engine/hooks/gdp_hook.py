@@ -1,4 +1,5 @@
 """The GDP training step inside MMEngine's Runner: proximal gate update and ε decay."""
+import torch
 from mmengine.hooks import Hook
 
 from gdpseg.engine.utils import gate_lr, get_gates
@@ -13,7 +14,9 @@ class GDPHook(Hook):
     wrapper actually updated the parameters (``optim_wrapper.should_update()``). The gate
     learning rate is read from the optimizer's gate parameter group, so LR schedules apply.
     ε follows ``eps0 · eps_factor ** (t // eps_period)`` with t the iteration (``by_epoch=False``)
-    or epoch, so a resumed run continues the schedule exactly.
+    or epoch, so a resumed run continues the schedule exactly. Checkpoints also carry torch's
+    random state (dropout), so ``--resume`` continues with the same gates as an uninterrupted
+    run when the data pipeline is deterministic (MMEngine reseeds augmentations on resume).
 
     Args:
         lam: λ, the weight of the normalised FLOPs R/R_full.
@@ -62,9 +65,16 @@ class GDPHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint):
         checkpoint.setdefault('meta', {})['gdp'] = dict(
             eps0=self.eps0, lam=self.lam, eps_factor=self.eps_factor,
-            eps_period=self.eps_period, by_epoch=self.by_epoch)
+            eps_period=self.eps_period, by_epoch=self.by_epoch,
+            torch_rng=torch.get_rng_state(),
+            cuda_rng=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
 
     def after_load_checkpoint(self, runner, checkpoint):
         state = checkpoint.get('meta', {}).get('gdp')
-        if state:
-            self.eps0 = state['eps0']
+        if not state:
+            return
+        self.eps0 = state['eps0']
+        if 'torch_rng' in state:
+            torch.set_rng_state(state['torch_rng'])
+            if state.get('cuda_rng') and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state['cuda_rng'])

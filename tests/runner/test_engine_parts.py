@@ -1,0 +1,93 @@
+"""GDP's MMEngine parts in isolation: optimizer groups, the hook's step condition, configs."""
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine import Config
+
+from gdpseg.engine import GDPHook, GDPOptimWrapperConstructor
+from gdpseg.models import GDPAlgorithm
+from gdpseg.utils import register_all_modules
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _small_model():
+    register_all_modules()
+    cfg = Config.fromfile(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_gdp.py')
+    cfg.model.input_shape = (1, 3, 32, 32)
+    return GDPAlgorithm(**{k: v for k, v in cfg.model.items() if k != 'type'})
+
+
+def test_gate_group_has_own_lr_and_no_weight_decay():
+    model = _small_model()
+    ctor = GDPOptimWrapperConstructor(
+        dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9,
+                                                 weight_decay=1e-4)),
+        dict(gate_lr=9e-4, custom_keys={'backbone': dict(lr_mult=0.1)}))
+    wrapper = ctor(model)
+    alphas = {id(p) for p in model.gates.parameters()}
+    seen = 0
+    for group in wrapper.optimizer.param_groups:
+        if any(id(p) in alphas for p in group['params']):
+            seen += 1
+            assert group['lr'] == pytest.approx(9e-4) and group['weight_decay'] == 0
+    assert seen > 0
+    backbone = {id(p) for p in model.architecture.network.backbone.parameters()}
+    assert all(g['lr'] == pytest.approx(1e-3) for g in wrapper.optimizer.param_groups
+               if any(id(p) in backbone for p in g['params']))
+    with pytest.raises(ValueError, match='not both'):
+        GDPOptimWrapperConstructor(dict(optimizer=dict(type='SGD', lr=0.01)),
+                                   dict(gate_lr=1e-3, gate_lr_mult=0.1))
+
+
+def test_hook_steps_only_after_real_optimizer_steps_and_decays_eps():
+    model = _small_model()
+    calls = []
+    model.gates.prox_step = lambda lr, lam, passes=1: calls.append((lr, lam))
+    flags = iter([False, True, False, True])
+    optimizer = torch.optim.SGD([{'params': list(model.gates.parameters()), 'lr': 0.5}])
+    runner = SimpleNamespace(
+        model=model, iter=0, epoch=0,
+        optim_wrapper=SimpleNamespace(should_update=lambda: next(flags), optimizer=optimizer),
+        message_hub=SimpleNamespace(update_info=lambda *a: None))
+    hook = GDPHook(lam=2.0, eps_factor=0.5, eps_period=2)
+    hook.before_train(runner)
+    for i in range(4):
+        runner.iter = i
+        hook.after_train_iter(runner, i)
+    assert calls == [(0.5, 2.0), (0.5, 2.0)]  # accumulation: 2 real steps of 4 iterations
+    assert float(model.gates.eps) == pytest.approx(0.1 * 0.5 ** 2)  # t=4, period 2
+    with pytest.raises(ValueError):
+        GDPHook(lam=-1)
+
+
+def test_baseline_checkpoint_loads_into_the_gdp_wrapper():
+    model = _small_model()
+    baseline = {k[len('architecture.'):]: torch.full_like(v, 0.5)
+                for k, v in model.state_dict().items() if k.startswith('architecture.')}
+    model.load_state_dict(baseline, strict=False)
+    w = model.architecture.network.backbone.conv1.weight
+    assert torch.all(w == 0.5)
+    assert torch.all(model.gates.alphas[1] == 1.0)  # gates untouched
+
+
+@pytest.mark.parametrize('name', ['deeplabv3plus_r50_gdp.py', 'deeplabv3plus_r50_baseline_voc.py',
+                                  'deeplabv3plus_r50-d8_mmseg_gdp.py',
+                                  'deeplabv3plus_r50_pruned_finetune.py',
+                                  'gdp_presets/deeplabv3plus_r50_gdp_flops5.py'])
+def test_configs_parse_with_the_paper_settings(name):
+    cfg = Config.fromfile(ROOT / 'configs' / name)
+    assert cfg.train_cfg.max_iters > 0
+    if 'gdp' in name and 'mmseg' not in name:
+        assert cfg.model.type == 'GDPAlgorithm'
+        assert cfg.model.input_shape == (1, 3, 513, 513)
+        assert cfg.optim_wrapper.paramwise_cfg.gate_lr == 9e-4
+        hook = cfg.custom_hooks[0]
+        assert (hook.eps_factor, hook.eps_period) == (0.97, 120)
+        assert cfg.train_cfg.max_iters == 60000
+        assert cfg.optim_wrapper.optimizer.weight_decay == 1e-4
+        net = cfg.model.architecture.network
+        assert (net.depth, net.output_stride, tuple(net.rates), net.low_level_proj) == \
+            (50, 16, (6, 12, 18), 48)

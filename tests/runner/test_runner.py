@@ -1,0 +1,133 @@
+"""The runner path on generated VOC-layout data: train -> prune -> test, resume, DDP, errors."""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gdpseg.datasets import make_digits_voc
+
+ROOT = Path(__file__).resolve().parents[2]
+GDP_CFG = str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_gdp.py')
+BASE_CFG = str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_baseline.py')
+
+
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(f'tool_{name}', ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def voc(tmp_path_factory):
+    return make_digits_voc(tmp_path_factory.mktemp('data') / 'VOCdevkit' / 'VOC2012',
+                           num_train=16, num_val=8, size=32)
+
+
+def _opts(voc, iters, *extra):
+    data = [f'{k}.dataset.data_root={voc}' for k in
+            ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    return ['--cfg-options', *data, 'load_from=None', f'train_cfg.max_iters={iters}',
+            f'train_cfg.val_interval={iters}', 'default_hooks.checkpoint.interval=2',
+            'train_dataloader.dataset.pipeline.2.prob=0.0',  # deterministic data
+            'default_hooks.logger.interval=1', 'model.input_shape=[1,3,32,32]',
+            'model.architecture.data_preprocessor.size=[32,32]', 'custom_hooks.0.lam=3000',
+            'custom_hooks.0.eps_period=1',
+            'train_dataloader.batch_size=4', 'custom_hooks.1.interval=2', *extra]
+
+
+def test_train_prune_test_exported_equals_gated(voc, tmp_path):
+    train, prune, test = _tool('train'), _tool('prune'), _tool('test')
+    work = tmp_path / 'gdp'
+    train.main([GDP_CFG, '--work-dir', str(work), *_opts(voc, 4)])
+    ckpt = work / 'iter_4.pth'
+    assert ckpt.exists()
+    for png in ('gdp_gate_histogram.png', 'gdp_flops_ratio.png'):
+        assert (work / png).stat().st_size > 1000
+    state = torch.load(ckpt, weights_only=True)  # safe loading of our own checkpoints
+    assert any(k.startswith('gates.alphas.') for k in state['state_dict'])
+    assert 'gates.eps' in state['state_dict']
+
+    out = tmp_path / 'export'
+    prune.main([GDP_CFG, str(ckpt), '--out', str(out), '--cfg-options',
+                'model.input_shape=[1,3,32,32]',
+                'model.architecture.data_preprocessor.size=[32,32]'])
+    structure = (out / 'structure.json').read_text()
+    assert '"kept"' in structure and 'ASPP branch' in (out / 'report.txt').read_text()
+    pruned = torch.load(out / 'pruned.pth', weights_only=False)
+    assert not any(type(m).__module__.startswith('gdpseg') for m in pruned.modules())
+
+    opts = _opts(voc, 4)[1:]
+    gated_metrics, gated_flops = test.main([GDP_CFG, str(ckpt), '--work-dir',
+                                            str(tmp_path / 't1'), '--cfg-options', *opts])
+    exp_metrics, exp_flops = test.main([GDP_CFG, str(out / 'pruned.pth'), '--work-dir',
+                                        str(tmp_path / 't2'), '--shape', '32', '32',
+                                        '--cfg-options', *opts])
+    assert exp_metrics['mIoU'] == gated_metrics['mIoU']
+    assert exp_metrics['aAcc'] == gated_metrics['aAcc']
+    assert exp_flops == gated_flops
+
+
+def test_resume_continues_with_identical_gates(voc, tmp_path):
+    train = _tool('train')
+    train.main([GDP_CFG, '--work-dir', str(tmp_path / 'straight'), *_opts(voc, 4)])
+    train.main([GDP_CFG, '--work-dir', str(tmp_path / 'cut'), *_opts(voc, 2)])
+    train.main([GDP_CFG, '--work-dir', str(tmp_path / 'cut'), '--resume',
+                str(tmp_path / 'cut' / 'iter_2.pth'), *_opts(voc, 4)])
+    a = torch.load(tmp_path / 'straight' / 'iter_4.pth', weights_only=True)['state_dict']
+    b = torch.load(tmp_path / 'cut' / 'iter_4.pth', weights_only=True)['state_dict']
+    gate_keys = [k for k in a if k.startswith('gates.')]
+    assert gate_keys
+    for key in gate_keys:
+        assert torch.equal(a[key], b[key]), key
+    # ε decayed on the same schedule in both runs: 0.1 · 0.9^4 after 4 iterations
+    assert float(a['gates.eps']) == pytest.approx(0.1 * 0.9 ** 4)
+
+
+def test_two_process_ddp_keeps_gates_identical(voc, tmp_path):
+    work = tmp_path / 'ddp'
+    cfg = tmp_path / 'ddp_cfg.py'
+    cfg.write_text(f"_base_ = [{GDP_CFG!r}]\n"
+                   "custom_imports = dict(imports=['tests.runner.dump_hook'],\n"
+                   "                      allow_failed_imports=False)\n"
+                   "custom_hooks = [dict(type='GDPHook', lam=3000.0, eps_factor=0.9,\n"
+                   "                     eps_period=1), dict(type='GateDumpHook')]\n")
+    env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}' + os.environ.get('PYTHONPATH', ''),
+               OMP_NUM_THREADS='1')
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+           '--master_port', '29517', str(ROOT / 'tools' / 'train.py'), str(cfg),
+           '--launcher', 'pytorch', '--work-dir', str(work),
+           *[o for o in _opts(voc, 3) if not o.startswith('custom_hooks.')]]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    r0 = torch.load(work / 'gates_rank0.pt')
+    r1 = torch.load(work / 'gates_rank1.pt')
+    assert r0['eps'] == r1['eps']
+    for x, y in zip(r0['alphas'], r1['alphas']):
+        assert torch.equal(x, y)
+    assert any(torch.any(x != 1) for x in r0['alphas'])  # the gates did train
+
+
+def test_wrong_key_missing_hook_and_missing_data_give_clear_errors(voc, tmp_path):
+    train = _tool('train')
+    with pytest.raises(TypeError, match='lamda'):
+        train.main([GDP_CFG, '--work-dir', str(tmp_path / 'w'),
+                    *_opts(voc, 2, 'custom_hooks.0.lamda=1.0')])
+    with pytest.raises(ValueError, match='GDPHook'):
+        train.main([GDP_CFG, '--work-dir', str(tmp_path / 'w'),
+                    *_opts(voc, 2, 'custom_hooks.0.type=GDPVisualHook')])
+    missing = tmp_path / 'nowhere' / 'VOC2012'
+    with pytest.raises(FileNotFoundError, match='voc_aug.py') as info:
+        train.main([GDP_CFG, '--work-dir', str(tmp_path / 'w'),
+                    *_opts(voc, 2, f'train_dataloader.dataset.data_root={missing}')])
+    assert str(missing) in str(info.value)
+    (voc / 'ImageSets' / 'Segmentation' / 'val.txt').rename(voc / 'val.bak')
+    try:
+        with pytest.raises(FileNotFoundError, match='val.txt'):
+            train.main([GDP_CFG, '--work-dir', str(tmp_path / 'w'), *_opts(voc, 2)])
+    finally:
+        (voc / 'val.bak').rename(voc / 'ImageSets' / 'Segmentation' / 'val.txt')
