@@ -11,7 +11,8 @@ from PIL import Image
 
 
 def make_digits_voc(root, num_train=64, num_val=16, size=64, digits_per_image=(1, 3), seed=0):
-    """Write ``root/JPEGImages``, ``SegmentationClass`` and ``ImageSets/Segmentation/*.txt``.
+    """Write ``root/JPEGImages``, ``SegmentationClass``, ``SegmentationClassAug`` (the SBD
+    layout, here the same labels) and ``ImageSets/Segmentation/{train,val,aug}.txt``.
 
     Args:
         root: Directory to create (VOC2012-like: pass ``.../VOCdevkit/VOC2012``).
@@ -29,7 +30,8 @@ def make_digits_voc(root, num_train=64, num_val=16, size=64, digits_per_image=(1
     rng = np.random.default_rng(seed)
     digits = load_digits()
     root = Path(root)
-    for sub in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation'):
+    for sub in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug',
+                'ImageSets/Segmentation'):
         (root / sub).mkdir(parents=True, exist_ok=True)
     names = {'train': [], 'val': []}
     for split, count in (('train', num_train), ('val', num_val)):
@@ -37,7 +39,8 @@ def make_digits_voc(root, num_train=64, num_val=16, size=64, digits_per_image=(1
             name = f'{split}_{i:05d}'
             image, label = _canvas(rng, digits, size, digits_per_image)
             Image.fromarray(image).save(root / 'JPEGImages' / f'{name}.jpg', quality=95)
-            Image.fromarray(label, mode='L').save(root / 'SegmentationClass' / f'{name}.png')
+            for folder in ('SegmentationClass', 'SegmentationClassAug'):
+                Image.fromarray(label, mode='L').save(root / folder / f'{name}.png')
             names[split].append(name)
     sets = root / 'ImageSets' / 'Segmentation'
     (sets / 'train.txt').write_text('\n'.join(names['train']) + '\n')
