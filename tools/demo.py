@@ -8,7 +8,7 @@
    models (tools/test.py): mIoU and FLOPs;
 5. writes ``work_dirs/demo/report.md`` with the numbers and the plots.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--base-iters 400] [--gdp-iters 300]
+    python tools/demo.py [--work-dir work_dirs/demo] [--base-iters 800] [--gdp-iters 400]
 """
 import argparse
 import importlib.util
@@ -33,14 +33,14 @@ def _tool(name):
 def main():
     parser = argparse.ArgumentParser(description='GDP demo on generated VOC-layout data')
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--base-iters', type=int, default=400)
-    parser.add_argument('--gdp-iters', type=int, default=300)
-    parser.add_argument('--lam', type=float, default=100.0)
+    parser.add_argument('--base-iters', type=int, default=800)
+    parser.add_argument('--gdp-iters', type=int, default=400)
+    parser.add_argument('--lam', type=float, default=140.0)
     args = parser.parse_args()
     start = time.time()
     work = osp.abspath(args.work_dir)
-    root = make_digits_voc(osp.join(work, 'data', 'VOCdevkit', 'VOC2012'), num_train=128,
-                           num_val=32)
+    root = make_digits_voc(osp.join(work, 'data', 'VOCdevkit', 'VOC2012'), num_train=256,
+                           num_val=32, digits_per_image=(1, 2), digit_size=(0.4, 0.7))
     data = [f'{k}.dataset.data_root={root}' for k in
             ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     base_cfg = osp.join(CONFIGS, 'digits_deeplabv3plus_baseline.py')

@@ -17,18 +17,10 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 from gdpseg.engine.export import export_gdp_model, structure, write_report
-from gdpseg.evaluation import count_conv_linear_flops
+from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.registry import MODELS
 from gdpseg.utils import register_all_modules
 
-
-class TensorMode(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model(x, mode='tensor')
 
 
 def main(argv=None):

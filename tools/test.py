@@ -19,18 +19,10 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from gdpseg.datasets import check_voc_layout
-from gdpseg.evaluation import count_conv_linear_flops
+from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.registry import MODELS
 from gdpseg.utils import register_all_modules
 
-
-class TensorMode(nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model(x, mode='tensor')
 
 
 def load_export(path):

@@ -8,7 +8,7 @@ element-wise product per layer and leaves the module's class and ``state_dict`` 
 """
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn

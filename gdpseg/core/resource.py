@@ -6,7 +6,7 @@ Coefficients come from the traced call shapes; counts follow mmengine's analyzer
 multiply-add is one flop; biases, norms and activations are not counted for conv/linear).
 """
 import math
-from typing import List, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn as nn

@@ -37,7 +37,8 @@ _BINARY = {
     'add', 'add_', '__add__', '__radd__', '__iadd__', 'sub', 'sub_', '__sub__', '__rsub__',
     '__isub__', 'mul', 'mul_', '__mul__', '__rmul__', '__imul__', 'div', 'div_', '__truediv__',
     '__rtruediv__', '__itruediv__', 'true_divide', 'maximum', 'minimum', 'pow', '__pow__',
-    'addcmul', 'lerp', 'where',
+    'addcmul', 'lerp', 'where', 'gt', 'lt', 'ge', 'le', 'ne', 'eq', '__gt__', '__lt__', '__ge__',
+    '__le__', 'logical_and', 'logical_or', '__and__', '__or__',
 }
 # Calls with no tensor result worth tracking.
 _IGNORED = {
@@ -199,6 +200,7 @@ class ChannelTracer(TorchFunctionMode):
                 result = Label(pos, lab.segs)
             elif result.dim != pos or not self.graph.unify(result.segs, lab.segs):
                 self.unsupported(self._op, [result, lab], ': operands pair channels unevenly')
+                self._label_fixed(t, out, self._op)
                 return
         if result is None:
             return
@@ -234,7 +236,7 @@ class ChannelTracer(TorchFunctionMode):
         if owner is None or owner[2] != 'weight' or lab is not None and lab.dim != 1:
             self.unsupported('convolution with an untracked weight', [lab])
             return
-        mname, module = owner[0], owner[1]
+        mname = owner[0]
         cin, cout = x.shape[1], out.shape[1]
         in_segs = lab.segs if lab is not None else (Seg(self.graph.new_node(
             cin, 'untracked input'), 1),)

@@ -10,7 +10,8 @@ import numpy as np
 from PIL import Image
 
 
-def make_digits_voc(root, num_train=64, num_val=16, size=64, digits_per_image=(1, 3), seed=0):
+def make_digits_voc(root, num_train=64, num_val=16, size=64, digits_per_image=(1, 3),
+                    digit_size=(0.25, 0.5), seed=0):
     """Write ``root/JPEGImages``, ``SegmentationClass``, ``SegmentationClassAug`` (the SBD
     layout, here the same labels) and ``ImageSets/Segmentation/{train,val,aug}.txt``.
 
@@ -20,6 +21,7 @@ def make_digits_voc(root, num_train=64, num_val=16, size=64, digits_per_image=(1
         num_val: Images listed in ``val.txt``.
         size: Canvas side in pixels.
         digits_per_image: Inclusive range of digits pasted on each canvas.
+        digit_size: Range of a digit's side, as a fraction of the canvas side.
         seed: Seed of the generator; the same arguments give the same files.
 
     Returns:
@@ -37,7 +39,7 @@ def make_digits_voc(root, num_train=64, num_val=16, size=64, digits_per_image=(1
     for split, count in (('train', num_train), ('val', num_val)):
         for i in range(count):
             name = f'{split}_{i:05d}'
-            image, label = _canvas(rng, digits, size, digits_per_image)
+            image, label = _canvas(rng, digits, size, digits_per_image, digit_size)
             Image.fromarray(image).save(root / 'JPEGImages' / f'{name}.jpg', quality=95)
             for folder in ('SegmentationClass', 'SegmentationClassAug'):
                 Image.fromarray(label, mode='L').save(root / folder / f'{name}.png')
@@ -49,13 +51,13 @@ def make_digits_voc(root, num_train=64, num_val=16, size=64, digits_per_image=(1
     return root
 
 
-def _canvas(rng, digits, size, digits_per_image):
+def _canvas(rng, digits, size, digits_per_image, digit_size):
     background = rng.uniform(0, 90, 3)
     image = np.clip(background + rng.normal(0, 12, (size, size, 3)), 0, 255)
     label = np.zeros((size, size), np.uint8)
     for _ in range(rng.integers(digits_per_image[0], digits_per_image[1] + 1)):
         k = rng.integers(len(digits.images))
-        side = int(rng.integers(size // 4, size // 2 + 1))
+        side = int(rng.integers(int(size * digit_size[0]), int(size * digit_size[1]) + 1))
         glyph = Image.fromarray((digits.images[k] * 255 / 16).astype(np.uint8))
         glyph = np.asarray(glyph.resize((side, side), Image.BILINEAR)) / 255.0
         y, x = rng.integers(0, size - side + 1, 2)

@@ -1,5 +1,6 @@
 """FLOPs of a network as MMEngine's analyzer counts them (one multiply-add = one flop)."""
 import torch
+import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 
 # Operator names FlopAnalyzer gives to convolutions and fully connected layers.
@@ -34,3 +35,14 @@ def count_flops(model, inputs, ops=None):
 def count_conv_linear_flops(model, inputs):
     """:func:`count_flops` restricted to convolutions and fully connected layers."""
     return count_flops(model, inputs, CONV_LINEAR_OPS)
+
+
+class TensorMode(nn.Module):
+    """Call an MMEngine model as ``model(x, mode='tensor')``, so the analyzer can trace it."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x, mode='tensor')

@@ -38,7 +38,8 @@ def plot_gate_histograms(history, bins, path, curves=6):
     cmap = plt.get_cmap('viridis')
     for j, i in enumerate(picks):
         counts = np.asarray(history['hist'][i], dtype=float)
-        ax.plot(centres, np.maximum(counts, 0.5), color=cmap(j / max(1, len(picks) - 1)),
+        counts[counts == 0] = np.nan  # empty bins break the line on the log scale
+        ax.plot(centres, counts, marker='.', color=cmap(j / max(1, len(picks) - 1)),
                 label=f"iter {history['iter'][i]} (ε={history['eps'][i]:.2g})")
     ax.set_yscale('log')
     ax.set_xlabel('gate value g(α)')
