@@ -275,3 +275,22 @@ def test_exclude_patterns_and_mmseg_style_forward_fn():
     assert calls == [1] and any(g.prunable for g in gates2.groups)
     with pytest.raises(TypeError, match='tuple'):
         attach_gates(TinyNet(), torch.randn(1, 3, 8, 8))
+
+
+def test_channel_multiple_rounds_kept_channels_with_silent_fillers():
+    import torchvision
+
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=4).eval()
+    gates = attach_gates(model, (torch.randn(2, 3, 32, 32),), channel_multiple=8)
+    with torch.no_grad():
+        for g in gates.groups:
+            if g.prunable:
+                g.alpha.copy_(torch.rand(g.size) + 0.1)
+                g.alpha[: g.size // 3] = 0  # 21 of 64, 42 of 128, ...: not multiples of 8
+    counts = [len(k) for k, g in zip(gates.keep_indices(), gates.groups) if g.prunable]
+    assert all(c % 8 == 0 for c in counts)
+    assert any(c > g.live() for c, g in zip(counts, [g for g in gates.groups if g.prunable]))
+    check_export(model, gates, (2, 3, 32, 32))
+    with pytest.raises(ValueError, match='channel_multiple'):
+        attach_gates(TinyNet(), (torch.randn(1, 3, 8, 8),), channel_multiple=0)

@@ -42,6 +42,8 @@ class GDPAlgorithm(BaseModel):
         init: Initial α.
         exclude: ``fnmatch`` patterns of module names (within the architecture) to keep.
         min_channels: Fewest channels a group keeps.
+        channel_multiple: Export keeps a multiple of this many channels per group (zero-gated
+            fillers), for faster kernels on the target.
         strict: Raise on ops the engine does not model.
 
     A checkpoint of the *ungated* task model (the baseline) loads into this wrapper directly
@@ -51,8 +53,8 @@ class GDPAlgorithm(BaseModel):
 
     def __init__(self, architecture, input_shape: Sequence[int] = (1, 3, 512, 512),
                  forward_mode: Optional[str] = 'tensor', eps: float = 0.1, init: float = 1.0,
-                 exclude: Sequence[str] = (), min_channels: int = 1, strict: bool = False,
-                 data_preprocessor=None, init_cfg=None):
+                 exclude: Sequence[str] = (), min_channels: int = 1, channel_multiple: int = 1,
+                 strict: bool = False, data_preprocessor=None, init_cfg=None):
         if not isinstance(architecture, nn.Module):
             architecture = MODELS.build(copy.deepcopy(architecture))
         preprocessor = getattr(architecture, 'data_preprocessor', None)
@@ -67,7 +69,8 @@ class GDPAlgorithm(BaseModel):
         demo.normal_(generator=torch.Generator().manual_seed(0))
         self.gates: GateSet = attach_gates(architecture, (demo,), forward_fn=fn, eps=eps,
                                            init=init, strict=strict, exclude=tuple(exclude),
-                                           min_channels=min_channels)
+                                           min_channels=min_channels,
+                                           channel_multiple=channel_multiple)
 
         self.register_load_state_dict_pre_hook(_baseline_keys)
 
