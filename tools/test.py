@@ -19,6 +19,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from gdpseg.datasets import check_voc_layout
+from gdpseg.engine.dist import setup_cpu_distributed
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.registry import MODELS
 from gdpseg.utils import register_all_modules
@@ -71,6 +72,7 @@ def main(argv=None):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
+    setup_cpu_distributed(cfg)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_voc_layout(cfg.test_dataloader)
@@ -88,6 +90,7 @@ def main(argv=None):
             test_dataloader=cfg.test_dataloader, test_evaluator=cfg.test_evaluator,
             test_cfg=cfg.get('test_cfg', dict(type='TestLoop')),
             default_hooks=cfg.get('default_hooks'), launcher=cfg.launcher,
+            model_wrapper_cfg=cfg.get('model_wrapper_cfg'),
             env_cfg=cfg.get('env_cfg', dict(dist_cfg=dict(backend='nccl'))),
             log_processor=cfg.get('log_processor'), visualizer=cfg.get('visualizer'),
             default_scope=cfg.get('default_scope', 'mmengine'), cfg=cfg)

@@ -12,6 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from gdpseg.datasets import check_voc_layout
+from gdpseg.engine.dist import setup_cpu_distributed
 from gdpseg.utils import register_all_modules
 
 
@@ -65,22 +66,6 @@ def check_gdp_cfg(cfg):
     if cfg.get('load_from') and not cfg.get('resume') and not osp.isfile(cfg.load_from):
         raise FileNotFoundError(f'load_from={cfg.load_from} does not exist: train the baseline '
                                 'first or pass --cfg-options load_from=PATH (or None)')
-
-
-def setup_cpu_distributed(cfg):
-    """Distributed training without GPUs (gloo): MMEngine's pytorch launcher would call
-    ``torch.cuda.set_device`` and give DDP a device id, which fail on CPU."""
-    import torch
-    import torch.distributed as dist
-
-    if cfg.launcher == 'none' or torch.cuda.is_available():
-        return
-    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
-    if cfg.launcher == 'pytorch' and not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
-    if cfg.get('model_wrapper_cfg') is None:
-        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
-                                     broadcast_buffers=False)
 
 
 def main(argv=None):
