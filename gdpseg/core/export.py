@@ -26,8 +26,8 @@ def _positions(gates: GateSet, segs, keep):
     """Indices into a channel axis made of ``segs`` that survive, and their gate values."""
     idx, vals, offset = [], [], 0
     for s in segs:
-        g = gates.group_of(s)
-        k = keep[gates._index[gates.graph.find(s.node)]]
+        i = gates.group_index(s)
+        g, k = gates.groups[i], keep[i]
         gate = polarized_gate(g.alpha.detach(), float(gates.eps)) if g.prunable else \
             torch.ones(g.size, dtype=g.alpha.dtype)
         # channel c of the group covers positions c*expand ... c*expand+expand-1
@@ -60,13 +60,11 @@ def prune(model: nn.Module, gates: GateSet) -> nn.Module:
     if gates._model[0] is not model:
         raise ValueError('gates were attached to another model; pass the model given to '
                          'attach_gates')
-    gates.detach()
-    stash = dict(gates._stash)
+    gates.detach()  # the copy must carry no gate hook
     try:
         pruned = copy.deepcopy(model)
     finally:
         gates.attach()
-    assert not stash, 'gate hooks were interrupted'
     keep = gates.keep_indices()
     modules = dict(pruned.named_modules())
     for rec in gates.graph.modules.values():
@@ -84,8 +82,8 @@ def prune(model: nn.Module, gates: GateSet) -> nn.Module:
                 _set(m, 'bias', m.bias[in_idx])
             m.in_channels = m.out_channels = m.groups = len(in_idx)
             continue
-        out_group = gates.group_of(Seg(rec.out_node))
-        out_idx = keep[gates._index[gates.graph.find(rec.out_node)]]
+        out_i = gates.group_index(Seg(rec.out_node))
+        out_group, out_idx = gates.groups[out_i], keep[out_i]
         w = m.weight
         in_dim, out_dim = (0, 1) if rec.transposed else (1, 0)
         if getattr(m, 'groups', 1) == 1:

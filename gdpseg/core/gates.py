@@ -1,10 +1,11 @@
 """GDP gates: one α vector per channel group, g(α) = α² / (α² + ε), applied at every consumer.
 
 A group's gate multiplies the input channels of each conv/linear that reads the group (paper
-Fig. 2: the same g₁ appears before both convs a skip connection joins). Rather than scaling the
-activation, the hook scales the consumer's *weight* along its input axis for the duration of the
-call -- ``conv(g ⊙ x, W) = conv(x, W ⊙ g)`` for zero padding -- which costs one small
-element-wise product per layer and leaves the module's class and ``state_dict`` untouched.
+Fig. 2: the same g₁ appears before both convs a skip connection joins). A forward pre-hook applies
+it in whichever form is cheaper for that layer: on the input activation, or on the consumer's
+*weight* along its input axis for the duration of the call -- ``conv(g ⊙ x, W) = conv(x, W ⊙ g)``
+for zero padding -- which costs one product the size of the weight, independent of batch and
+resolution. Either way the module's class and ``state_dict`` stay untouched.
 """
 import fnmatch
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ import torch.nn as nn
 from .graph import ChannelGraph, Seg
 from .prox import alternating_prox
 from .resource import BilinearResource, build_flops, build_params
+
+# A layer's gate goes on its input when the input of this many samples is smaller than its weight
+# (low-resolution layers with large weights), else on its weight (high-resolution layers).
+ACTIVATION_GATE_BATCH = 16
 
 
 def polarized_gate(alpha: torch.Tensor, eps) -> torch.Tensor:
@@ -122,8 +127,12 @@ class GateSet(nn.Module):
                                 consumers[root], members[root], root))
         return groups
 
+    def group_index(self, seg: Seg) -> int:
+        """Position in ``groups`` of the group a segment's channels belong to."""
+        return self._index[self.graph.find(seg.node)]
+
     def group_of(self, seg: Seg) -> Group:
-        return self.groups[self._index[self.graph.find(seg.node)]]
+        return self.groups[self.group_index(seg)]
 
     # ----------------------------------------------------------------- gating hooks
     def _gate_vector(self, segs) -> torch.Tensor:
@@ -145,10 +154,13 @@ class GateSet(nn.Module):
                     self.group_of(s).prunable for s in rec.in_segs):
                 continue
             module = modules[rec.name]
+            on_input = rec.in_numel * ACTIVATION_GATE_BATCH < module.weight.numel()
+            channel_dim = -1 if rec.kind == 'linear' else 1
             self._handles.append(module.register_forward_pre_hook(
-                _GateHook(self, rec.in_segs, rec.transposed)))
-            self._handles.append(module.register_forward_hook(
-                self._restore, always_call=True))
+                _GateHook(self, rec.in_segs, rec.transposed, on_input, channel_dim)))
+            if not on_input:
+                self._handles.append(module.register_forward_hook(
+                    self._restore, always_call=True))
 
     def _restore(self, module, args, output):
         weight = self._stash.pop(module, None)
@@ -257,12 +269,20 @@ class GateSet(nn.Module):
 
 
 class _GateHook:
-    """Forward pre-hook: scale the consumer's weight by the gates of its input channels."""
+    """Forward pre-hook: gate the consumer's input channels, on its input or on its weight."""
 
-    def __init__(self, gates: GateSet, segs: Tuple[Seg, ...], transposed: bool):
+    def __init__(self, gates: GateSet, segs: Tuple[Seg, ...], transposed: bool,
+                 on_input: bool, channel_dim: int):
         self.gates, self.segs, self.transposed = gates, segs, transposed
+        self.on_input, self.channel_dim = on_input, channel_dim
 
     def __call__(self, module, args):
+        if self.on_input:
+            x = args[0]
+            gate = self.gates._gate_vector(self.segs).to(x.dtype)
+            shape = [1] * x.dim()
+            shape[self.channel_dim] = -1
+            return (x * gate.view(shape), *args[1:])
         weight = module._parameters['weight']
         gate = self.gates._gate_vector(self.segs).to(weight.dtype)
         shape = [1] * weight.dim()
@@ -308,7 +328,7 @@ def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: 
             continue
         reported.add(key)
         names = sorted({gates.group_of(Seg(n)).name for n in issue.nodes
-                        if gates.graph.find(n) in gates._index})
+                        if gates.graph.find(n) in gates._index})  # nodes that form groups
         warnings.warn(f'gdpseg: {issue.op} in {issue.module} is not modelled; channels of '
                       f'{", ".join(names) or "its inputs"} are kept (not prunable)', stacklevel=2)
     return gates

@@ -35,6 +35,7 @@ class ModuleRecord:
     in_segs: Optional[Tuple[Seg, ...]] = None
     out_node: Optional[int] = None
     transposed: bool = False
+    in_numel: int = 0  # elements of one sample's input, to choose how the gate is applied
 
 
 @dataclass

@@ -11,6 +11,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from .graph import Seg
+
 
 class BilinearResource:
     """R(n) = Σ_{p<q} M_pq n_p n_q + Σ_p D_p n_p² + Σ_p b_p n_p + const over group widths n."""
@@ -43,7 +45,7 @@ class BilinearResource:
 
 
 def _seg_groups(gates, segs):
-    return [(gates._index[gates.graph.find(s.node)], s.expand) for s in segs]
+    return [(gates.group_index(s), s.expand) for s in segs]
 
 
 def build_flops(graph, gates) -> BilinearResource:
@@ -83,7 +85,7 @@ def build_params(graph, gates, model: nn.Module) -> BilinearResource:
             for p, e in ins:
                 res.lin[p] += per_channel * e
             continue
-        out = gates._index[graph.find(rec.out_node)]
+        out = gates.group_index(Seg(rec.out_node))
         groups = getattr(module, 'groups', 1)
         if groups != 1:
             res.const += own

@@ -260,6 +260,7 @@ class ChannelTracer(TorchFunctionMode):
             # Grouped convs would need every group pruned alike; keep their channels.
             self.unsupported(f'grouped convolution (groups={groups})',
                              [Label(1, in_segs), Label(1, (Seg(rec.out_node),))])
+        rec.in_numel = x[0].numel()
         out_segs = (Seg(rec.out_node),)
         self.graph.calls.append(CallRecord(mname, coef // groups, in_segs, out_segs,
                                            groups=groups))
@@ -282,6 +283,7 @@ class ChannelTracer(TorchFunctionMode):
                                       out_node=self.graph.new_node(out.shape[-1]))
         else:
             self._record_module(mname, 'linear', in_segs=in_segs)
+        rec.in_numel = x[0].numel()
         out_segs = (Seg(rec.out_node),)
         self.graph.calls.append(CallRecord(mname, math.prod(x.shape[:-1]), in_segs, out_segs))
         self.set_label(out, Label(out.dim() - 1, out_segs))

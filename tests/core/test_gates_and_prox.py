@@ -294,3 +294,34 @@ def test_channel_multiple_rounds_kept_channels_with_silent_fillers():
     check_export(model, gates, (2, 3, 32, 32))
     with pytest.raises(ValueError, match='channel_multiple'):
         attach_gates(TinyNet(), (torch.randn(1, 3, 8, 8),), channel_multiple=0)
+
+
+def test_gating_on_input_or_on_weight_computes_the_same(monkeypatch):
+    import torchvision
+
+    from gdpseg.core import gates as gates_module
+
+    outputs = {}
+    x = torch.randn(2, 3, 64, 64)
+    for batch in (0, 16, 10 ** 9):  # 0: every gate on weights; 1e9: every gate on inputs
+        monkeypatch.setattr(gates_module, 'ACTIVATION_GATE_BATCH', batch)
+        torch.manual_seed(0)
+        model = torchvision.models.resnet18(num_classes=4).eval()
+        gates = attach_gates(model, (x,))
+        modes = [h.on_input for h in _hooks(model)]
+        if batch == 16:  # the default mixes both: input gates on low-resolution layers
+            assert any(modes) and not all(modes)
+        with torch.no_grad():
+            for g in gates.groups:
+                if g.prunable:
+                    g.alpha.copy_(torch.linspace(0.0, 1.0, g.size))
+            outputs[batch] = model(x)
+    torch.testing.assert_close(outputs[0], outputs[10 ** 9])
+    torch.testing.assert_close(outputs[0], outputs[16])
+
+
+def _hooks(model):
+    from gdpseg.core.gates import _GateHook
+
+    return [h for m in model.modules() for h in m._forward_pre_hooks.values()
+            if isinstance(h, _GateHook)]
