@@ -90,7 +90,6 @@ def main(argv=None):
             test_dataloader=cfg.test_dataloader, test_evaluator=cfg.test_evaluator,
             test_cfg=cfg.get('test_cfg', dict(type='TestLoop')),
             default_hooks=cfg.get('default_hooks'), launcher=cfg.launcher,
-            model_wrapper_cfg=cfg.get('model_wrapper_cfg'),
             env_cfg=cfg.get('env_cfg', dict(dist_cfg=dict(backend='nccl'))),
             log_processor=cfg.get('log_processor'), visualizer=cfg.get('visualizer'),
             default_scope=cfg.get('default_scope', 'mmengine'), cfg=cfg)

@@ -8,10 +8,9 @@ in which every layer touching a pruned group is sliced:
 * each consumer's weight is multiplied by the gate values of the channels it keeps, so the
   export computes what the gated model computes in eval mode.
 
-A group whose gates are all zero keeps its strongest channel with a zero gate folded in: stock
-PyTorch layers cannot hold zero channels (BatchNorm, pooling and ``Conv2d`` with no output
-channel all fail), so a dead ASPP branch or residual branch shrinks to one channel that adds
-nothing but its constant (the bias it produced), which is what the gated network computes too.
+Layers whose output nobody reads any more are replaced by carriers (see :mod:`.plan`): a dead
+ASPP branch leaves a one-channel placeholder in the concat, a dead residual branch leaves
+``identity + constant``; neither computes a convolution.
 """
 import copy
 
@@ -20,6 +19,7 @@ import torch.nn as nn
 
 from .gates import GateSet, polarized_gate
 from .graph import Seg
+from .plan import build_carrier
 
 
 def _positions(gates: GateSet, segs, keep):
@@ -65,10 +65,16 @@ def prune(model: nn.Module, gates: GateSet) -> nn.Module:
         pruned = copy.deepcopy(model)
     finally:
         gates.attach()
-    keep = gates.keep_indices()
+    plan = gates.plan()
+    keep = plan.keep
     modules = dict(pruned.named_modules())
     for rec in gates.graph.modules.values():
         m = modules[rec.name]
+        if rec.name in plan.carriers:
+            parent, _, child = rec.name.rpartition('.')
+            setattr(modules[parent] if parent else pruned, child,
+                    build_carrier(m, rec, plan.width(gates, rec.in_segs)))
+            continue
         in_idx, in_gate = _positions(gates, rec.in_segs, keep)
         if rec.kind == 'norm':
             for name in ('weight', 'bias', 'running_mean', 'running_var'):

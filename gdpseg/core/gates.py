@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 
 from .graph import ChannelGraph, Seg
+from .plan import make_plan, plan_flops
 from .prox import alternating_prox
 from .resource import BilinearResource, build_flops, build_params
 
@@ -185,49 +186,32 @@ class GateSet(nn.Module):
         return torch.cat(vals) if vals else torch.zeros(0)
 
     # ----------------------------------------------------------------- resources
-    def live_counts(self, plan: bool = True) -> List[int]:
-        """Channels per group: as export keeps them (``plan``) or the raw ‖α‖₀."""
-        if not plan:
-            return [g.live() for g in self.groups]
-        return [len(k) for k in self.keep_indices()]
+    def plan(self):
+        """What export keeps (:class:`gdpseg.core.plan.ExportPlan`)."""
+        return make_plan(self)
 
     def keep_indices(self) -> List[torch.Tensor]:
-        """Channel indices export keeps per group: non-zero α, at least ``min_channels`` (≥1),
-        rounded up to a multiple of ``channel_multiple``.
-
-        Channels added to reach those counts have zero gates, which fold to zero weights, so the
-        export still computes what the gated model computes. (A group whose gates are all zero
-        keeps one such silent channel; rounding to multiples of 8 or 16 makes CPU/GPU kernels
-        markedly faster for a few extra FLOPs.)
-        """
-        out = []
-        m = self.channel_multiple
-        for g in self.groups:
-            a = g.alpha.detach()
-            if not g.prunable:
-                out.append(torch.arange(g.size))
-                continue
-            keep = torch.nonzero(a).flatten()
-            need = max(len(keep), self.min_channels, 1)
-            need = min(g.size, -(-need // m) * m)
-            if len(keep) < need:
-                # strongest first, then lowest index: deterministic among zero gates
-                order = sorted(range(g.size), key=lambda i: (-abs(float(a[i])), i))
-                keep = torch.tensor(sorted(order[:need]))
-            out.append(keep)
-        return out
+        """Channel indices export keeps per group (see :mod:`gdpseg.core.plan`)."""
+        return self.plan().keep
 
     def flops(self) -> int:
         """conv+linear multiply-adds of the network as export would leave it (traced input)."""
-        return int(round(self.flops_model.value(self.live_counts())))
+        return plan_flops(self, self.plan())
 
     def full_flops(self) -> int:
         """conv+linear multiply-adds of the ungated network (traced input)."""
         return int(round(self.flops_model.value([g.size for g in self.groups])))
 
     def params(self) -> int:
-        """Parameters of conv/linear/norm layers as export would leave them."""
-        return int(round(self.params_model.value(self.live_counts())))
+        """Parameters of the network as export would leave it."""
+        plan = self.plan()
+        total = self.params_model.value([len(k) for k in plan.keep])
+        modules = dict(self._model[0].named_modules())
+        for name in plan.carriers:  # a carrier replaces the conv: its 1-channel weights go
+            rec, conv = self.graph.modules[name], modules[name]
+            total -= plan.width(self, rec.in_segs) * conv.weight[0, 0].numel()
+            total -= 1 if conv.bias is not None else 0
+        return int(round(total))
 
     def full_params(self) -> int:
         return int(round(self.params_model.value([g.size for g in self.groups])))

@@ -36,6 +36,8 @@ class ModuleRecord:
     out_node: Optional[int] = None
     transposed: bool = False
     in_numel: int = 0  # elements of one sample's input, to choose how the gate is applied
+    in_spatial: Tuple[int, ...] = ()  # spatial size of the traced input and output
+    out_spatial: Tuple[int, ...] = ()
 
 
 @dataclass

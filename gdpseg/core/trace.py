@@ -261,6 +261,7 @@ class ChannelTracer(TorchFunctionMode):
             self.unsupported(f'grouped convolution (groups={groups})',
                              [Label(1, in_segs), Label(1, (Seg(rec.out_node),))])
         rec.in_numel = x[0].numel()
+        rec.in_spatial, rec.out_spatial = tuple(x.shape[2:]), tuple(out.shape[2:])
         out_segs = (Seg(rec.out_node),)
         self.graph.calls.append(CallRecord(mname, coef // groups, in_segs, out_segs,
                                            groups=groups))

@@ -69,7 +69,7 @@ def aspp_report(gates):
             continue
         live = g.live()
         state = (f'{live}/{g.size} channels' if live else
-                 'pruned (all gates zero; one silent channel kept, it adds only a constant)')
+                 'pruned: no convolution left (a 1-channel placeholder keeps the concat layout)')
         lines.append(f'  ASPP branch {g.name}: {state}')
     return lines
 

@@ -106,20 +106,28 @@ def test_full_flops_match_mmengine_on_the_ungated_model():
     assert gates.full_params() == sum(p.numel() for p in fresh.parameters())
 
 
-def test_dead_aspp_branch_shrinks_to_one_silent_channel():
+def test_dead_aspp_branch_and_dead_residual_branch_lose_their_convolutions():
     model, gates, shape, _, _ = _attach('deeplabv3plus_paper')
     by_name = {g.name: g for g in gates.groups}
-    branch = by_name['classifier.aspp.convs.3.0']  # the rate-18 branch
-    randomize_gates(gates, 3, zero_frac=0.3, whole=(branch.name,))
+    branch = 'classifier.aspp.convs.3.0'  # the rate-18 branch
+    inner = 'backbone.layer1.0.conv2'  # a bottleneck's middle group
+    randomize_gates(gates, 3, zero_frac=0.3, whole=(branch, inner))
     pruned = check_export(model, gates, shape)
-    assert pruned.classifier.aspp.convs[3][0].out_channels == 1
-    # the projection reads 1 silent channel of that branch: its weight column is zero
-    proj = pruned.classifier.aspp.project[0].weight
-    kept = [g.live() if g.live() else 1 for g in
+    # the branch's conv is gone: a carrier (crop + pool) keeps a 1-channel placeholder
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in pruned.classifier.aspp.convs[3])
+    kept = [g.live() or 1 for g in
             (by_name[f'classifier.aspp.convs.{i}.{0 if i < 4 else 1}'] for i in range(5))]
-    start = sum(kept[:3])
+    proj = pruned.classifier.aspp.project[0].weight
     assert proj.shape[1] == sum(kept)
-    assert torch.all(proj[:, start:start + 1] == 0)
+    start = sum(kept[:3])
+    assert torch.all(proj[:, start:start + 1] == 0)  # the placeholder is read with weight 0
+    # the residual branch collapses: conv2 silent, so conv1 (read only by conv2) goes too;
+    # conv3 reads one zero-weighted placeholder: the block is identity + a constant
+    block = pruned.backbone.layer1[0]
+    assert not isinstance(block.conv1, torch.nn.Conv2d)
+    assert not isinstance(block.conv2, torch.nn.Conv2d)
+    assert block.conv3.in_channels == 1 and torch.all(block.conv3.weight == 0)
+    assert gates.params() == sum(p.numel() for p in pruned.parameters())
 
 
 def test_export_is_plain_and_loads_without_gdpseg(tmp_path):
