@@ -1,6 +1,7 @@
 # GDP on mmseg's own DeepLabV3+ R50-D8 VOC config (ResNetV1c, OS8, depthwise-separable ASPP,
 # auxiliary FCN head). The mmseg config keeps its scope; gdpseg's parts are named with the
-# `gdpseg.` prefix. The auxiliary head is not run in tensor mode, so it is not pruned (and kept).
+# `gdpseg.` prefix. The auxiliary FCN head is traced and pruned with the backbone (it reads
+# layer3) but left out of FLOPs: it only runs in training.
 _base_ = ['mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-20k_voc12aug-512x512.py']
 architecture = _base_.model
 model = dict(

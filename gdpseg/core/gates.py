@@ -67,9 +67,10 @@ class GateSet(nn.Module):
 
     def __init__(self, model: nn.Module, graph: ChannelGraph, eps: float = 0.1,
                  init: float = 1.0, exclude: Sequence[str] = (), min_channels: int = 1,
-                 channel_multiple: int = 1):
+                 channel_multiple: int = 1, flops_ignore: Sequence[str] = ()):
         super().__init__()
         self.graph = graph
+        self.flops_ignore = tuple(flops_ignore)
         self.min_channels = int(min_channels)
         if channel_multiple < 1:
             raise ValueError(f'channel_multiple must be >= 1, got {channel_multiple}')
@@ -127,6 +128,11 @@ class GateSet(nn.Module):
             groups.append(Group(name, size, alpha, not reasons, reasons, prods,
                                 consumers[root], members[root], root))
         return groups
+
+    def counted_calls(self):
+        """Traced conv/linear calls that count towards FLOPs (not those in ``flops_ignore``)."""
+        return [c for c in self.graph.calls
+                if not any(fnmatch.fnmatchcase(c.module, p) for p in self.flops_ignore)]
 
     def group_index(self, seg: Seg) -> int:
         """Position in ``groups`` of the group a segment's channels belong to."""
@@ -277,7 +283,8 @@ class _GateHook:
 
 def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: float = 0.1,
                  init: float = 1.0, strict: bool = False, exclude: Sequence[str] = (),
-                 min_channels: int = 1, channel_multiple: int = 1) -> GateSet:
+                 min_channels: int = 1, channel_multiple: int = 1,
+                 flops_ignore: Sequence[str] = ()) -> GateSet:
     """Find the channel groups of ``model`` and gate them in place.
 
     Args:
@@ -293,6 +300,8 @@ def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: 
         min_channels: Channels every prunable group keeps at least.
         channel_multiple: Export keeps a multiple of this many channels per group (zero-gated
             fillers), for faster kernels; FLOPs are counted with the fillers.
+        flops_ignore: ``fnmatch`` patterns of modules traced for their channels but not run at
+            inference (e.g. ``'auxiliary_head.*'``): left out of FLOPs and the FLOPs penalty.
 
     Returns:
         GateSet: the gates; ``gates.groups`` lists every group found.
@@ -304,7 +313,8 @@ def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: 
     if not isinstance(example_inputs, tuple):
         raise TypeError('example_inputs must be a tuple of positional inputs, e.g. (x,)')
     graph, issues = trace_channels(model, example_inputs, forward_fn, strict)
-    gates = GateSet(model, graph, eps, init, exclude, min_channels, channel_multiple)
+    gates = GateSet(model, graph, eps, init, exclude, min_channels, channel_multiple,
+                    flops_ignore)
     reported = set()
     for issue in issues:
         key = (issue.op, issue.module)

@@ -97,7 +97,7 @@ def make_plan(gates) -> ExportPlan:
 def plan_flops(gates, plan: ExportPlan) -> int:
     """conv+linear multiply-adds of the export described by ``plan`` (traced input)."""
     total = 0
-    for call in gates.graph.calls:
+    for call in gates.counted_calls():
         if call.module in plan.carriers:
             continue
         cin = plan.width(gates, call.in_segs)

@@ -51,7 +51,7 @@ def _seg_groups(gates, segs):
 def build_flops(graph, gates) -> BilinearResource:
     """conv/linear multiply-adds of every traced call, as a bilinear function of group widths."""
     res = BilinearResource(len(gates.groups))
-    for call in graph.calls:
+    for call in gates.counted_calls():
         ins = _seg_groups(gates, call.in_segs)
         if call.depthwise:
             for p, e in ins:

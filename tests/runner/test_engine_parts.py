@@ -91,3 +91,35 @@ def test_configs_parse_with_the_paper_settings(name):
         net = cfg.model.architecture.network
         assert (net.depth, net.output_stride, tuple(net.rates), net.low_level_proj) == \
             (50, 16, (6, 12, 18), 48)
+
+
+def test_mmseg_auxiliary_head_is_pruned_with_the_backbone_but_not_counted():
+    import mmseg
+
+    from gdpseg.engine.export import export_gdp_model
+    from gdpseg.evaluation import TensorMode, count_conv_linear_flops
+
+    register_all_modules()
+    cfg = Config.fromfile(Path(mmseg.__file__).parent / '.mim' / 'configs' / 'deeplabv3plus' /
+                          'deeplabv3plus_r50-d8_4xb4-20k_voc12aug-512x512.py').model
+    cfg.pretrained = None
+    for part in (cfg.backbone, cfg.decode_head, cfg.auxiliary_head):
+        part.norm_cfg = dict(type='BN', requires_grad=True)
+    cfg._scope_ = 'mmseg'
+    torch.manual_seed(0)
+    model = GDPAlgorithm(architecture=cfg, input_shape=(1, 3, 64, 64)).eval()
+    gates = model.gates
+    with torch.no_grad():
+        for g in gates.groups:
+            if g.prunable:
+                g.alpha.copy_(torch.rand(g.size) + 0.1)
+                g.alpha[: g.size // 2] = 0
+    x = torch.randn(1, 3, 64, 64)
+    pruned, plain, diff = export_gdp_model(model, x)
+    layer3 = next(g for g in gates.groups if 'backbone.layer3.0.conv3' in g.producers)
+    aux_conv = pruned.auxiliary_head.convs[0].conv
+    assert aux_conv.in_channels == layer3.live() < layer3.size
+    with torch.no_grad():  # the pruned auxiliary head still runs on the pruned backbone
+        aux = pruned.auxiliary_head(pruned.extract_feat(x))
+    assert aux.shape[1] == 21
+    assert gates.flops() == count_conv_linear_flops(TensorMode(pruned), (x,))

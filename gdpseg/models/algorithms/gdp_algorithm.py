@@ -14,6 +14,21 @@ def _tensor_mode(model, inputs):
     return model(*inputs, mode='tensor')
 
 
+def _auxiliary_heads(model):
+    aux = getattr(model, 'auxiliary_head', None)
+    if aux is None:
+        return []
+    return list(aux) if isinstance(aux, nn.ModuleList) else [aux]
+
+
+def _tensor_mode_with_aux(model, inputs):
+    """mmseg segmentors: the decode head and the auxiliary heads on one backbone pass, so the
+    auxiliary heads (trained, not run at inference) read the same pruned channels."""
+    feats = model.extract_feat(inputs[0])
+    return (model.decode_head.forward(feats), *[h.forward(feats) for h in
+                                                 _auxiliary_heads(model)])
+
+
 def _baseline_keys(module, state_dict, prefix, *args):
     """Give keys of a baseline (ungated) checkpoint the ``architecture.`` prefix."""
     ours = (prefix + 'architecture.', prefix + 'gates.', prefix + 'data_preprocessor.')
@@ -36,7 +51,8 @@ class GDPAlgorithm(BaseModel):
         architecture: Config of the task model (any registry scope: ``_scope_='mmseg'`` or a
             ``mmseg.`` type prefix) or a built ``nn.Module``.
         input_shape: Shape of the demo input for the trace, e.g. ``(1, 3, 513, 513)``.
-        forward_mode: ``'tensor'`` calls ``model(x, mode='tensor')`` (MMEngine models);
+        forward_mode: ``'tensor'`` calls ``model(x, mode='tensor')`` (MMEngine models; an mmseg
+            segmentor's auxiliary heads are traced too, and left out of FLOPs);
             ``None`` calls ``model(x)``.
         eps: Initial ε of the gates.
         init: Initial α.
@@ -64,13 +80,18 @@ class GDPAlgorithm(BaseModel):
             self.data_preprocessor = preprocessor
         self.architecture = architecture
         self.input_shape = tuple(input_shape)
-        fn = _tensor_mode if forward_mode == 'tensor' else None
+        fn, ignore = None, ()
+        if forward_mode == 'tensor':
+            fn = _tensor_mode
+            if _auxiliary_heads(architecture):
+                fn, ignore = _tensor_mode_with_aux, ('auxiliary_head.*',)
         demo = torch.zeros(self.input_shape)
         demo.normal_(generator=torch.Generator().manual_seed(0))
         self.gates: GateSet = attach_gates(architecture, (demo,), forward_fn=fn, eps=eps,
                                            init=init, strict=strict, exclude=tuple(exclude),
                                            min_channels=min_channels,
-                                           channel_multiple=channel_multiple)
+                                           channel_multiple=channel_multiple,
+                                           flops_ignore=ignore)
 
         self.register_load_state_dict_pre_hook(_baseline_keys)
 
