@@ -4,9 +4,10 @@
 2. trains a small DeepLabV3+ baseline through MMEngine's Runner (configs/demo/...baseline.py);
 3. trains it with GDP from that checkpoint (configs/demo/...gdp.py): gates, proximal FLOPs step,
    ε decay, logged FLOPs ratio and gate pictures;
-4. exports the pruned network (tools/prune.py) and evaluates baseline, gated and exported
-   models (tools/test.py): mIoU and FLOPs;
-5. writes ``work_dirs/demo/report.md`` with the numbers and the plots.
+4. exports the pruned network (tools/prune.py) and fine-tunes the export briefly
+   (configs/demo/...finetune.py);
+5. evaluates baseline, gated, exported and fine-tuned models (tools/test.py): mIoU and FLOPs,
+   and writes ``work_dirs/demo/report.md`` with the numbers and the plots.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--base-iters 800] [--gdp-iters 400]
 """
@@ -35,6 +36,7 @@ def main():
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--base-iters', type=int, default=800)
     parser.add_argument('--gdp-iters', type=int, default=400)
+    parser.add_argument('--finetune-iters', type=int, default=300)
     parser.add_argument('--lam', type=float, default=140.0)
     args = parser.parse_args()
     start = time.time()
@@ -45,9 +47,10 @@ def main():
             ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     base_cfg = osp.join(CONFIGS, 'digits_deeplabv3plus_baseline.py')
     gdp_cfg = osp.join(CONFIGS, 'digits_deeplabv3plus_gdp.py')
+    ft_cfg = osp.join(CONFIGS, 'digits_deeplabv3plus_finetune.py')
     train, test, prune = _tool('train.py'), _tool('test.py'), _tool('prune.py')
 
-    print('== 1/4 baseline training', flush=True)
+    print('== 1/5 baseline training', flush=True)
     base_dir = osp.join(work, 'baseline')
     b = args.base_iters
     train.main([base_cfg, '--work-dir', base_dir, '--cfg-options', *data,
@@ -55,7 +58,7 @@ def main():
                 f'default_hooks.checkpoint.interval={b}', f'param_scheduler.0.end={b}'])
     base_ckpt = osp.join(base_dir, f'iter_{b}.pth')
 
-    print('== 2/4 GDP training', flush=True)
+    print('== 2/5 GDP training', flush=True)
     gdp_dir = osp.join(work, 'gdp')
     g = args.gdp_iters
     train.main([gdp_cfg, '--work-dir', gdp_dir, '--cfg-options', *data,
@@ -64,16 +67,28 @@ def main():
                 f'param_scheduler.0.end={g}', f'custom_hooks.0.lam={args.lam}'])
     gdp_ckpt = osp.join(gdp_dir, f'iter_{g}.pth')
 
-    print('== 3/4 export', flush=True)
+    print('== 3/5 export', flush=True)
     export_dir = osp.join(work, 'export')
+    exported = osp.join(export_dir, 'pruned.pth')
     prune.main([gdp_cfg, gdp_ckpt, '--out', export_dir])
 
-    print('== 4/4 evaluation', flush=True)
+    print('== 4/5 fine-tuning the export', flush=True)
+    ft_dir = osp.join(work, 'finetune')
+    f = args.finetune_iters
+    model_opt = [f'model.network.path={exported}']
+    train.main([ft_cfg, '--work-dir', ft_dir, '--cfg-options', *data, *model_opt,
+                f'train_cfg.max_iters={f}', f'train_cfg.val_interval={f}',
+                f'default_hooks.checkpoint.interval={f}', f'param_scheduler.0.end={f}'])
+
+    print('== 5/5 evaluation', flush=True)
     results = {}
-    for name, cfg, ckpt in (('baseline', base_cfg, base_ckpt), ('gated', gdp_cfg, gdp_ckpt),
-                            ('exported', gdp_cfg, osp.join(export_dir, 'pruned.pth'))):
-        metrics, flops = test.main([cfg, ckpt, '--work-dir', osp.join(work, f'test_{name}'),
-                                    '--shape', '64', '64', '--cfg-options', *data])
+    for name, cfg, ckpt, extra in (
+            ('baseline', base_cfg, base_ckpt, []), ('gated', gdp_cfg, gdp_ckpt, []),
+            ('exported', gdp_cfg, exported, []),
+            ('exported + fine-tuned', ft_cfg, osp.join(ft_dir, f'iter_{f}.pth'), model_opt)):
+        metrics, flops = test.main([cfg, ckpt, '--work-dir',
+                                    osp.join(work, 'test_' + name.replace(' ', '')),
+                                    '--shape', '64', '64', '--cfg-options', *data, *extra])
         results[name] = dict(mIoU=float(metrics['mIoU']), flops=int(flops))
     for png in ('gdp_gate_histogram.png', 'gdp_flops_ratio.png'):
         shutil.copy(osp.join(gdp_dir, png), osp.join(work, png))
@@ -95,7 +110,7 @@ def main():
         f.write('\n'.join(lines) + '\n')
     with open(osp.join(work, 'result.json'), 'w') as f:
         json.dump(dict(results=results, wall_s=wall), f, indent=2)
-    print('\n'.join(lines[4:9]))
+    print('\n'.join(lines[4:10]))
     print(f'report: {osp.join(work, "report.md")}')
     if abs(results['gated']['mIoU'] - results['exported']['mIoU']) > 1e-6:
         raise SystemExit('error: the exported network disagrees with the gated network')

@@ -71,6 +71,15 @@ def test_train_prune_test_exported_equals_gated(voc, tmp_path):
     assert exp_metrics['aAcc'] == gated_metrics['aAcc']
     assert exp_flops == gated_flops
 
+    # the export trains on as a plain network (fine-tuning config)
+    ft_cfg = str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_finetune.py')
+    data = [o for o in opts if 'data_root' in o]
+    train.main([ft_cfg, '--work-dir', str(tmp_path / 'ft'), '--cfg-options', *data,
+                f'model.network.path={out / "pruned.pth"}', 'train_cfg.max_iters=2',
+                'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
+                'model.data_preprocessor.size=[32,32]'])
+    assert (tmp_path / 'ft' / 'iter_2.pth').exists()
+
 
 def test_resume_continues_with_identical_gates(voc, tmp_path):
     train = _tool('train')
