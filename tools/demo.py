@@ -53,7 +53,9 @@ def main():
     print('== 1/5 baseline training', flush=True)
     base_dir = osp.join(work, 'baseline')
     b = args.base_iters
+    # one visualizer per phase: MMEngine keeps visualizers by name within a process
     train.main([base_cfg, '--work-dir', base_dir, '--cfg-options', *data,
+                'visualizer.name=demo_baseline',
                 f'train_cfg.max_iters={b}', f'train_cfg.val_interval={b}',
                 f'default_hooks.checkpoint.interval={b}', f'param_scheduler.0.end={b}'])
     base_ckpt = osp.join(base_dir, f'iter_{b}.pth')
@@ -62,6 +64,7 @@ def main():
     gdp_dir = osp.join(work, 'gdp')
     g = args.gdp_iters
     train.main([gdp_cfg, '--work-dir', gdp_dir, '--cfg-options', *data,
+                'visualizer.name=demo_gdp',
                 f'load_from={base_ckpt}', f'train_cfg.max_iters={g}',
                 f'train_cfg.val_interval={g}', f'default_hooks.checkpoint.interval={g}',
                 f'param_scheduler.0.end={g}', f'custom_hooks.0.lam={args.lam}'])
@@ -77,6 +80,7 @@ def main():
     f = args.finetune_iters
     model_opt = [f'model.network.path={exported}']
     train.main([ft_cfg, '--work-dir', ft_dir, '--cfg-options', *data, *model_opt,
+                'visualizer.name=demo_finetune',
                 f'train_cfg.max_iters={f}', f'train_cfg.val_interval={f}',
                 f'default_hooks.checkpoint.interval={f}', f'param_scheduler.0.end={f}'])
 
@@ -88,7 +92,8 @@ def main():
             ('exported + fine-tuned', ft_cfg, osp.join(ft_dir, f'iter_{f}.pth'), model_opt)):
         metrics, flops = test.main([cfg, ckpt, '--work-dir',
                                     osp.join(work, 'test_' + name.replace(' ', '')),
-                                    '--shape', '64', '64', '--cfg-options', *data, *extra])
+                                    '--shape', '64', '64', '--cfg-options', *data, *extra,
+                                    'visualizer.name=demo_test_' + name.replace(' ', '')])
         results[name] = dict(mIoU=float(metrics['mIoU']), flops=int(flops))
     for png in ('gdp_gate_histogram.png', 'gdp_flops_ratio.png'):
         shutil.copy(osp.join(gdp_dir, png), osp.join(work, png))
