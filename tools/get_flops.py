@@ -9,13 +9,13 @@ import argparse
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops, count_flops
 from gdpseg.registry import MODELS
-from gdpseg.utils import register_all_modules
+from gdpseg.utils import load_config, register_all_modules
 
 
 
@@ -27,9 +27,7 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     shape = (1, 3, *args.shape) if args.shape else tuple(cfg.model.get('input_shape',
                                                                        (1, 3, 512, 512)))
     if str(cfg.model.get('type', '')).endswith('GDPAlgorithm'):

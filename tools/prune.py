@@ -12,14 +12,14 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 from gdpseg.engine.export import export_gdp_model, structure, write_report
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.registry import MODELS
-from gdpseg.utils import register_all_modules
+from gdpseg.utils import load_config, register_all_modules
 
 
 
@@ -30,15 +30,12 @@ def main(argv=None):
     parser.add_argument('--out', required=True, help='output directory')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    for path in (args.config, args.checkpoint):
-        if not osp.isfile(path):
-            sys.exit(f'error: {path} does not exist')
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     if not str(cfg.model.get('type', '')).endswith('GDPAlgorithm'):
-        sys.exit('error: the config does not describe a GDP model (model.type=GDPAlgorithm)')
+        raise ValueError('the config does not describe a GDP model (model.type=GDPAlgorithm)')
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
         model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
@@ -60,4 +57,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (FileNotFoundError, ValueError) as exc:
+        sys.exit(f'error: {exc}')

@@ -14,7 +14,7 @@ import sys
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
@@ -22,7 +22,7 @@ from gdpseg.datasets import check_voc_layout
 from gdpseg.engine.dist import setup_cpu_distributed
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.registry import MODELS
-from gdpseg.utils import register_all_modules
+from gdpseg.utils import load_config, register_all_modules
 
 
 
@@ -64,13 +64,10 @@ def main(argv=None):
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    for path in (args.config, args.checkpoint):
-        if not osp.isfile(path):
-            sys.exit(f'error: {path} does not exist')
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg.launcher = args.launcher
     setup_cpu_distributed(cfg)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(

@@ -8,12 +8,12 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from gdpseg.datasets import check_voc_layout
 from gdpseg.engine.dist import setup_cpu_distributed
-from gdpseg.utils import register_all_modules
+from gdpseg.utils import load_config, register_all_modules
 
 
 def parse_args(argv=None):
@@ -35,11 +35,7 @@ def parse_args(argv=None):
 
 
 def build_cfg(args):
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config {args.config} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir:
         cfg.work_dir = args.work_dir

@@ -42,7 +42,8 @@ def check_voc_layout(dataset_cfg, base_dir='.'):
                                                                            ds['data_root'])
         roots.append(ds['data_root'])
         if not osp.isdir(root):
-            problems.append(f'directory {ds["data_root"]} does not exist')
+            problems.append(f'directory {ds["data_root"]} does not exist '
+                            f'(looked at {osp.abspath(root)})')
             continue
         for key, sub in dict(ds.get('data_prefix', {})).items():
             if not osp.isdir(osp.join(root, sub)):

@@ -1,6 +1,5 @@
 """Every model family: random zero patterns, export, outputs and FLOPs equal the gated model's."""
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,20 +13,13 @@ from .helpers import Call, check_export, randomize_gates
 
 
 def mmseg_deeplabv3plus():
-    import mmseg
-    from mmengine import Config
-
     from gdpseg.registry import MODELS
     from gdpseg.utils import register_all_modules
 
+    from ..mmseg_models import mmseg_deeplabv3plus_cfg
+
     register_all_modules()
-    cfg = Config.fromfile(Path(mmseg.__file__).parent / '.mim' / 'configs' / 'deeplabv3plus' /
-                          'deeplabv3plus_r50-d8_4xb4-20k_voc12aug-512x512.py').model
-    cfg.pretrained = None
-    for part in (cfg.backbone, cfg.decode_head, cfg.auxiliary_head):
-        part.norm_cfg = dict(type='BN', requires_grad=True)
-    cfg._scope_ = 'mmseg'
-    return MODELS.build(cfg)
+    return MODELS.build(mmseg_deeplabv3plus_cfg())
 
 
 def smp_deeplabv3plus():

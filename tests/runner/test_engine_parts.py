@@ -94,18 +94,13 @@ def test_configs_parse_with_the_paper_settings(name):
 
 
 def test_mmseg_auxiliary_head_is_pruned_with_the_backbone_but_not_counted():
-    import mmseg
-
     from gdpseg.engine.export import export_gdp_model
     from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 
+    from ..mmseg_models import mmseg_deeplabv3plus_cfg
+
     register_all_modules()
-    cfg = Config.fromfile(Path(mmseg.__file__).parent / '.mim' / 'configs' / 'deeplabv3plus' /
-                          'deeplabv3plus_r50-d8_4xb4-20k_voc12aug-512x512.py').model
-    cfg.pretrained = None
-    for part in (cfg.backbone, cfg.decode_head, cfg.auxiliary_head):
-        part.norm_cfg = dict(type='BN', requires_grad=True)
-    cfg._scope_ = 'mmseg'
+    cfg = mmseg_deeplabv3plus_cfg()
     torch.manual_seed(0)
     model = GDPAlgorithm(architecture=cfg, input_shape=(1, 3, 64, 64)).eval()
     gates = model.gates
