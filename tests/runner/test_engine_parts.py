@@ -118,3 +118,21 @@ def test_mmseg_auxiliary_head_is_pruned_with_the_backbone_but_not_counted():
         aux = pruned.auxiliary_head(pruned.extract_feat(x))
     assert aux.shape[1] == 21
     assert gates.flops() == count_conv_linear_flops(TensorMode(pruned), (x,))
+
+
+def test_get_flops_tool_counts_the_paper_model(capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location('get_flops', ROOT / 'tools' / 'get_flops.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tool.main([str(ROOT / 'configs' / 'deeplabv3plus_r50_gdp.py'), '--shape', '65', '65'])
+    out = capsys.readouterr().out
+    from gdpseg.evaluation import TensorMode, count_conv_linear_flops
+    register_all_modules()
+    cfg = Config.fromfile(ROOT / 'configs' / 'deeplabv3plus_r50_baseline_voc.py')
+    from gdpseg.registry import MODELS
+    expected = count_conv_linear_flops(TensorMode(MODELS.build(cfg.model)),
+                                       (torch.zeros(1, 3, 65, 65),))
+    assert f'FLOPs (conv+linear): {expected / 1e9:.2f} G' in out
+    assert 'GDP groups: 45 prunable of 47' in out
