@@ -253,8 +253,8 @@ class GateSet(nn.Module):
         for g in self.groups:
             status = 'prunable' if g.prunable else 'fixed: ' + '; '.join(g.reasons)
             lines.append(f'{g.name[:60]:60s} {g.size:6d} {g.live():6d}  {status}')
-        lines.append(f'FLOPs {self.flops():,} / {self.full_flops():,} '
-                     f'({100 * self.flops_ratio():.2f} %)')
+        flops, full = self.flops(), self.full_flops()
+        lines.append(f'FLOPs {flops:,} / {full:,} ({100 * flops / full:.2f} %)')
         return '\n'.join(lines)
 
 

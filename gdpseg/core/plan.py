@@ -59,33 +59,52 @@ def carrier_geometry(module: nn.Module, rec):
     return pool if tuple(out) == tuple(rec.out_spatial) else None
 
 
+@dataclass
+class _Structure:
+    """The parts of a plan that follow from the graph alone (computed once per gate set)."""
+    producers: Dict[int, List[str]]  # group index -> layers producing it
+    readers: Dict[int, List[str]]  # group index -> conv/linear layers reading it
+    replaceable: Set[str]  # producers a carrier can stand in for
+
+
+def _structure(gates) -> _Structure:
+    cached = getattr(gates, '_plan_structure', None)
+    if cached is not None:
+        return cached
+    modules = dict(gates._model[0].named_modules())
+    producers: Dict[int, List[str]] = {}
+    readers: Dict[int, List[str]] = {}
+    replaceable: Set[str] = set()
+    for rec in gates.graph.modules.values():
+        if rec.out_node is not None:
+            producers.setdefault(gates.group_index(Seg(rec.out_node)), []).append(rec.name)
+            if carrier_geometry(modules[rec.name], rec) is not None:
+                replaceable.add(rec.name)
+        if rec.kind in ('conv', 'linear'):
+            for s in rec.in_segs:
+                readers.setdefault(gates.group_index(s), []).append(rec.name)
+    gates._plan_structure = _Structure(producers, readers, replaceable)
+    return gates._plan_structure
+
+
 def make_plan(gates) -> ExportPlan:
     """Channels to keep and carriers, for ``gates.flops()`` and :func:`prune` alike."""
-    modules = dict(gates._model[0].named_modules())
+    st = _structure(gates)
     alphas = [g.alpha.detach() for g in gates.groups]
     silent = {i for i, g in enumerate(gates.groups) if g.prunable and
               not torch.any(alphas[i] != 0)}
     carriers: Set[str] = set()
-    producers: Dict[int, List[str]] = {}
-    readers: Dict[int, List[str]] = {}
-    for rec in gates.graph.modules.values():
-        if rec.out_node is not None:
-            producers.setdefault(gates.group_index(Seg(rec.out_node)), []).append(rec.name)
-        if rec.kind in ('conv', 'linear'):
-            for s in rec.in_segs:
-                readers.setdefault(gates.group_index(s), []).append(rec.name)
     changed = True
     while changed:
         changed = False
         for i in sorted(silent):
-            for name in producers.get(i, []):
-                if name not in carriers and carrier_geometry(modules[name],
-                                                             gates.graph.modules[name]):
+            for name in st.producers.get(i, []):
+                if name not in carriers and name in st.replaceable:
                     carriers.add(name)
                     changed = True
         for i, g in enumerate(gates.groups):  # groups that only carriers read fall silent
-            if g.prunable and i not in silent and readers.get(i) and \
-                    all(r in carriers for r in readers[i]):
+            if g.prunable and i not in silent and st.readers.get(i) and \
+                    all(r in carriers for r in st.readers[i]):
                 silent.add(i)
                 changed = True
     # a silent group keeps exactly the one placeholder channel its carriers produce

@@ -64,7 +64,7 @@ def structure(gates, before_flops, after_flops, before_params, after_params):
 def aspp_report(gates):
     """One line per ASPP branch: channels kept, or that the branch is pruned away."""
     lines = []
-    for g, k in zip(gates.groups, gates.keep_indices()):
+    for g in gates.groups:
         if 'aspp' not in g.name.lower() or not g.prunable or 'project' in g.name:
             continue
         live = g.live()

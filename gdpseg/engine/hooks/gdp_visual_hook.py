@@ -13,9 +13,8 @@ from gdpseg.visualization import plot_flops_curve, plot_gate_histograms
 BINS = np.linspace(0, 1, 41)
 
 
-def gate_stats(gates):
-    """Scalars describing the gates now."""
-    values = gates.gate_values().numpy()
+def gate_stats(gates, values):
+    """Scalars describing the gates now (``values``: ``gates.gate_values()`` as numpy)."""
     return {
         'flops_ratio': gates.flops_ratio(),
         'live_channels': int(sum(g.live() for g in gates.groups if g.prunable)),
@@ -46,18 +45,21 @@ class GDPVisualHook(Hook):
     def _log(self, runner):
         # every iteration, so the logger's window mean is the state of this interval
         gates = get_gates(runner.model)
-        stats = gate_stats(gates)
+        values = gates.gate_values().numpy()
+        stats = gate_stats(gates, values)
         for key, value in stats.items():
             runner.message_hub.update_scalar(f'train/gdp_{key}', value)
         lam = runner.message_hub.get_info('gdp_lam')
         if lam is not None:
             runner.message_hub.update_scalar('train/gdp_lam', lam)
-        return gates, stats
+        return values, stats
 
-    def _record(self, runner, gates=None, stats=None):
-        if gates is None:
-            gates, stats = get_gates(runner.model), gate_stats(get_gates(runner.model))
-        hist, _ = np.histogram(gates.gate_values().numpy(), bins=BINS)
+    def _record(self, runner, values=None, stats=None):
+        if values is None:
+            gates = get_gates(runner.model)
+            values = gates.gate_values().numpy()
+            stats = gate_stats(gates, values)
+        hist, _ = np.histogram(values, bins=BINS)
         self.history['iter'].append(runner.iter + 1)
         self.history['flops_ratio'].append(stats['flops_ratio'])
         self.history['eps'].append(stats['eps'])
@@ -68,9 +70,9 @@ class GDPVisualHook(Hook):
             self._record(runner)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        gates, stats = self._log(runner)
+        values, stats = self._log(runner)
         if self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner):
-            self._record(runner, gates, stats)
+            self._record(runner, values, stats)
 
     def _draw(self, runner):
         if not is_main_process() or not self.history['iter']:
