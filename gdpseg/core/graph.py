@@ -25,10 +25,10 @@ class Label:
 
 @dataclass
 class ModuleRecord:
-    """What the trace saw a module do with channels.
+    """What the trace saw a layer do with channels.
 
-    ``kind`` is ``'conv'``/``'linear'`` (producer of ``out_node``, consumer of ``in_segs``),
-    ``'depthwise'`` (channel-wise: weight rows follow ``in_segs``) or ``'norm'`` (BN/IN).
+    ``kind`` names the :class:`~gdpseg.core.layers.LayerHandler` that knows the layer: a
+    producer (``out_node`` set) and/or a reader of ``in_segs``.
     """
     name: str
     kind: str
@@ -42,13 +42,24 @@ class ModuleRecord:
 
 @dataclass
 class CallRecord:
-    """One conv/linear call, for the FLOPs model: ``coef * C_in * C_out`` multiply-adds."""
+    """One traced call of a counted layer (conv/linear), with everything a resource model needs.
+
+    ``coef`` is the multiply-adds per input-output channel pair of a dense call (so a dense
+    layer costs ``coef * C_in * C_out``); the handler of ``kind`` says how it is counted.
+    """
     module: str
+    kind: str
     coef: int
     in_segs: Tuple[Seg, ...]
     out_segs: Tuple[Seg, ...]
-    depthwise: bool = False
+    in_shape: Tuple[int, ...] = ()
+    out_shape: Tuple[int, ...] = ()
+    kernel: Tuple[int, ...] = ()
+    stride: Tuple[int, ...] = ()
+    padding: Tuple[int, ...] = ()
+    dilation: Tuple[int, ...] = ()
     groups: int = 1
+    transposed: bool = False
 
 
 class ChannelGraph:

@@ -1,98 +1,178 @@
-"""What export keeps: channels per group, and layers that no longer need to compute anything.
+"""A pruning plan: what every pruning method produces and what export consumes.
 
-A prunable group whose gates are all zero is *silent*: every layer reading it multiplies it by
-zero. Its producing 2-d convolutions are replaced by a *carrier* -- a crop to one channel and a
-max-pool with the conv's geometry, both stock torch layers -- that only keeps the tensor shapes the
-rest of the network expects (one placeholder channel, read with zero weight). A group read only
-by carriers is silent too, so a dead residual branch or ASPP branch loses all its convolutions
-and leaves ``identity + constant`` or a one-channel placeholder in the concat. (Stock PyTorch
-layers cannot carry zero channels: BatchNorm, pooling and interpolation reject them.)
+A :class:`PruningPlan` names, for each channel group, the channels to keep and (optionally) a
+factor per channel that export folds into the layers reading the group -- GDP's gate values, a
+slimming factor, or nothing. Methods differ only in how they choose; the channel groups, the
+counting and the export are shared.
+
+Resolving a plan (:func:`resolve`) decides which layers no longer need to compute anything. A
+prunable group that keeps no channel, or only channels scaled by zero, is *silent*: every layer
+reading it multiplies it by zero. Its producers are replaced by *carriers* where their handler
+allows it (a crop to one channel and a max-pool with the conv's geometry, both stock torch
+layers) that keep the tensor shapes the rest of the network expects (one placeholder channel,
+read with zero weight). A group read only by carriers is silent too, so a dead residual branch or
+ASPP branch loses all its convolutions and leaves ``identity + constant`` or a one-channel
+placeholder in the concat. (Stock PyTorch layers cannot carry zero channels: BatchNorm, pooling
+and interpolation reject them.)
 """
-from dataclasses import dataclass, field
-from typing import Dict, List, Set
+from dataclasses import dataclass, replace
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set
 
 import torch
-import torch.nn as nn
 
-from .graph import Seg
+from .layers import handler_of
 
 
 @dataclass
-class ExportPlan:
-    """Channels kept per group (by group index) and the producers replaced by carriers."""
+class PruningPlan:
+    """Channels kept per group and the factors folded into their readers.
+
+    Attributes:
+        keep: Per group (in ``ChannelGroups.groups`` order), sorted channel indices to keep;
+            may be empty for a prunable group (the group is removed, see module doc).
+        scale: Per group, ``None`` or a factor per channel of the group (all ``size`` of them)
+            that multiplies the group where conv/linear layers read it. ``None`` for the plan
+            itself means no factor anywhere.
+        carriers: Producers replaced by carriers; ``None`` until :func:`resolve` fills it.
+        silent: Groups that nothing reads any more (one placeholder channel each); filled by
+            :func:`resolve`.
+    """
     keep: List[torch.Tensor]
-    carriers: Set[str] = field(default_factory=set)
+    scale: Optional[List[Optional[torch.Tensor]]] = None
+    carriers: Optional[FrozenSet[str]] = None
+    silent: FrozenSet[int] = frozenset()
 
-    def width(self, gates, segs) -> int:
-        return sum(len(self.keep[gates.group_index(s)]) * s.expand for s in segs)
+    @property
+    def resolved(self) -> bool:
+        return self.carriers is not None
+
+    def widths(self) -> List[int]:
+        return [len(k) for k in self.keep]
+
+    def width(self, groups, segs) -> int:
+        """Channels of an axis made of ``segs`` that the plan keeps."""
+        return sum(len(self.keep[groups.group_index(s)]) * s.expand for s in segs)
+
+    def group_scale(self, i: int) -> Optional[torch.Tensor]:
+        return None if self.scale is None else self.scale[i]
+
+    # ----------------------------------------------------------------- files
+    def to_dict(self, groups) -> dict:
+        """A JSON-ready description: kept channels per group, by name and size (no scales:
+        an export folds them into its weights)."""
+        plan = resolve(groups, self)
+        return dict(format='gdpseg.plan/1',
+                    groups=[dict(name=g.name, size=g.size, prunable=g.prunable,
+                                 keep=[int(i) for i in k])
+                            for g, k in zip(groups.groups, plan.keep)],
+                    carriers=sorted(plan.carriers), silent=sorted(plan.silent))
+
+    @classmethod
+    def from_dict(cls, data: dict, groups) -> 'PruningPlan':
+        """The plan of :meth:`to_dict`, checked against ``groups`` (the same model's)."""
+        if data.get('format') != 'gdpseg.plan/1':
+            raise ValueError(f"not a gdpseg plan (format={data.get('format')!r}, expected "
+                             "'gdpseg.plan/1')")
+        entries = data['groups']
+        if len(entries) != len(groups.groups) or any(
+                e['name'] != g.name or e['size'] != g.size for e, g in zip(entries, groups.groups)):
+            mismatch = next(((e['name'], e['size'], g.name, g.size) for e, g in
+                             zip(entries, groups.groups) if e['name'] != g.name or
+                             e['size'] != g.size), None)
+            raise ValueError(
+                f'the plan does not fit this model: it has {len(entries)} groups, the model '
+                f'{len(groups.groups)}' + (f'; first difference: plan {mismatch[:2]}, model '
+                                           f'{mismatch[2:]}' if mismatch else '') +
+                '. Build the model from the config the plan was exported with.')
+        keep = []
+        for e, g in zip(entries, groups.groups):
+            k = torch.tensor(sorted(e['keep']), dtype=torch.long)
+            if len(k) and (k.min() < 0 or k.max() >= g.size or len(set(e['keep'])) != len(k)):
+                raise ValueError(f'plan keeps invalid channels {e["keep"]} of group {g.name}')
+            if not g.prunable and len(k) != g.size:
+                raise ValueError(f'plan prunes fixed group {g.name}')
+            keep.append(k)
+        names = {rec for rec in groups.graph.modules}
+        carriers = frozenset(data.get('carriers', ()))
+        if not carriers <= names:
+            raise ValueError(f'plan replaces unknown layers {sorted(carriers - names)}')
+        silent = frozenset(int(i) for i in data.get('silent', ()))
+        return cls(keep, None, carriers, silent)
 
 
-def _keep(gates, g, a):
-    """Non-zero α, at least ``min_channels``, rounded up to ``channel_multiple`` with fillers
-    (zero gates fold to zero weights, so fillers change nothing but kernel shapes)."""
-    if not g.prunable:
-        return torch.arange(g.size)
-    keep = torch.nonzero(a).flatten()
-    m = gates.channel_multiple
-    need = max(len(keep), gates.min_channels, 1)
-    need = min(g.size, -(-need // m) * m)
-    if len(keep) < need:
-        # strongest first, then lowest index: deterministic among zero gates
-        order = sorted(range(g.size), key=lambda i: (-abs(float(a[i])), i))
-        keep = torch.tensor(sorted(order[:need]))
-    return keep
+def full_plan(groups) -> PruningPlan:
+    """Every channel kept, no factor."""
+    return PruningPlan([torch.arange(g.size) for g in groups.groups])
 
 
-def carrier_geometry(module: nn.Module, rec):
-    """The max-pool that gives a conv's output shape, or None if the conv cannot be replaced."""
-    if type(module) is not nn.Conv2d or module.groups != 1 or rec.transposed:
-        return None
-    if rec.out_spatial == rec.in_spatial and module.stride == (1, 1):
-        return nn.Identity()
-    if isinstance(module.padding, str):
-        return None
-    pool = nn.MaxPool2d(module.kernel_size, module.stride, module.padding, module.dilation)
-    try:  # torch limits the padding of pooling to half its effective kernel
-        out = pool(torch.zeros(1, 1, *rec.in_spatial)).shape[2:]
-    except RuntimeError:
-        return None
-    return pool if tuple(out) == tuple(rec.out_spatial) else None
+def keep_by_score(groups, keep_masks: Sequence[torch.Tensor],
+                  scores: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    """Channels to keep per group: those in ``keep_masks``, at least ``min_channels``, rounded
+    up to a multiple of ``channel_multiple`` with the best-scored of the others (fillers; a
+    method scales them by its factor, e.g. GDP's zero gate). Fixed groups keep everything."""
+    out = []
+    m = groups.channel_multiple
+    for g, mask, score in zip(groups.groups, keep_masks, scores):
+        if not g.prunable:
+            out.append(torch.arange(g.size))
+            continue
+        keep = torch.nonzero(mask).flatten()
+        if len(keep) == 0:  # removed: resolve() gives it its placeholder channel
+            out.append(keep)
+            continue
+        need = max(len(keep), groups.min_channels)
+        need = min(g.size, -(-need // m) * m)
+        if len(keep) < need:
+            # strongest first, then lowest index: deterministic among equal scores
+            order = sorted(range(g.size), key=lambda i: (-abs(float(score[i])), i))
+            keep = torch.tensor(sorted(order[:need]))
+        out.append(keep)
+    return out
 
 
+# ----------------------------------------------------------------- resolution
 @dataclass
 class _Structure:
-    """The parts of a plan that follow from the graph alone (computed once per gate set)."""
+    """The parts of resolution that follow from the graph alone (computed once per model)."""
     producers: Dict[int, List[str]]  # group index -> layers producing it
-    readers: Dict[int, List[str]]  # group index -> conv/linear layers reading it
+    readers: Dict[int, List[str]]  # group index -> consumer layers reading it
     replaceable: Set[str]  # producers a carrier can stand in for
 
 
-def _structure(gates) -> _Structure:
-    cached = getattr(gates, '_plan_structure', None)
-    if cached is not None:
-        return cached
-    modules = dict(gates._model[0].named_modules())
-    producers: Dict[int, List[str]] = {}
-    readers: Dict[int, List[str]] = {}
-    replaceable: Set[str] = set()
-    for rec in gates.graph.modules.values():
-        if rec.out_node is not None:
-            producers.setdefault(gates.group_index(Seg(rec.out_node)), []).append(rec.name)
-            if carrier_geometry(modules[rec.name], rec) is not None:
-                replaceable.add(rec.name)
-        if rec.kind in ('conv', 'linear'):
-            for s in rec.in_segs:
-                readers.setdefault(gates.group_index(s), []).append(rec.name)
-    gates._plan_structure = _Structure(producers, readers, replaceable)
-    return gates._plan_structure
+def _structure(groups) -> _Structure:
+    def build():
+        modules = dict(groups.model.named_modules())
+        producers: Dict[int, List[str]] = {}
+        readers: Dict[int, List[str]] = {}
+        replaceable: Set[str] = set()
+        for rec in groups.graph.modules.values():
+            handler = handler_of(rec.kind)
+            if rec.out_node is not None:
+                producers.setdefault(groups.group_index_of_node(rec.out_node), []).append(
+                    rec.name)
+                if handler.can_carry(modules[rec.name], rec):
+                    replaceable.add(rec.name)
+            if handler.consumer:
+                for s in rec.in_segs:
+                    readers.setdefault(groups.group_index(s), []).append(rec.name)
+        return _Structure(producers, readers, replaceable)
+    return groups.cached('plan_structure', build)
 
 
-def make_plan(gates) -> ExportPlan:
-    """Channels to keep and carriers, for ``gates.flops()`` and :func:`prune` alike."""
-    st = _structure(gates)
-    alphas = [g.alpha.detach() for g in gates.groups]
-    silent = {i for i, g in enumerate(gates.groups) if g.prunable and
-              not torch.any(alphas[i] != 0)}
+def _is_silent(plan: PruningPlan, i: int) -> bool:
+    keep, scale = plan.keep[i], plan.group_scale(i)
+    return len(keep) == 0 or (scale is not None and not torch.any(scale[keep] != 0))
+
+
+def resolve(groups, plan: PruningPlan) -> PruningPlan:
+    """The plan with its carriers found and every silent group given one placeholder channel
+    (the kept channel with the largest factor, else channel 0). Resolved plans pass through."""
+    if plan.resolved:
+        return plan
+    if len(plan.keep) != len(groups.groups):
+        raise ValueError(f'plan has {len(plan.keep)} groups, the model {len(groups.groups)}')
+    st = _structure(groups)
+    silent = {i for i, g in enumerate(groups.groups) if g.prunable and _is_silent(plan, i)}
     carriers: Set[str] = set()
     changed = True
     while changed:
@@ -102,33 +182,57 @@ def make_plan(gates) -> ExportPlan:
                 if name not in carriers and name in st.replaceable:
                     carriers.add(name)
                     changed = True
-        for i, g in enumerate(gates.groups):  # groups that only carriers read fall silent
+        for i, g in enumerate(groups.groups):  # groups that only carriers read fall silent
             if g.prunable and i not in silent and st.readers.get(i) and \
                     all(r in carriers for r in st.readers[i]):
                 silent.add(i)
                 changed = True
-    # a silent group keeps exactly the one placeholder channel its carriers produce
-    keep = [torch.argmax(a.abs()).view(1) if i in silent else _keep(gates, g, a)
-            for i, (g, a) in enumerate(zip(gates.groups, alphas))]
-    return ExportPlan(keep, carriers)
+    keep = list(plan.keep)
+    for i in silent:
+        k, scale = plan.keep[i], plan.group_scale(i)
+        if len(k) == 0:
+            keep[i] = torch.zeros(1, dtype=torch.long)
+        elif scale is None:
+            keep[i] = k[:1]
+        else:
+            keep[i] = k[torch.argmax(scale[k].abs())].view(1)
+    scale = plan.scale
+    if scale is not None or any(len(plan.keep[i]) == 0 for i in silent):
+        # a removed group's placeholder is read with factor zero
+        scale = list(scale) if scale is not None else [None] * len(keep)
+        for i in silent:
+            if len(plan.keep[i]) == 0:
+                scale[i] = torch.zeros(groups.groups[i].size)
+    return replace(plan, keep=keep, scale=scale, carriers=frozenset(carriers),
+                   silent=frozenset(silent))
 
 
-def plan_flops(gates, plan: ExportPlan) -> int:
-    """conv+linear multiply-adds of the export described by ``plan`` (traced input)."""
+# ----------------------------------------------------------------- counting
+def plan_flops(groups, plan: PruningPlan) -> int:
+    """conv+linear multiply-adds of the export of ``plan`` (traced input), as mmengine's
+    analyzer counts them on that export."""
+    plan = resolve(groups, plan)
     total = 0
-    for call in gates.counted_calls():
+    for call in groups.counted_calls():
         if call.module in plan.carriers:
             continue
-        cin = plan.width(gates, call.in_segs)
-        if call.depthwise:
-            total += call.coef * cin
-        else:
-            total += call.coef * cin * plan.width(gates, call.out_segs)
+        total += handler_of(call.kind).flops(call, plan.width(groups, call.in_segs),
+                                             plan.width(groups, call.out_segs))
     return int(total)
 
 
-def build_carrier(module: nn.Conv2d, rec, in_width: int) -> nn.Module:
-    """One placeholder channel in the conv's output shape, computed without the conv."""
-    crop = nn.ConstantPad3d((0, 0, 0, 0, 0, 1 - in_width), 0.0)  # channels -> 1
-    return nn.Sequential(crop, carrier_geometry(module, rec))
-
+def plan_params(groups, plan: PruningPlan) -> int:
+    """Parameters of the export of ``plan``."""
+    plan = resolve(groups, plan)
+    modules = dict(groups.model.named_modules())
+    total = sum(p.numel() for p in groups.model.parameters())
+    for rec in groups.graph.modules.values():
+        module = modules[rec.name]
+        total -= sum(p.numel() for p in module.parameters(recurse=False))
+        if rec.name in plan.carriers:
+            continue
+        cout = len(plan.keep[groups.group_index_of_node(rec.out_node)]) \
+            if rec.out_node is not None else 0
+        total += handler_of(rec.kind).params(module, rec, plan.width(groups, rec.in_segs or ()),
+                                             cout)
+    return int(total)

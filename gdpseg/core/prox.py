@@ -30,7 +30,8 @@ def alternating_prox(alpha_hat: List[torch.Tensor], resource, index: List[int],
 
     Args:
         alpha_hat: α̂ of the prunable groups (after the gradient step).
-        resource: A :class:`BilinearResource` over *all* groups.
+        resource: A :class:`~gdpseg.core.resource.Resource` over *all* groups (its ``grad``
+            gives each group's coefficient).
         index: Position of each prunable group among all groups.
         sizes: Widths of all groups (fixed groups keep theirs).
         lr, lam: η₁ and λ; λ weights R / R(sizes).

@@ -1,20 +1,38 @@
-"""Bilinear resource models R(c) = Σ a_lk c_l c_k + Σ b_l c_l (+ const) over group widths.
+"""Resources: costs over the widths of the channel groups, pluggable by name.
+
+A resource has ``value(widths)`` and ``grad(widths)`` (the coefficient of each group's width,
+the other widths held; Algorithm 1, line 4). The built-in ones are bilinear (paper Eq. 5):
+
+    R(n) = Σ_{p<q} M_pq n_p n_q + Σ_p D_p n_p² + Σ_p b_p n_p + const
 
 FLOPs of a conv/linear layer are (multiply-adds per input-output channel pair) × C_in × C_out,
-so the network's FLOPs are exactly bilinear in the live channels of the groups (paper Eq. 5).
-Coefficients come from the traced call shapes; counts follow mmengine's analyzer (one fused
-multiply-add is one flop; biases, norms and activations are not counted for conv/linear).
+so the network's FLOPs are exactly bilinear in the groups' widths. Coefficients come from the
+traced calls through their layer handlers; counts follow mmengine's analyzer (one fused
+multiply-add is one flop; biases, norms and activations are not counted).
+
+A new resource (a fitted latency table, memory, ...) is a function ``groups -> Resource``
+registered with :func:`register_resource` and chosen by name: ``attach_gates(...,
+resource='latency')`` or ``resource=dict(type='latency', table=...)``.
 """
-import math
-from typing import Sequence
+from typing import Callable, Dict, Sequence, Union
 
 import torch
-import torch.nn as nn
 
-from .graph import Seg
+from .layers import handler_of
 
 
-class BilinearResource:
+class Resource:
+    """A cost over group widths (all groups, in the order of ``ChannelGroups.groups``)."""
+
+    def value(self, widths: Sequence[float]) -> float:
+        raise NotImplementedError
+
+    def grad(self, widths: Sequence[float]) -> torch.Tensor:
+        """d value / d width of each group at ``widths`` (float64, one entry per group)."""
+        raise NotImplementedError
+
+
+class BilinearResource(Resource):
     """R(n) = Σ_{p<q} M_pq n_p n_q + Σ_p D_p n_p² + Σ_p b_p n_p + const over group widths n."""
 
     def __init__(self, num_groups: int):
@@ -44,56 +62,60 @@ class BilinearResource:
         return self.pair @ n + self.diag * n + self.lin
 
 
-def _seg_groups(gates, segs):
-    return [(gates.group_index(s), s.expand) for s in segs]
+RESOURCES: Dict[str, Callable[..., Resource]] = {}
 
 
-def build_flops(graph, gates) -> BilinearResource:
-    """conv/linear multiply-adds of every traced call, as a bilinear function of group widths."""
-    res = BilinearResource(len(gates.groups))
-    for call in gates.counted_calls():
-        ins = _seg_groups(gates, call.in_segs)
-        if call.depthwise:
-            for p, e in ins:
-                res.lin[p] += call.coef * e
-            continue
-        outs = _seg_groups(gates, call.out_segs)
-        if call.groups != 1:  # grouped convs keep all channels: a constant
-            sizes = [gates.groups[p].size * e for p, e in ins]
-            res.const += call.coef * sum(sizes) * sum(gates.groups[q].size * e for q, e in outs)
-            continue
-        for p, ep in ins:
-            for q, eq in outs:
-                res.add_pair(p, q, call.coef * ep * eq)
+def register_resource(name: str):
+    """Decorator: register ``builder(groups, **kwargs) -> Resource`` under ``name``."""
+    def wrap(builder):
+        if name in RESOURCES:
+            raise KeyError(f'a resource named {name!r} is registered already')
+        RESOURCES[name] = builder
+        return builder
+    return wrap
+
+
+def build_resource(spec: Union[str, dict, Resource], groups) -> Resource:
+    """A resource over ``groups`` from a name, ``dict(type=name, **kwargs)`` or an instance."""
+    if isinstance(spec, Resource):
+        return spec
+    kwargs = {}
+    if isinstance(spec, dict):
+        kwargs = {k: v for k, v in spec.items() if k != 'type'}
+        spec = spec.get('type')
+    if spec not in RESOURCES:
+        raise KeyError(f'unknown resource {spec!r}; registered: {sorted(RESOURCES)} '
+                       '(add one with gdpseg.core.register_resource)')
+    return RESOURCES[spec](groups, **kwargs)
+
+
+def _seg_groups(groups, segs):
+    return [(groups.group_index(s), s.expand) for s in segs]
+
+
+@register_resource('flops')
+def flops_resource(groups) -> BilinearResource:
+    """conv/linear multiply-adds of every counted call, bilinear in the group widths."""
+    res = BilinearResource(len(groups.groups))
+    sizes = [g.size for g in groups.groups]
+    for call in groups.counted_calls():
+        handler_of(call.kind).add_flops(res, call, _seg_groups(groups, call.in_segs),
+                                        _seg_groups(groups, call.out_segs), sizes)
     return res
 
 
-def build_params(graph, gates, model: nn.Module) -> BilinearResource:
-    """Parameter count of the model as a bilinear function of group widths."""
-    res = BilinearResource(len(gates.groups))
-    modules = dict(model.named_modules())
+@register_resource('params')
+def params_resource(groups) -> BilinearResource:
+    """Parameter count of the model, bilinear in the group widths."""
+    res = BilinearResource(len(groups.groups))
+    sizes = [g.size for g in groups.groups]
+    modules = dict(groups.model.named_modules())
     covered = 0
-    for rec in graph.modules.values():
+    for rec in groups.graph.modules.values():
         module = modules[rec.name]
-        own = sum(p.numel() for p in module.parameters(recurse=False))
-        covered += own
-        ins = _seg_groups(gates, rec.in_segs or ())
-        weight = getattr(module, 'weight', None)
-        bias = getattr(module, 'bias', None)
-        if rec.kind in ('depthwise', 'norm'):
-            per_channel = own / max(1, sum(gates.groups[p].size * e for p, e in ins))
-            for p, e in ins:
-                res.lin[p] += per_channel * e
-            continue
-        out = gates.group_index(Seg(rec.out_node))
-        groups = getattr(module, 'groups', 1)
-        if groups != 1:
-            res.const += own
-            continue
-        k = math.prod(weight.shape[2:]) if weight is not None and weight.dim() > 2 else 1
-        for p, e in ins:
-            res.add_pair(p, out, k * e)
-        if isinstance(bias, torch.Tensor):
-            res.lin[out] += 1
-    res.const += sum(p.numel() for p in model.parameters()) - covered
+        covered += sum(p.numel() for p in module.parameters(recurse=False))
+        out = groups.group_index_of_node(rec.out_node) if rec.out_node is not None else None
+        handler_of(rec.kind).add_params(res, module, rec, _seg_groups(groups, rec.in_segs or ()),
+                                        out, sizes)
+    res.const += sum(p.numel() for p in groups.model.parameters()) - covered
     return res

@@ -5,6 +5,10 @@ and tensor method call with its real arguments. Tensors carry a :class:`Label` n
 their channels come from. Each op is handled by an explicit rule; an op without a rule that
 touches labelled channels makes those channels non-prunable and is reported (or raises with
 ``strict=True``) -- nothing is guessed from shapes.
+
+Rules are found in one place, in this order: the layer handlers registered for the function
+(:mod:`gdpseg.core.layers`: conv, linear, norms, ...), then :data:`RULES` (ops that move or
+combine channels without weights), then ``_IGNORED`` (calls without a channel result).
 """
 import math
 from typing import Callable, Dict, List, Optional
@@ -13,7 +17,8 @@ import torch
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
-from .graph import CallRecord, ChannelGraph, Label, ModuleRecord, Seg, TraceIssue
+from .graph import ChannelGraph, Label, ModuleRecord, Seg, TraceIssue
+from .layers import handlers_for
 
 
 class UnsupportedOpError(RuntimeError):
@@ -50,8 +55,12 @@ _IGNORED = {
     'randn_like', '__setstate__', '__reduce_ex__', '__deepcopy__', 'is_complex', '__iter__',
     '__contains__', 'shape', 'device', 'dtype',
 }
-_TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
-_POOLS = ('pool',)  # max/avg/adaptive pooling in every dimension, with or without indices
+# Pooling in every dimension, with or without indices: channel-wise.
+_POOLS = {f'{kind}_pool{d}d{suffix}' for d in (1, 2, 3) for kind, suffix in (
+    ('max', ''), ('max', '_with_indices'), ('avg', ''), ('adaptive_avg', ''),
+    ('adaptive_max', ''), ('adaptive_max', '_with_indices'), ('lp', ''),
+    ('fractional_max', ''), ('fractional_max', '_with_indices'))} | {
+    f'max_unpool{d}d' for d in (1, 2, 3)}
 
 
 def _name(func) -> str:
@@ -140,17 +149,24 @@ class ChannelTracer(TorchFunctionMode):
         name = self._op = _name(func)
         if name in _IGNORED:
             return out
-        inputs = [a for a in _tensors((args, kwargs))]
-        labelled = [t for t in inputs if self.label(t) is not None]
-        handler = getattr(self, f'_op_{name}', None)
-        if handler is None:
-            handler = self._generic_rule(name)
-        if handler is not None:
-            handler(args, kwargs, out)
-        elif labelled:
+        for handler in handlers_for(name):
+            if handler.match(self, args, kwargs, out):
+                handler.trace(self, args, kwargs, out)
+                return out
+        rule = RULES.get(name)
+        if rule is not None:
+            rule(self, args, kwargs, out)
+            return out
+        labelled = [t for t in _tensors((args, kwargs)) if self.label(t) is not None]
+        if labelled:
             self.unsupported(name, [self.label(t) for t in labelled])
             self._label_fixed(labelled[0], out, name)
         return out
+
+    @property
+    def current_op(self) -> str:
+        """Name of the torch function being traced."""
+        return self._op
 
     def _label_fixed(self, source, out, reason):
         """Give unlabelled outputs shaped like ``source`` one fixed node, so that layers
@@ -160,19 +176,6 @@ class ChannelTracer(TorchFunctionMode):
             if self.label(t) is None and t.dim() == source.dim() and lab.dim < t.dim():
                 node = self.graph.new_node(t.shape[lab.dim], f'output of {reason} in {self.where}')
                 self.set_label(t, Label(lab.dim, (Seg(node),)))
-
-    def _generic_rule(self, name) -> Optional[Callable]:
-        if name in _CHANNELWISE:
-            return self._channelwise
-        if name in _BINARY:
-            return self._binary
-        if any(p in name for p in _POOLS):
-            return self._channelwise
-        if name.startswith('conv_transpose'):
-            return self._conv
-        if name.startswith('conv') and name[4:5].isdigit():
-            return self._conv
-        return None
 
     # ----------------------------------------------------------------- rules
     def _first_label(self, args):
@@ -196,6 +199,8 @@ class ChannelTracer(TorchFunctionMode):
             if lab is None:
                 continue
             pos = lab.dim + out.dim() - t.dim()
+            if t.shape[lab.dim] == 1 and out.shape[pos] > 1:
+                continue  # one channel broadcast over the others (an attention map): not paired
             if result is None:
                 result = Label(pos, lab.segs)
             elif result.dim != pos or not self.graph.unify(result.segs, lab.segs):
@@ -213,7 +218,9 @@ class ChannelTracer(TorchFunctionMode):
                 break
         self.set_label(out, result)
 
-    def _record_module(self, mname, kind, **fields):
+    def record_module(self, mname, kind, **fields) -> ModuleRecord:
+        """The record of layer ``mname`` (created on its first call); a layer called again on
+        other channels merges them, or fixes them when they cannot be merged."""
         rec = self.graph.modules.get(mname)
         if rec is None:
             rec = self.graph.modules[mname] = ModuleRecord(mname, kind, **fields)
@@ -223,93 +230,11 @@ class ChannelTracer(TorchFunctionMode):
                 self.unsupported(f'{kind} reused on other channels', [Label(1, rec.in_segs)])
         return rec
 
-    def _owner(self, t):
+    def owner(self, t):
+        """``(module name, module, attribute)`` of a parameter or buffer, or None."""
         return self._param_owner.get(id(t)) if isinstance(t, torch.Tensor) else None
 
-    def _conv(self, args, kwargs, out):
-        x = args[0]
-        weight = args[1] if len(args) > 1 else kwargs.get('weight')
-        groups = args[6] if len(args) > 6 else kwargs.get('groups', 1)  # same slot for transposed
-        owner = self._owner(weight)
-        lab = self.label(x)
-        transposed = isinstance(owner[1], _TRANSPOSED) if owner else False
-        if owner is None or owner[2] != 'weight' or lab is not None and lab.dim != 1:
-            self.unsupported('convolution with an untracked weight', [lab])
-            return
-        mname = owner[0]
-        cin, cout = x.shape[1], out.shape[1]
-        in_segs = lab.segs if lab is not None else (Seg(self.graph.new_node(
-            cin, 'untracked input'), 1),)
-        ksize = math.prod(weight.shape[2:])
-        spatial = math.prod(x.shape[2:]) if transposed else math.prod(out.shape[2:])
-        coef = x.shape[0] * spatial * ksize
-        if groups == cin and cout == cin and groups > 1 and not transposed:
-            # Depthwise: channel-wise, so its channels belong to the input's group.
-            self._record_module(mname, 'depthwise', in_segs=in_segs)
-            self.graph.calls.append(CallRecord(mname, coef, in_segs, in_segs, depthwise=True))
-            self.set_label(out, Label(1, in_segs))
-            return
-        rec = self.graph.modules.get(mname)
-        if rec is None:
-            node = self.graph.new_node(cout)
-            rec = self._record_module(mname, 'conv', in_segs=in_segs, out_node=node,
-                                      transposed=transposed)
-        else:
-            self._record_module(mname, 'conv', in_segs=in_segs)
-        if groups != 1:
-            # Grouped convs would need every group pruned alike; keep their channels.
-            self.unsupported(f'grouped convolution (groups={groups})',
-                             [Label(1, in_segs), Label(1, (Seg(rec.out_node),))])
-        rec.in_numel = x[0].numel()
-        rec.in_spatial, rec.out_spatial = tuple(x.shape[2:]), tuple(out.shape[2:])
-        out_segs = (Seg(rec.out_node),)
-        self.graph.calls.append(CallRecord(mname, coef // groups, in_segs, out_segs,
-                                           groups=groups))
-        self.set_label(out, Label(1, out_segs))
-
-    def _op_linear(self, args, kwargs, out):
-        x = args[0]
-        weight = args[1] if len(args) > 1 else kwargs.get('weight')
-        owner = self._owner(weight)
-        lab = self.label(x)
-        if owner is None or owner[2] != 'weight' or lab is not None and lab.dim != x.dim() - 1:
-            self.unsupported('linear with an untracked weight or channels not last', [lab])
-            return
-        mname = owner[0]
-        in_segs = lab.segs if lab is not None else (Seg(self.graph.new_node(
-            x.shape[-1], 'untracked input'), 1),)
-        rec = self.graph.modules.get(mname)
-        if rec is None:
-            rec = self._record_module(mname, 'linear', in_segs=in_segs,
-                                      out_node=self.graph.new_node(out.shape[-1]))
-        else:
-            self._record_module(mname, 'linear', in_segs=in_segs)
-        rec.in_numel = x[0].numel()
-        out_segs = (Seg(rec.out_node),)
-        self.graph.calls.append(CallRecord(mname, math.prod(x.shape[:-1]), in_segs, out_segs))
-        self.set_label(out, Label(out.dim() - 1, out_segs))
-
-    def _norm(self, args, kwargs, out, param_names):
-        lab = self._first_label(args)
-        if lab is None:
-            return
-        if lab.dim != 1:
-            self.unsupported('normalisation over a moved channel axis', [lab])
-            return
-        owners = [self._owner(kwargs.get(n, args[i] if len(args) > i else None))
-                  for n, i in param_names]
-        owners = [o for o in owners if o is not None]
-        if owners:
-            self._record_module(owners[0][0], 'norm', in_segs=lab.segs)
-        self.set_label(out, lab)
-
-    def _op_batch_norm(self, args, kwargs, out):
-        self._norm(args, kwargs, out, [('running_mean', 1), ('weight', 3)])
-
-    def _op_instance_norm(self, args, kwargs, out):
-        self._norm(args, kwargs, out, [('running_mean', 1), ('weight', 3)])
-
-    def _op_cat(self, args, kwargs, out):
+    def _cat_rule(self, args, kwargs, out):
         tensors = list(args[0]) if args else list(kwargs['tensors'])
         dim = args[1] if len(args) > 1 else kwargs.get('dim', 0)
         dim = dim % out.dim()
@@ -329,8 +254,6 @@ class ChannelTracer(TorchFunctionMode):
         # Concatenation along another axis: channels of all parts are the same channels.
         self._binary_like(tensors, labels, out)
 
-    _op_concat = _op_cat
-    _op_concatenate = _op_cat
 
     def _binary_like(self, tensors, labels, out):
         known = [lab for lab in labels if lab is not None]
@@ -344,7 +267,7 @@ class ChannelTracer(TorchFunctionMode):
             return
         self.set_label(out, base)
 
-    def _op_stack(self, args, kwargs, out):
+    def _stack_rule(self, args, kwargs, out):
         tensors = list(args[0]) if args else list(kwargs['tensors'])
         dim = args[1] if len(args) > 1 else kwargs.get('dim', 0)
         labels = [self.label(t) for t in tensors]
@@ -354,10 +277,11 @@ class ChannelTracer(TorchFunctionMode):
         self._binary_like(tensors, [None if lab is None else Label(
             lab.dim + (dim <= lab.dim), lab.segs) for lab in labels], out)
 
-    def _reshape_to(self, x, out):
+    def _reshape(self, args, kwargs, out):
         """view/reshape/flatten/(un)squeeze: the channel axis may only merge with the axes
         after it (flatten -> linear); splitting it or merging it with earlier axes is not
         modelled."""
+        x = args[0]
         lab = self.label(x)
         if lab is None or not isinstance(out, torch.Tensor):
             return
@@ -378,20 +302,7 @@ class ChannelTracer(TorchFunctionMode):
                 return
         self.unsupported('reshape that splits the channel axis', [lab])
 
-    def _op_view(self, args, kwargs, out):
-        self._reshape_to(args[0], out)
-
-    _op_reshape = _op_view
-    _op_flatten = _op_view
-    _op_view_as = _op_view
-    _op_reshape_as = _op_view
-
-    def _op_unsqueeze(self, args, kwargs, out):
-        self._reshape_to(args[0], out)
-
-    _op_squeeze = _op_unsqueeze
-
-    def _op_permute(self, args, kwargs, out):
+    def _permute_rule(self, args, kwargs, out):
         lab = self._first_label(args)
         if lab is None:
             return
@@ -401,7 +312,7 @@ class ChannelTracer(TorchFunctionMode):
         dims = [d % out.dim() for d in dims]
         self.set_label(out, Label(dims.index(lab.dim), lab.segs))
 
-    def _op_transpose(self, args, kwargs, out):
+    def _transpose_rule(self, args, kwargs, out):
         lab = self._first_label(args)
         if lab is None:
             return
@@ -409,7 +320,9 @@ class ChannelTracer(TorchFunctionMode):
         new = b if lab.dim == a else a if lab.dim == b else lab.dim
         self.set_label(out, Label(new, lab.segs))
 
-    def _reduce(self, args, kwargs, out, name):
+    def _reduce(self, args, kwargs, out):
+        """mean/sum/amax over axes other than the channels."""
+        name = self._op
         lab = self._first_label(args)
         if lab is None or not isinstance(out, torch.Tensor):
             return
@@ -426,22 +339,9 @@ class ChannelTracer(TorchFunctionMode):
         new = lab.dim if keep else lab.dim - sum(d < lab.dim for d in dims)
         self.set_label(out, Label(new, lab.segs))
 
-    def _op_mean(self, args, kwargs, out):
-        self._reduce(args, kwargs, out, 'mean')
-
-    def _op_sum(self, args, kwargs, out):
-        self._reduce(args, kwargs, out, 'sum')
-
-    def _op_amax(self, args, kwargs, out):
-        self._reduce(args, kwargs, out, 'amax')
-
-    def _op_softmax(self, args, kwargs, out):
-        self._along_dim(args, kwargs, out, 'softmax')
-
-    def _op_log_softmax(self, args, kwargs, out):
-        self._along_dim(args, kwargs, out, 'log_softmax')
-
-    def _along_dim(self, args, kwargs, out, name):
+    def _along_dim(self, args, kwargs, out):
+        """softmax-like ops along one axis: fine unless it is the channel axis."""
+        name = self._op
         lab = self._first_label(args)
         if lab is None:
             return
@@ -451,7 +351,7 @@ class ChannelTracer(TorchFunctionMode):
             return
         self.set_label(out, lab)
 
-    def _op_pad(self, args, kwargs, out):
+    def _pad_rule(self, args, kwargs, out):
         lab = self._first_label(args)
         if lab is None:
             return
@@ -463,7 +363,7 @@ class ChannelTracer(TorchFunctionMode):
             return
         self.set_label(out, lab)
 
-    def _op___getitem__(self, args, kwargs, out):
+    def _getitem_rule(self, args, kwargs, out):
         lab = self._first_label(args)
         if lab is None or not isinstance(out, torch.Tensor):
             return
@@ -494,7 +394,9 @@ class ChannelTracer(TorchFunctionMode):
             in_dim += 1
         self.set_label(out, Label(out_dim + lab.dim - in_dim, lab.segs))
 
-    def _split_like(self, args, kwargs, out, name):
+    def _split_like(self, args, kwargs, out):
+        """split/chunk: along the channels only at segment boundaries."""
+        name = self._op
         lab = self._first_label(args)
         if lab is None:
             return
@@ -519,13 +421,7 @@ class ChannelTracer(TorchFunctionMode):
             self.set_label(p, Label(dim, lab.segs[offsets[start]:offsets[stop]]))
             start = stop
 
-    def _op_split(self, args, kwargs, out):
-        self._split_like(args, kwargs, out, 'split')
-
-    def _op_chunk(self, args, kwargs, out):
-        self._split_like(args, kwargs, out, 'chunk')
-
-    def _op_expand(self, args, kwargs, out):
+    def _expand_rule(self, args, kwargs, out):
         lab = self._first_label(args)
         if lab is not None and out.shape[lab.dim + out.dim() - args[0].dim()] == \
                 args[0].shape[lab.dim]:
@@ -533,7 +429,25 @@ class ChannelTracer(TorchFunctionMode):
         elif lab is not None:
             self.unsupported('expand of the channel axis', [lab])
 
-    _op_expand_as = _op_expand
+
+
+# Ops that move or combine channels without weights: name -> rule (after the layer handlers).
+RULES: Dict[str, Callable] = {
+    **{name: ChannelTracer._channelwise for name in _CHANNELWISE | _POOLS},
+    **{name: ChannelTracer._binary for name in _BINARY},
+    **{name: ChannelTracer._cat_rule for name in ('cat', 'concat', 'concatenate')},
+    'stack': ChannelTracer._stack_rule,
+    **{name: ChannelTracer._reshape for name in (
+        'view', 'reshape', 'flatten', 'view_as', 'reshape_as', 'unsqueeze', 'squeeze')},
+    'permute': ChannelTracer._permute_rule,
+    'transpose': ChannelTracer._transpose_rule,
+    **{name: ChannelTracer._reduce for name in ('mean', 'sum', 'amax')},
+    **{name: ChannelTracer._along_dim for name in ('softmax', 'log_softmax')},
+    'pad': ChannelTracer._pad_rule,
+    '__getitem__': ChannelTracer._getitem_rule,
+    **{name: ChannelTracer._split_like for name in ('split', 'chunk')},
+    **{name: ChannelTracer._expand_rule for name in ('expand', 'expand_as')},
+}
 
 
 def trace_channels(model: nn.Module, example_inputs: tuple, forward_fn=None,

@@ -24,10 +24,10 @@ def randomize_gates(gates, seed, zero_frac=0.4, whole=()):
         for grp in gates.groups:
             if not grp.prunable:
                 continue
-            grp.alpha.copy_(torch.randn(grp.size, generator=g).abs() + 0.05)
-            grp.alpha[torch.rand(grp.size, generator=g) < zero_frac] = 0
+            gates.alpha(grp).copy_(torch.randn(grp.size, generator=g).abs() + 0.05)
+            gates.alpha(grp)[torch.rand(grp.size, generator=g) < zero_frac] = 0
             if grp.name in whole:
-                grp.alpha.zero_()
+                gates.alpha(grp).zero_()
 
 
 def check_export(model, gates, shape, forward_fn=None, seed=0, rtol=1e-4):

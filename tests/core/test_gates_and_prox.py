@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gdpseg.core import (BilinearResource, EpsilonDecay, UnsupportedOpError, alternating_prox,
+from gdpseg.core import (BilinearResource, EpsilonSchedule, UnsupportedOpError, alternating_prox,
                          attach_gates, polarized_gate, prune, soft_threshold)
 
 from .helpers import check_export
@@ -64,14 +64,14 @@ def test_gate_scales_consumer_inputs_and_gets_gradients():
     model, gates = _tiny()
     res = next(g for g in gates.groups if g.name == 'stem (+1 coupled)')
     with torch.no_grad():
-        res.alpha.copy_(torch.linspace(0, 1, 8))
+        gates.alpha(res).copy_(torch.linspace(0, 1, 8))
     gates.set_eps(0.05)
     x = torch.randn(2, 3, 8, 8)
     out = model(x)
     # reference: gate applied by hand to the consumers' inputs
-    g = polarized_gate(res.alpha.detach(), 0.05).view(1, -1, 1, 1)
+    g = polarized_gate(gates.alpha(res).detach(), 0.05).view(1, -1, 1, 1)
     inner = next(g for g in gates.groups if g.name == 'a1')
-    g_a1 = polarized_gate(inner.alpha.detach(), 0.05).view(1, -1, 1, 1)  # 1/(1+ε) at α=1
+    g_a1 = polarized_gate(gates.alpha(inner).detach(), 0.05).view(1, -1, 1, 1)  # 1/(1+ε) at α=1
     gates.detach()
     m = model
     with torch.no_grad():
@@ -84,8 +84,8 @@ def test_gate_scales_consumer_inputs_and_gets_gradients():
     gates.attach()
     torch.testing.assert_close(out.detach(), ref)
     out.sum().backward()
-    assert res.alpha.grad is not None and res.alpha.grad.abs().sum() > 0
-    assert res.alpha.grad[0] == 0  # g'(0) = 0: a zero gate gets no gradient
+    assert gates.alpha(res).grad is not None and gates.alpha(res).grad.abs().sum() > 0
+    assert gates.alpha(res).grad[0] == 0  # g'(0) = 0: a zero gate gets no gradient
     # the model's parameters are the original ones; the hook restored them after the call
     assert all(isinstance(p, nn.Parameter) for p in model.parameters())
     assert model.a1.weight.grad is not None
@@ -106,8 +106,8 @@ def test_tiny_net_export_matches_and_flops():
     with torch.no_grad():
         for g in gates.groups:
             if g.prunable:
-                g.alpha.copy_(torch.rand(g.size) + 0.1)
-                g.alpha[::3] = 0
+                gates.alpha(g).copy_(torch.rand(g.size) + 0.1)
+                gates.alpha(g)[::3] = 0
     pruned = check_export(model, gates, (2, 3, 8, 8))
     assert pruned.dw.groups == pruned.dw.in_channels == 5  # 8 channels, every third zeroed
     assert pruned.a1.out_channels == 4
@@ -122,10 +122,10 @@ def test_property_any_zero_pattern_exports_exactly(pattern, eps):
     with torch.no_grad():
         for g in gates.groups:
             if g.prunable:
-                g.alpha.copy_(torch.linspace(0.2, 1.5, g.size))
+                gates.alpha(g).copy_(torch.linspace(0.2, 1.5, g.size))
                 for i in range(g.size):
                     if next(bits):
-                        g.alpha[i] = 0
+                        gates.alpha(g)[i] = 0
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
         ref = model(x)
@@ -190,33 +190,35 @@ def test_prox_step_prunes_towards_lower_flops_and_min_channels():
     model, gates = _tiny()
     with torch.no_grad():
         for g in gates.groups:
-            g.alpha.copy_(torch.linspace(0.05, 1.0, g.size))
+            gates.alpha(g).copy_(torch.linspace(0.05, 1.0, g.size))
     full = gates.flops()
-    alphas = [g.alpha.detach().clone() for g in gates.groups]
+    alphas = [gates.alpha(g).detach().clone() for g in gates.groups]
     for _ in range(30):
         gates.prox_step(lr=0.1, lam=20.0)
     assert gates.flops() < full
     for g, before in zip(gates.groups, alphas):  # fixed groups are never touched
-        assert g.prunable or torch.equal(g.alpha.detach(), before)
-        assert torch.all(g.alpha.detach().abs() <= before.abs())
+        assert g.prunable or torch.equal(gates.alpha(g).detach(), before)
+        assert torch.all(gates.alpha(g).detach().abs() <= before.abs())
     model2, gates2 = _tiny()
     gates2.min_channels = 3
     for _ in range(200):
         gates2.prox_step(lr=0.1, lam=5.0)
-    assert all(g.live() >= 3 for g in gates2.groups if g.prunable)
+    assert all(gates2.live(g) >= 3 for g in gates2.groups if g.prunable)
 
 
-def test_epsilon_decay_schedule_and_state():
+def test_epsilon_schedule_decays_by_period_with_a_floor():
+    sched = EpsilonSchedule(0.1, factor=0.5, period=3)
+    assert [sched.eps_at(t) for t in range(1, 8)] == pytest.approx(
+        [0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025])
+    assert EpsilonSchedule(0.1, factor=0.1, period=1, min_eps=1e-6).eps_at(50) == 1e-6
+    for bad in (dict(factor=1.5), dict(factor=0.0), dict(period=0), dict(min_eps=0.0)):
+        with pytest.raises(ValueError):
+            EpsilonSchedule(0.1, **{'factor': 0.9, **bad})
+    with pytest.raises(ValueError, match='eps0'):
+        EpsilonSchedule(0.0, factor=0.9)
     _, gates = _tiny()
-    sched = EpsilonDecay(gates, factor=0.5, period=3)
-    values = [sched.step() for _ in range(7)]
-    assert values == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025])
-    assert float(gates.eps) == pytest.approx(0.025)
-    other = EpsilonDecay(gates, factor=0.9, period=1, eps0=1.0)
-    other.load_state_dict(sched.state_dict())
-    assert float(gates.eps) == pytest.approx(0.025) and other.steps == 7
-    with pytest.raises(ValueError, match='factor'):
-        EpsilonDecay(gates, factor=1.5)
+    gates.set_eps(EpsilonSchedule(0.1, 0.1, 1).eps_at(10 ** 6))  # the floor: no 0/0
+    assert torch.isfinite(gates.gate_values()).all()
 
 
 # ------------------------------------------------------------------ unsupported ops
@@ -286,11 +288,11 @@ def test_channel_multiple_rounds_kept_channels_with_silent_fillers():
     with torch.no_grad():
         for g in gates.groups:
             if g.prunable:
-                g.alpha.copy_(torch.rand(g.size) + 0.1)
-                g.alpha[: g.size // 3] = 0  # 21 of 64, 42 of 128, ...: not multiples of 8
+                gates.alpha(g).copy_(torch.rand(g.size) + 0.1)
+                gates.alpha(g)[: g.size // 3] = 0  # 21 of 64, 42 of 128, ...: not multiples of 8
     counts = [len(k) for k, g in zip(gates.keep_indices(), gates.groups) if g.prunable]
     assert all(c % 8 == 0 for c in counts)
-    assert any(c > g.live() for c, g in zip(counts, [g for g in gates.groups if g.prunable]))
+    assert any(c > gates.live(g) for c, g in zip(counts, [g for g in gates.groups if g.prunable]))
     check_export(model, gates, (2, 3, 32, 32))
     with pytest.raises(ValueError, match='channel_multiple'):
         attach_gates(TinyNet(), (torch.randn(1, 3, 8, 8),), channel_multiple=0)
@@ -314,7 +316,7 @@ def test_gating_on_input_or_on_weight_computes_the_same(monkeypatch):
         with torch.no_grad():
             for g in gates.groups:
                 if g.prunable:
-                    g.alpha.copy_(torch.linspace(0.0, 1.0, g.size))
+                    gates.alpha(g).copy_(torch.linspace(0.0, 1.0, g.size))
             outputs[batch] = model(x)
     torch.testing.assert_close(outputs[0], outputs[10 ** 9])
     torch.testing.assert_close(outputs[0], outputs[16])

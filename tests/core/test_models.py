@@ -107,7 +107,7 @@ def test_dead_aspp_branch_and_dead_residual_branch_lose_their_convolutions():
     pruned = check_export(model, gates, shape)
     # the branch's conv is gone: a carrier (crop + pool) keeps a 1-channel placeholder
     assert not any(isinstance(m, torch.nn.Conv2d) for m in pruned.classifier.aspp.convs[3])
-    kept = [g.live() or 1 for g in
+    kept = [gates.live(g) or 1 for g in
             (by_name[f'classifier.aspp.convs.{i}.{0 if i < 4 else 1}'] for i in range(5))]
     proj = pruned.classifier.aspp.project[0].weight
     assert proj.shape[1] == sum(kept)

@@ -70,10 +70,10 @@ def train_step_ratio(make_model, x, target_fn, repeats):
 def zero_fraction(gates, frac, seed=0):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for grp in gates.groups:
+        for grp, alpha in zip(gates.groups, gates.alphas):
             if grp.prunable:
-                grp.alpha.copy_(torch.rand(grp.size, generator=g) + 0.1)
-                grp.alpha[torch.randperm(grp.size, generator=g)[:int(frac * grp.size)]] = 0
+                alpha.copy_(torch.rand(grp.size, generator=g) + 0.1)
+                alpha[torch.randperm(grp.size, generator=g)[:int(frac * grp.size)]] = 0
 
 
 def main():

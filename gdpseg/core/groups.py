@@ -1,0 +1,224 @@
+"""Channel groups of a model: what must be kept or removed together, found by one trace.
+
+:func:`trace_groups` runs the model once (:mod:`.trace`) and turns the channel graph into
+:class:`Group` s. Every pruning method works on these groups: it produces a
+:class:`~gdpseg.core.plan.PruningPlan` (channels kept per group), and
+:func:`~gdpseg.core.export.prune` exports it.
+"""
+import contextlib
+import fnmatch
+import warnings
+from dataclasses import dataclass, field
+from typing import Dict, List, Sequence
+
+import torch.nn as nn
+
+from .graph import ChannelGraph, Seg
+from .layers import handler_of
+
+
+@dataclass(eq=False)
+class Group:
+    """Channels that are kept or removed together.
+
+    Attributes:
+        name: A readable name (the first producing layer, plus how many are coupled).
+        size: Number of channels.
+        prunable: False when the channels must stay (``reasons`` says why).
+        reasons: Why the group is not prunable.
+        producers: Layers whose output channels form the group.
+        consumers: Layers that read the group through a weight (conv/linear: gated, and the
+            plan's scales are folded into them).
+        members: Channel-wise layers (norms, depthwise convs) that follow the group.
+        root: The group's node in the channel graph.
+    """
+    name: str
+    size: int
+    prunable: bool
+    reasons: List[str] = field(default_factory=list)
+    producers: List[str] = field(default_factory=list)
+    consumers: List[str] = field(default_factory=list)
+    members: List[str] = field(default_factory=list)
+    root: int = -1
+
+
+class ChannelGroups:
+    """The groups of one model, with the graph they come from and export options.
+
+    Args:
+        model: The traced model (not registered as a submodule of anything here).
+        graph: Its channel graph.
+        exclude: ``fnmatch`` patterns of layer names whose channels must not be pruned.
+        min_channels: Channels every prunable group keeps at least; a group this small or
+            smaller is fixed.
+        channel_multiple: Plans keep a multiple of this many channels per group (zero-scaled
+            fillers), for faster kernels.
+        flops_ignore: ``fnmatch`` patterns of layers traced for their channels but not run at
+            inference (e.g. ``'auxiliary_head.*'``): left out of FLOPs.
+    """
+
+    def __init__(self, model: nn.Module, graph: ChannelGraph, exclude: Sequence[str] = (),
+                 min_channels: int = 1, channel_multiple: int = 1,
+                 flops_ignore: Sequence[str] = ()):
+        if channel_multiple < 1:
+            raise ValueError(f'channel_multiple must be >= 1, got {channel_multiple}')
+        if min_channels < 1:
+            raise ValueError(f'min_channels must be >= 1, got {min_channels}')
+        self._model = [model]  # a list, so that the model is never registered as a submodule
+        self.graph = graph
+        self.min_channels = int(min_channels)
+        self.channel_multiple = int(channel_multiple)
+        self.flops_ignore = tuple(flops_ignore)
+        self.groups: List[Group] = self._build(graph, tuple(exclude))
+        self._index = {g.root: i for i, g in enumerate(self.groups)}
+        self._hook_owners: list = []
+        self._cache: Dict[str, object] = {}
+
+    @property
+    def model(self) -> nn.Module:
+        return self._model[0]
+
+    # ----------------------------------------------------------------- construction
+    def _build(self, graph, exclude) -> List[Group]:
+        roots = {}
+        for rec in graph.modules.values():
+            for s in rec.in_segs or ():
+                roots.setdefault(graph.find(s.node), None)
+            if rec.out_node is not None:
+                roots.setdefault(graph.find(rec.out_node), None)
+        producers: Dict[int, List[str]] = {r: [] for r in roots}
+        consumers: Dict[int, List[str]] = {r: [] for r in roots}
+        members: Dict[int, List[str]] = {r: [] for r in roots}
+        for rec in graph.modules.values():
+            excluded = any(fnmatch.fnmatchcase(rec.name, pat) for pat in exclude)
+            touched = [graph.find(s.node) for s in rec.in_segs or ()]
+            if rec.out_node is not None:
+                producers[graph.find(rec.out_node)].append(rec.name)
+                touched.append(graph.find(rec.out_node))
+            readers = consumers if handler_of(rec.kind).consumer else members
+            for root in {graph.find(s.node) for s in rec.in_segs or ()}:
+                readers[root].append(rec.name)
+            if excluded:
+                for root in touched:
+                    graph.block(root, f'excluded: {rec.name}')
+        groups = []
+        for root in graph.classes():
+            if root not in roots:
+                continue
+            size = graph.sizes[root]
+            reasons = list(graph.blocked_reasons(root))
+            if not consumers[root] and not reasons:
+                reasons.append('no conv/linear reads it')
+            if size <= self.min_channels and not reasons:
+                reasons.append(f'{size} channels <= min_channels={self.min_channels}')
+            prods = producers[root]
+            name = prods[0] if prods else 'input of ' + (consumers[root] or members[root])[0]
+            if len(prods) > 1:
+                name += f' (+{len(prods) - 1} coupled)'
+            groups.append(Group(name, size, not reasons, reasons, prods, consumers[root],
+                                members[root], root))
+        return groups
+
+    # ----------------------------------------------------------------- lookups
+    def group_index(self, seg: Seg) -> int:
+        """Position in ``groups`` of the group a segment's channels belong to."""
+        return self._index[self.graph.find(seg.node)]
+
+    def group_index_of_node(self, node: int) -> int:
+        return self._index[self.graph.find(node)]
+
+    def group_of(self, seg: Seg) -> Group:
+        return self.groups[self.group_index(seg)]
+
+    def has_group(self, node: int) -> bool:
+        """Whether a graph node belongs to one of the groups (not every node does)."""
+        return self.graph.find(node) in self._index
+
+    def by_name(self, name: str) -> Group:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(f'no group named {name!r}')
+
+    def counted_calls(self):
+        """Traced conv/linear calls that count towards FLOPs (not those in ``flops_ignore``)."""
+        return [c for c in self.graph.calls
+                if not any(fnmatch.fnmatchcase(c.module, p) for p in self.flops_ignore)]
+
+    def cached(self, key: str, build):
+        """A value that depends on the graph only, computed once."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    # ----------------------------------------------------------------- hooks of methods
+    def register_hook_owner(self, owner) -> None:
+        """A method's object that installs hooks on the model (``detach()``/``attach()``):
+        export removes them while it copies the model."""
+        self._hook_owners.append(owner)
+
+    @contextlib.contextmanager
+    def hooks_removed(self):
+        """The model without any method's hooks, for the length of the block."""
+        attached = [o for o in self._hook_owners if o.attached]
+        for owner in attached:
+            owner.detach()
+        try:
+            yield self.model
+        finally:
+            for owner in attached:
+                owner.attach()
+
+    # ----------------------------------------------------------------- sizes
+    def full_flops(self) -> int:
+        """conv+linear multiply-adds of the unpruned network (traced input)."""
+        from .plan import full_plan, plan_flops
+        return plan_flops(self, full_plan(self))
+
+    def full_params(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def summary(self, plan=None) -> str:
+        """A table of groups: size, channels kept by ``plan`` (all when None), status."""
+        from .plan import full_plan, plan_flops, resolve
+        plan = resolve(self, plan if plan is not None else full_plan(self))
+        lines = [f'{"group":60s} {"size":>6s} {"kept":>6s}  status']
+        for g, k in zip(self.groups, plan.keep):
+            status = 'prunable' if g.prunable else 'fixed: ' + '; '.join(g.reasons)
+            lines.append(f'{g.name[:60]:60s} {g.size:6d} {len(k):6d}  {status}')
+        flops, full = plan_flops(self, plan), self.full_flops()
+        lines.append(f'FLOPs {flops:,} / {full:,} ({100 * flops / full:.2f} %)')
+        return '\n'.join(lines)
+
+
+def trace_groups(model: nn.Module, example_inputs: tuple, forward_fn=None, strict: bool = False,
+                 exclude: Sequence[str] = (), min_channels: int = 1, channel_multiple: int = 1,
+                 flops_ignore: Sequence[str] = ()) -> ChannelGroups:
+    """Find the channel groups of ``model`` from one forward pass (no gates, no hooks left).
+
+    Args:
+        model: Any ``nn.Module``; it is run once in eval mode on ``example_inputs``.
+        example_inputs: A tuple of positional inputs.
+        forward_fn: ``forward_fn(model, example_inputs)`` for models not called as
+            ``model(*example_inputs)`` (e.g. ``lambda m, x: m(*x, mode='tensor')`` for mmseg).
+        strict: Raise :class:`UnsupportedOpError` on an op the engine does not model,
+            instead of keeping the channels it touches (with a warning).
+        exclude, min_channels, channel_multiple, flops_ignore: see :class:`ChannelGroups`.
+    """
+    from .trace import trace_channels
+
+    if not isinstance(example_inputs, tuple):
+        raise TypeError('example_inputs must be a tuple of positional inputs, e.g. (x,)')
+    graph, issues = trace_channels(model, example_inputs, forward_fn, strict)
+    groups = ChannelGroups(model, graph, exclude, min_channels, channel_multiple, flops_ignore)
+    reported = set()
+    for issue in issues:
+        key = (issue.op, issue.module)
+        if key in reported:
+            continue
+        reported.add(key)
+        names = sorted({groups.groups[groups.group_index_of_node(n)].name for n in issue.nodes
+                        if groups.has_group(n)})
+        warnings.warn(f'gdpseg: {issue.op} in {issue.module} is not modelled; channels of '
+                      f'{", ".join(names) or "its inputs"} are kept (not prunable)', stacklevel=3)
+    return groups

@@ -1,0 +1,96 @@
+"""What the engine knows about one kind of layer, in one place.
+
+A :class:`LayerHandler` is looked up by the ``kind`` the trace recorded for a layer. It says how
+the layer is traced (which torch functions, which output label), whether it reads channel groups
+through its weight (a *consumer*: it carries the group's gate and folds the plan's scales), how
+its FLOPs and parameters depend on the widths of its groups, how it is sliced on export, and what
+can stand in for it when nothing reads its output.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+# (group index, expand) of each segment of a channel axis: see gdpseg.core.graph.Seg
+SegGroups = Sequence[Tuple[int, int]]
+
+
+class LayerHandler:
+    """Base class of layer handlers; subclasses override what applies to their kind.
+
+    Attributes:
+        kind: Name recorded by the trace (``ModuleRecord.kind`` / ``CallRecord.kind``).
+        functions: torch function names whose calls this handler may trace.
+        consumer: The layer reads its input groups through a weight: it is gated, and the plan's
+            per-channel scales of those groups are folded into it on export. Otherwise the layer
+            is channel-wise (a *member* of its input's group: norms, depthwise convs).
+    """
+
+    kind: str = ''
+    functions: Tuple[str, ...] = ()
+    consumer: bool = False
+
+    # ----------------------------------------------------------------- trace
+    def match(self, tracer, args, kwargs, out) -> bool:
+        """Whether this handler traces this call (handlers of one function are tried in order)."""
+        return True
+
+    def trace(self, tracer, args, kwargs, out) -> None:
+        """Record the layer (``tracer.record_module``), its calls and the output's label."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- gating
+    def gate_dims(self, rec) -> Tuple[int, int]:
+        """(axis of the weight, axis of the input) that run along the input channels."""
+        raise NotImplementedError(f'{self.kind} layers are not gated')
+
+    # ----------------------------------------------------------------- counting
+    def flops(self, call, cin: int, cout: int) -> int:
+        """conv/linear multiply-adds of ``call`` with ``cin`` inputs and ``cout`` outputs."""
+        return 0
+
+    def add_flops(self, res, call, ins: SegGroups, outs: SegGroups, sizes: List[int]) -> None:
+        """Add the call's FLOPs to a :class:`BilinearResource` over group widths."""
+
+    def params(self, module: nn.Module, rec, cin: int, cout: int) -> int:
+        """Parameters of the layer with ``cin`` input and ``cout`` output channels."""
+        return sum(p.numel() for p in module.parameters(recurse=False))
+
+    def add_params(self, res, module: nn.Module, rec, ins: SegGroups, out: Optional[int],
+                   sizes: List[int]) -> None:
+        """Add the layer's parameters to a :class:`BilinearResource` over group widths."""
+        res.const += self.params(module, rec, 0, 0)
+
+    # ----------------------------------------------------------------- export
+    def prune(self, module: nn.Module, rec, in_idx: torch.Tensor,
+              in_scale: Optional[torch.Tensor], out_idx: Optional[torch.Tensor]) -> None:
+        """Slice ``module`` in place: keep input positions ``in_idx`` (scaled by ``in_scale``,
+        for consumers) and output channels ``out_idx`` (producers)."""
+        raise NotImplementedError
+
+    def can_carry(self, module: nn.Module, rec) -> bool:
+        """Whether a *carrier* can stand in for this layer once nothing reads its output."""
+        return False
+
+    def carrier(self, module: nn.Module, rec, in_width: int) -> nn.Module:
+        """A module with the layer's output shape (one channel) that reads its input of
+        ``in_width`` channels and computes no convolution (see :mod:`gdpseg.core.plan`)."""
+        raise NotImplementedError
+
+
+def set_tensor(module: nn.Module, name: str, tensor: torch.Tensor) -> None:
+    """Replace a parameter or buffer of ``module``, keeping its kind and ``requires_grad``."""
+    old = getattr(module, name)
+    if isinstance(old, nn.Parameter):
+        setattr(module, name, nn.Parameter(tensor.contiguous(), requires_grad=old.requires_grad))
+    else:
+        setattr(module, name, tensor.contiguous())
+
+
+def scale_along(w: torch.Tensor, dim: int, scale: Optional[torch.Tensor]) -> torch.Tensor:
+    """``w`` multiplied by ``scale`` along axis ``dim`` (unchanged when ``scale`` is None)."""
+    if scale is None:
+        return w
+    shape = [1] * w.dim()
+    shape[dim] = -1
+    return w * scale.to(w.dtype).view(shape)

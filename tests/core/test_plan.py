@@ -1,0 +1,260 @@
+"""Pruning plans without GDP, plan files, pluggable resources and layer handlers."""
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+from gdpseg.core import (BilinearResource, LayerHandler, PruningPlan, Resource, attach_gates,
+                         build_resource, full_plan, handler_of, plan_flops, plan_params, prune,
+                         register_layer, register_resource, resolve, trace_groups)
+from gdpseg.core.layers import set_tensor, unregister_layer
+from gdpseg.core.resource import RESOURCES
+from gdpseg.evaluation import count_conv_linear_flops
+
+
+def _zero_columns_reference(model, groups, plan):
+    """The model with every removed channel's contribution dropped where it is read: what an
+    exported plan without factors must compute (built without the export code)."""
+    import copy
+
+    ref = copy.deepcopy(model)
+    modules = dict(ref.named_modules())
+    for rec in groups.graph.modules.values():
+        if not handler_of(rec.kind).consumer:
+            continue
+        offset, drop = 0, []
+        for s in rec.in_segs:
+            i = groups.group_index(s)
+            kept = set(plan.keep[i].tolist())
+            for c in range(groups.groups[i].size):
+                if c not in kept:
+                    drop.extend(range(offset + c * s.expand, offset + (c + 1) * s.expand))
+            offset += groups.groups[i].size * s.expand
+        if drop:
+            w = modules[rec.name].weight
+            dim = 0 if rec.transposed else 1
+            with torch.no_grad():
+                w.index_fill_(dim, torch.tensor(drop), 0.0)
+    return ref
+
+
+def _random_plan(groups, seed, drop=0.4, remove=()):
+    g = torch.Generator().manual_seed(seed)
+    keep = []
+    for grp in groups.groups:
+        if not grp.prunable:
+            keep.append(torch.arange(grp.size))
+        elif grp.name in remove:
+            keep.append(torch.zeros(0, dtype=torch.long))
+        else:
+            mask = torch.rand(grp.size, generator=g) >= drop
+            mask[torch.randint(grp.size, (1,), generator=g)] = True
+            keep.append(torch.nonzero(mask).flatten())
+    return PruningPlan(keep)
+
+
+@pytest.mark.parametrize('remove', [(), ('layer1.0.conv1',)])
+def test_a_plan_without_gates_exports_exactly_and_counts_exactly(remove):
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=5).eval()
+    x = torch.randn(2, 3, 32, 32)
+    groups = trace_groups(model, (x,))
+    plan = _random_plan(groups, 0, remove=remove)
+    pruned = prune(model, groups, plan).eval()
+    with torch.no_grad():
+        ref = _zero_columns_reference(model, groups, plan).eval()(x)
+        out = pruned(x)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4 * float(ref.abs().max()))
+    assert plan_flops(groups, plan) == count_conv_linear_flops(pruned, (x,))
+    assert plan_params(groups, plan) == sum(p.numel() for p in pruned.parameters())
+    assert plan_flops(groups, plan) < groups.full_flops()
+    if remove:  # the removed group's producer computes no convolution any more
+        assert not isinstance(pruned.layer1[0].conv1, nn.Conv2d)
+        assert 'layer1.0.conv1' in resolve(groups, plan).carriers
+
+
+def test_plan_file_round_trip_rebuilds_the_export_from_weights(tmp_path):
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=5).eval()
+    x = torch.randn(1, 3, 32, 32)
+    gates = attach_gates(model, (x,))
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for grp, alpha in zip(gates.groups, gates.alphas):
+            if grp.prunable:
+                alpha.copy_(torch.rand(grp.size, generator=g) + 0.1)
+                alpha[torch.rand(grp.size, generator=g) < 0.4] = 0
+        gates.alpha(gates.channel_groups.by_name('layer2.0.conv1')).zero_()  # a dead branch
+    plan = gates.plan()
+    exported = prune(model, gates)
+    (tmp_path / 'plan.json').write_text(json.dumps(plan.to_dict(gates.channel_groups)))
+    torch.save(exported.state_dict(), tmp_path / 'w.pth')
+
+    fresh = torchvision.models.resnet18(num_classes=5).eval()  # other weights, no gates
+    groups = trace_groups(fresh, (x,))
+    loaded = PruningPlan.from_dict(json.loads((tmp_path / 'plan.json').read_text()), groups)
+    rebuilt = prune(fresh, groups, loaded)
+    rebuilt.load_state_dict(torch.load(tmp_path / 'w.pth', weights_only=True), strict=True)
+    with torch.no_grad():
+        assert torch.equal(rebuilt.eval()(x), exported.eval()(x))
+
+    data = plan.to_dict(gates.channel_groups)
+    data['groups'][3]['size'] += 1
+    with pytest.raises(ValueError, match='does not fit this model'):
+        PruningPlan.from_dict(data, groups)
+    data = plan.to_dict(gates.channel_groups)
+    data['groups'][0]['keep'] = [0]  # the network input is fixed
+    with pytest.raises(ValueError, match='fixed group'):
+        PruningPlan.from_dict(data, groups)
+    with pytest.raises(ValueError, match='not a gdpseg plan'):
+        PruningPlan.from_dict({'groups': []}, groups)
+
+
+def test_full_plan_changes_nothing_and_resolve_is_idempotent():
+    torch.manual_seed(0)
+    model = torchvision.models.mobilenet_v2(num_classes=5).eval()
+    x = torch.randn(1, 3, 32, 32)
+    groups = trace_groups(model, (x,))
+    plan = resolve(groups, full_plan(groups))
+    assert resolve(groups, plan) is plan and not plan.carriers
+    with torch.no_grad():
+        assert torch.equal(prune(model, groups, plan).eval()(x), model(x))
+
+
+def test_resources_are_registered_and_chosen_by_name():
+    model = torchvision.models.resnet18(num_classes=5).eval()
+    x = torch.randn(1, 3, 32, 32)
+    groups = trace_groups(model, (x,))
+    sizes = [g.size for g in groups.groups]
+    flops = build_resource('flops', groups)
+    assert flops.value(sizes) == groups.full_flops() == count_conv_linear_flops(model, (x,))
+    params = build_resource(dict(type='params'), groups)
+    assert params.value(sizes) == sum(p.numel() for p in model.parameters())
+    # the gradient is the coefficient of each width, the others held
+    i = next(i for i, g in enumerate(groups.groups) if g.prunable)
+    fewer = list(sizes)
+    fewer[i] -= 1
+    assert float(flops.diag[i]) == 0  # no layer reads and writes this group
+    assert flops.value(sizes) - flops.value(fewer) == pytest.approx(float(flops.grad(sizes)[i]),
+                                                                    rel=1e-12)
+    with pytest.raises(KeyError, match='unknown resource'):
+        build_resource('latency_of_my_phone', groups)
+
+    class Channels(Resource):  # a resource of one's own: live channels of all groups
+        def value(self, widths):
+            return float(sum(widths))
+
+        def grad(self, widths):
+            return torch.ones(len(widths), dtype=torch.float64)
+
+    register_resource('test_channels')(lambda groups: Channels())
+    try:
+        gates = attach_gates(model, (x,), resource='test_channels')
+        with torch.no_grad():
+            for grp, alpha in zip(gates.groups, gates.alphas):
+                if grp.prunable:
+                    alpha.copy_(torch.linspace(0.01, 1.0, grp.size))
+        gates.prox_step(lr=1.0, lam=0.2 * sum(sizes))  # β = 0.2 for every channel alike
+        for grp, alpha in zip(gates.groups, gates.alphas):
+            if grp.prunable:
+                expected = torch.clamp(torch.linspace(0.01, 1.0, grp.size) - 0.2, min=0)
+                torch.testing.assert_close(alpha.detach(), expected)
+    finally:
+        RESOURCES.pop('test_channels')
+
+
+def test_calls_record_shapes_kernel_stride_and_groups():
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(),
+                        nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.Conv2d(8, 4, 1))
+    groups = trace_groups(net, (torch.randn(2, 3, 16, 16),))
+    first, dw, last = groups.graph.calls
+    assert (first.kind, first.in_shape, first.out_shape) == ('conv', (2, 3, 16, 16),
+                                                             (2, 8, 8, 8))
+    assert (first.kernel, first.stride, first.padding, first.groups) == ((3, 3), (2, 2),
+                                                                         (1, 1), 1)
+    assert (dw.kind, dw.groups) == ('depthwise', 8) and last.kernel == (1, 1)
+
+
+class OddGrouped(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.g = nn.Conv2d(8, 12, 3, groups=4, padding=1)
+        self.b = nn.Conv2d(12, 4, 1)
+
+    def forward(self, x):
+        return self.b(F.relu(self.g(F.relu(self.a(x)))))
+
+
+def test_grouped_convolutions_are_kept_and_counted_exactly():
+    x = torch.randn(1, 3, 7, 7)  # 49 positions x 9 taps: not a multiple of groups=4
+    model = OddGrouped().eval()
+    with pytest.warns(UserWarning, match='grouped convolution'):
+        groups = trace_groups(model, (x,))
+    assert groups.full_flops() == count_conv_linear_flops(model, (x,))
+    assert not groups.group_of(groups.graph.modules['g'].in_segs[0]).prunable
+
+
+class GroupNormNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 6, 3, padding=1)
+        self.gn = nn.GroupNorm(6, 6)  # one channel per group: channel-wise
+        self.b = nn.Conv2d(6, 2, 1)
+
+    def forward(self, x):
+        return self.b(F.relu(self.gn(self.a(x))))
+
+
+class ChannelwiseGroupNorm(LayerHandler):
+    """A handler of one's own: GroupNorm with one channel per group is channel-wise."""
+
+    kind = 'test_channelwise_group_norm'
+    functions = ('group_norm',)
+
+    def match(self, tracer, args, kwargs, out):
+        num_groups = args[1] if len(args) > 1 else kwargs['num_groups']
+        return num_groups == args[0].shape[1] and tracer.label(args[0]) is not None
+
+    def trace(self, tracer, args, kwargs, out):
+        lab = tracer.label(args[0])
+        owner = tracer.owner(args[2] if len(args) > 2 else kwargs.get('weight'))
+        tracer.record_module(owner[0], self.kind, in_segs=lab.segs)
+        tracer.set_label(out, lab)
+
+    def params(self, module, rec, cin, cout):
+        return 2 * cin
+
+    def prune(self, module, rec, in_idx, in_scale, out_idx):
+        set_tensor(module, 'weight', module.weight[in_idx])
+        set_tensor(module, 'bias', module.bias[in_idx])
+        module.num_groups = module.num_channels = len(in_idx)
+
+
+def test_a_new_layer_kind_is_one_handler():
+    x = torch.randn(2, 3, 8, 8)
+    with pytest.warns(UserWarning, match='group_norm'):  # without a handler: kept
+        assert not trace_groups(GroupNormNet(), (x,)).groups[1].prunable
+    register_layer(ChannelwiseGroupNorm())
+    try:
+        with pytest.raises(KeyError, match='exists'):
+            register_layer(ChannelwiseGroupNorm())
+        torch.manual_seed(0)
+        model = GroupNormNet().eval()
+        groups = trace_groups(model, (x,))
+        grp = groups.groups[1]
+        assert grp.prunable and grp.members == ['gn']
+        plan = PruningPlan([torch.arange(g.size) if g is not grp else torch.tensor([0, 2, 5])
+                            for g in groups.groups])
+        pruned = prune(model, groups, plan).eval()
+        with torch.no_grad():
+            ref = _zero_columns_reference(model, groups, plan)(x)
+            torch.testing.assert_close(pruned(x), ref)
+        assert pruned.gn.num_channels == 3
+        assert plan_params(groups, plan) == sum(p.numel() for p in pruned.parameters())
+    finally:
+        unregister_layer('test_channelwise_group_norm')
+    assert isinstance(BilinearResource(1), Resource)

@@ -1,0 +1,169 @@
+"""Each trace rule on its own: which channels a small network ties together or fixes."""
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from gdpseg.core import UnsupportedOpError, trace_groups
+
+
+class Net(nn.Module):
+    """``a`` and ``b`` produce channels, ``body`` combines them, ``c`` (and ``d``) read them."""
+
+    def __init__(self, body, ca=4, cb=4, cin_c=8, cout_c=3, linear=False, extra=None):
+        super().__init__()
+        self.a = nn.Conv2d(3, ca, 1)
+        self.b = nn.Conv2d(3, cb, 1)
+        self.c = nn.Linear(cin_c, cout_c) if linear else nn.Conv2d(cin_c, cout_c, 1)
+        self.d = extra
+        self.body = body
+
+    def forward(self, x):
+        return self.body(self, x)
+
+
+def groups_of(net, shape=(2, 3, 4, 4), strict=False):
+    return trace_groups(net, (torch.randn(*shape),), strict=strict)
+
+
+def by_producer(groups):
+    return {name: g for g in groups.groups for name in g.producers}
+
+
+def test_cat_along_channels_makes_segments_of_both_groups():
+    groups = groups_of(Net(lambda m, x: m.c(torch.cat([m.a(x), m.b(x)], 1))))
+    g = by_producer(groups)
+    assert g['a'] is not g['b'] and g['a'].prunable and g['b'].prunable
+    assert g['a'].consumers == g['b'].consumers == ['c']
+    rec = groups.graph.modules['c']
+    assert [groups.group_of(s).name for s in rec.in_segs] == ['a', 'b']
+
+
+def test_cat_along_another_axis_ties_the_channels_of_both_parts():
+    net = Net(lambda m, x: m.c(torch.cat([m.a(x), m.b(x)], 2)), cin_c=4)
+    g = by_producer(groups_of(net))
+    assert g['a'] is g['b'] and g['a'].prunable
+
+
+def test_stack_ties_the_channels_and_moves_the_axis():
+    def body(m, x):
+        y = torch.stack([m.a(x), m.b(x)], 0)  # [2, N, C, H, W]: channels now on axis 2
+        return m.c(y.sum(0))
+
+    g = by_producer(groups_of(Net(body, cin_c=4)))
+    assert g['a'] is g['b'] and g['a'].prunable
+
+
+def test_split_and_chunk_on_segment_boundaries_keep_both_groups():
+    def body(m, x):
+        ya, yb = torch.cat([m.a(x), m.b(x)], 1).split([4, 2], 1)
+        za, zb = torch.cat([m.a(x), m.b(x)], 1).chunk(2, 1)  # 3 + 3 of a's 4 and b's 2
+        return m.c(torch.cat([ya, yb], 1)) + m.d(torch.cat([za, zb], 1))
+
+    net = Net(body, cb=2, cin_c=6, extra=nn.Conv2d(6, 3, 1))
+    with pytest.warns(UserWarning, match='chunk inside a channel group'):
+        g = by_producer(groups_of(net))
+    assert not g['a'].prunable  # the chunk cuts a's channels 3 + 1
+
+    def aligned(m, x):
+        ya, yb = torch.cat([m.a(x), m.b(x)], 1).split([4, 4], 1)
+        za, zb = torch.cat([m.a(x), m.b(x)], 1).chunk(2, 1)
+        return m.c(torch.cat([ya, zb], 1)) + m.d(torch.cat([yb, za], 1))
+
+    g = by_producer(groups_of(Net(aligned, cin_c=8, extra=nn.Conv2d(8, 3, 1))))
+    assert g['a'].prunable and g['b'].prunable and g['a'] is not g['b']
+
+
+def test_split_inside_a_group_fixes_it():
+    def body(m, x):
+        y1, y2 = m.a(x).split([1, 3], 1)
+        return m.c(torch.cat([y2, y1], 1))
+
+    with pytest.warns(UserWarning, match='split inside a channel group'):
+        g = by_producer(groups_of(Net(body, cin_c=4)))
+    assert not g['a'].prunable
+    with pytest.raises(UnsupportedOpError, match='split'):
+        groups_of(Net(body, cin_c=4), strict=True)
+
+
+def test_getitem_over_other_axes_keeps_the_channels_slicing_them_fixes_them():
+    g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x)[:, :, 1:, ::2]), cin_c=4)))
+    assert g['a'].prunable
+    g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x)[..., None][..., 0]), cin_c=4)))
+    assert g['a'].prunable
+    with pytest.warns(UserWarning, match='slicing of the channel axis'):
+        g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x)[:, :2]), cin_c=2)))
+    assert not g['a'].prunable
+
+
+def test_permute_and_transpose_move_the_channel_axis_to_a_linear_layer():
+    net = Net(lambda m, x: m.c(m.a(x).permute(0, 2, 3, 1)), linear=True, cin_c=4)
+    groups = groups_of(net)
+    assert by_producer(groups)['a'].prunable
+    assert groups.group_of(groups.graph.modules['c'].in_segs[0]).name == 'a'
+    net = Net(lambda m, x: m.c(m.a(x).transpose(1, 2).transpose(2, 3)), linear=True, cin_c=4)
+    assert by_producer(groups_of(net))['a'].prunable  # channels 1 -> 2 -> 3 (last)
+    net = Net(lambda m, x: m.c(m.a(x).transpose(1, 2)), linear=True, cin_c=4)  # W=4 last
+    with pytest.warns(UserWarning, match='channels not last'):
+        assert not by_producer(groups_of(net))['a'].prunable
+
+
+def test_reshape_merging_channels_with_later_axes_repeats_them_splitting_fixes_them():
+    net = Net(lambda m, x: m.c(m.a(x).reshape(x.shape[0], -1)), linear=True, cin_c=64)
+    groups = groups_of(net)
+    rec = groups.graph.modules['c']
+    assert by_producer(groups)['a'].prunable and rec.in_segs[0].expand == 16  # 4x4 positions
+    net = Net(lambda m, x: m.c(m.a(x).flatten(1)), linear=True, cin_c=64)
+    assert groups_of(net).graph.modules['c'].in_segs[0].expand == 16
+    net = Net(lambda m, x: m.c(m.a(x).view(2, 2, 2, 4, 4).sum(1)), cin_c=2)
+    with pytest.warns(UserWarning, match='reshape that splits the channel axis'):
+        assert not by_producer(groups_of(net))['a'].prunable
+
+
+def test_residual_add_and_broadcast_multiply_tie_or_keep_groups():
+    g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x) + m.b(x)), cin_c=4)))
+    assert g['a'] is g['b'] and g['a'].prunable
+    # a one-channel attention map broadcast over a's channels leaves them alone
+    attention = Net(lambda m, x: m.c(m.a(x) * torch.sigmoid(m.b(x))), cb=1, cin_c=4)
+    g = by_producer(groups_of(attention))
+    assert g['a'].prunable and g['a'] is not g['b']
+
+
+def test_mean_over_space_keeps_mean_over_channels_fixes():
+    g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x).mean((2, 3), keepdim=True)),
+                                  cin_c=4)))
+    assert g['a'].prunable
+    with pytest.warns(UserWarning, match='mean over the channel axis'):
+        g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x) * m.a(x).mean(1, True)),
+                                      cin_c=4)))
+    assert not g['a'].prunable
+
+
+def test_softmax_over_channels_and_channel_padding_fix_the_group():
+    with pytest.warns(UserWarning, match='softmax over the channel axis'):
+        g = by_producer(groups_of(Net(lambda m, x: m.c(F.softmax(m.a(x), 1)), cin_c=4)))
+    assert not g['a'].prunable
+    g = by_producer(groups_of(Net(lambda m, x: m.c(F.softmax(m.a(x), -1)), cin_c=4)))
+    assert g['a'].prunable
+    with pytest.warns(UserWarning, match='padding of the channel axis'):
+        g = by_producer(groups_of(Net(lambda m, x: m.c(F.pad(m.a(x), (0, 0, 0, 0, 1, 1))),
+                                      cin_c=6)))
+    assert not g['a'].prunable
+    g = by_producer(groups_of(Net(lambda m, x: m.c(F.pad(m.a(x), (1, 1, 1, 1))), cin_c=4)))
+    assert g['a'].prunable
+
+
+def test_expand_of_a_one_channel_map_and_pooling_follow_the_channels():
+    def body(m, x):
+        y = F.max_pool2d(F.adaptive_avg_pool2d(m.a(x), 2), 2)
+        return m.c(y.expand(-1, -1, 3, 3))
+
+    g = by_producer(groups_of(Net(body, cin_c=4)))
+    assert g['a'].prunable
+
+
+def test_unknown_op_on_tracked_channels_is_reported_and_fixed():
+    with pytest.warns(UserWarning, match='cumsum'):
+        g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x).cumsum(1)), cin_c=4)))
+    assert not g['a'].prunable
+    assert any('cumsum' in r for r in g['a'].reasons)
