@@ -45,7 +45,8 @@ MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope
 WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
                                scope='gdpseg', locations=['gdpseg.models'])
 
-# Optimisation: the proximal gate step lives with the optimizer wrappers.
+# Optimisation: optimizers, wrappers and their constructors (the gate parameter group). The
+# proximal gate step itself runs in GDPHook, after each optimizer step.
 OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='gdpseg',
                       locations=['gdpseg.engine'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='gdpseg',
@@ -65,3 +66,7 @@ VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope='gdpseg'
                       locations=['gdpseg.visualization'])
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope='gdpseg',
                       locations=['gdpseg.visualization'])
+
+# GDP's λ controllers (built by GDPHook) and the task adapters of the tools.
+GDP_LAMBDAS = Registry('gdp lambda', scope='gdpseg', locations=['gdpseg.engine.lambdas'])
+TASKS = Registry('task adapter', scope='gdpseg', locations=['gdpseg.engine.tasks'])

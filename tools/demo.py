@@ -72,13 +72,13 @@ def main():
 
     print('== 3/5 export', flush=True)
     export_dir = osp.join(work, 'export')
-    exported = osp.join(export_dir, 'pruned.pth')
+    exported = osp.join(export_dir, 'plan.json')
     prune.main([gdp_cfg, gdp_ckpt, '--out', export_dir])
 
     print('== 4/5 fine-tuning the export', flush=True)
     ft_dir = osp.join(work, 'finetune')
     f = args.finetune_iters
-    model_opt = [f'model.network.path={exported}']
+    model_opt = [f'model.plan={exported}']
     train.main([ft_cfg, '--work-dir', ft_dir, '--cfg-options', *data, *model_opt,
                 'visualizer.name=demo_finetune',
                 f'train_cfg.max_iters={f}', f'train_cfg.val_interval={f}',
@@ -106,8 +106,9 @@ def main():
     for name, r in results.items():
         lines.append(f"| {name} | {r['mIoU']:.2f} | {r['flops']:,} | "
                      f"{100 * r['flops'] / full:.1f} % |")
-    lines += ['', f'Wall time {wall:.0f} s. The exported network ({export_dir}/pruned.pth) '
-              'computes what the gated network computes, so their mIoU agree.', '',
+    lines += ['', f'Wall time {wall:.0f} s. The export ({export_dir}: plan.json + '
+              'pruned_weights.pth) computes what the gated network computes, so their mIoU '
+              'agree.', '',
               '![gate histogram](gdp_gate_histogram.png)', '',
               '![FLOPs ratio](gdp_flops_ratio.png)', '', '```',
               open(osp.join(export_dir, 'report.txt')).read(), '```']

@@ -1,11 +1,13 @@
 """FLOPs and parameters of the model of a config (mmseg's own script is broken on mmengine 0.10).
 
-    python tools/get_flops.py CONFIG [CHECKPOINT] [--shape H W]
+    python tools/get_flops.py CONFIG [CHECKPOINT | EXPORT_DIR] [--shape H W]
 
 Counts with mmengine's analyzer (one multiply-add = one flop). For a GDP config it reports the
-ungated network and, given a checkpoint, the network as its export would keep it.
+ungated network and, given a checkpoint, the network as its export would keep it; given an export
+of tools/prune.py (its directory or plan.json), the exported network.
 """
 import argparse
+import json
 import sys
 
 import torch
@@ -13,6 +15,7 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
+from gdpseg.engine.export import is_export, load_export, plan_path
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops, count_flops
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
@@ -32,10 +35,16 @@ def main(argv=None):
                                                                        (1, 3, 512, 512)))
     if str(cfg.model.get('type', '')).endswith('GDPAlgorithm'):
         cfg.model.input_shape = shape
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
-        model = MODELS.build(cfg.model).eval()
-    if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+    if args.checkpoint and is_export(args.checkpoint):
+        model = load_export(args.checkpoint)
+        if not args.shape:
+            with open(plan_path(args.checkpoint)) as f:
+                shape = tuple(json.load(f).get('input_shape', shape))
+    else:
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
+            model = MODELS.build(cfg.model).eval()
+        if args.checkpoint:
+            load_checkpoint(model, args.checkpoint, map_location='cpu')
     gates = getattr(model, 'gates', None)
     target = model.architecture if gates is not None else model
     if gates is not None:

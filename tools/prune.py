@@ -1,10 +1,15 @@
-"""Export a trained GDP checkpoint to a plain, pruned network.
+"""Export a trained pruning checkpoint (GDP) to a plain, pruned network.
 
     python tools/prune.py CONFIG CHECKPOINT --out DIR [--cfg-options k=v ...]
 
-Writes DIR/pruned.pth (load with ``torch.load(path, weights_only=False)``; no gdpseg needed),
-DIR/structure.json (channels kept per group, FLOPs and parameters before/after) and
-DIR/report.txt (readable, incl. which ASPP branches survive).
+Writes to DIR:
+  plan.json            channels kept per group, with the config it applies to (config.py)
+  pruned_weights.pth   state_dict of the pruned task model (loads with weights_only=True);
+                       tools/test.py CONFIG DIR and model=dict(type='PrunedModel', plan=DIR)
+                       rebuild the model from these two, without pickle
+  pruned.pth           the pruned network as a pickled module, to use where gdpseg is not
+                       installed (torch.load(path, weights_only=False): trusted files only)
+  structure.json, report.txt   FLOPs and parameters before/after, groups, ASPP branches
 """
 import argparse
 import os
@@ -16,15 +21,15 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
-from gdpseg.engine.export import export_gdp_model, structure, write_report
+from gdpseg.core import plan_params
+from gdpseg.engine.export import export_model, save_export, structure, write_report
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
 
 
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Export a pruned network from a GDP checkpoint')
+    parser = argparse.ArgumentParser(description='Export a pruned network from a checkpoint')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--out', required=True, help='output directory')
@@ -34,26 +39,32 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
-    if not str(cfg.model.get('type', '')).endswith('GDPAlgorithm'):
-        raise ValueError('the config does not describe a GDP model (model.type=GDPAlgorithm)')
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
         model = MODELS.build(cfg.model)
+    if not (hasattr(model, 'plan') and hasattr(model, 'channel_groups')):
+        raise ValueError(f'the config builds a {type(model).__name__}, not a pruning model: '
+                         "wrap the task model in model=dict(type='GDPAlgorithm', "
+                         'architecture=...)')
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
     model.eval()
-    gates = model.gates
+    groups = model.channel_groups
     example = torch.randn(model.input_shape, generator=torch.Generator().manual_seed(1))
-    pruned, plain, diff = export_gdp_model(model, example)
+    pruned, plan, diff = export_model(model, example)
     os.makedirs(args.out, exist_ok=True)
-    torch.save(plain, osp.join(args.out, 'pruned.pth'))
-    before = gates.full_flops()
+    before = groups.full_flops()
     after = count_conv_linear_flops(TensorMode(pruned), (example,))
-    info = structure(gates, before, after, gates.full_params(),
+    info = structure(groups, plan, before, after, groups.full_params(),
                      sum(p.numel() for p in pruned.parameters()))
-    info['max_abs_difference_to_gated'] = diff
+    if info['params']['after'] != plan_params(groups, plan):
+        raise RuntimeError('parameter count of the export differs from its plan')
+    info['max_relative_difference_to_gated'] = diff
     info['input_shape'] = list(model.input_shape)
-    print(write_report(args.out, gates, info))
-    print(f'wrote {args.out}/pruned.pth, structure.json, report.txt '
-          f'(max |export - gated| = {diff:.2e})')
+    save_export(args.out, cfg, model, pruned, plan, example,
+                dict(flops=info['flops'], params=info['params']))
+    print(write_report(args.out, groups, plan, info))
+    print(f'wrote {args.out}/plan.json, pruned_weights.pth, config.py, pruned.pth, '
+          f'structure.json, report.txt (max |export - gated| / max |gated| = {diff:.2e})')
+    return info
 
 
 if __name__ == '__main__':

@@ -1,63 +1,50 @@
-"""Evaluate a gated GDP checkpoint, a baseline checkpoint or an exported ``pruned.pth``.
+"""Evaluate a checkpoint (gated or baseline) or an export of tools/prune.py, for any task.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--shape H W]
                                            [--cfg-options k=v ...] [--launcher pytorch]
 
-Prints mIoU (mmseg's IoUMetric) and the FLOPs (conv+linear multiply-adds) of what it evaluated.
-An exported ``pruned.pth`` is a pickled module: load only files you trust.
+CHECKPOINT is a training checkpoint (``iter_N.pth``), or an export: its directory or its
+``plan.json`` (the model is rebuilt from the export's config and plan, weights loaded without
+pickle). The config gives the test data and evaluator. Prints the task's metrics and the FLOPs
+(conv+linear multiply-adds) of what it evaluated. A pickled module (``pruned.pth``) is refused:
+unpickling can run code.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import pickle
 import sys
 
 import torch
-import torch.nn as nn
 from mmengine.config import DictAction
-from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from gdpseg.datasets import check_voc_layout
 from gdpseg.engine.dist import setup_cpu_distributed
+from gdpseg.engine.export import is_export, load_export, plan_path
+from gdpseg.engine.tasks import check_data, task_for
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
-from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
 
 
-
-def load_export(path):
-    """The pickled module of an export, or None when ``path`` is an ordinary checkpoint."""
+def _refuse_pickles(path):
+    """A training checkpoint loads with ``weights_only=True``; anything else is refused."""
     try:
         torch.load(path, map_location='cpu', weights_only=True)
-        return None
-    except pickle.UnpicklingError:
-        obj = torch.load(path, map_location='cpu', weights_only=False)
-        return obj if isinstance(obj, nn.Module) else None
-
-
-def model_for_export(cfg, network):
-    """An evaluable segmentor around an exported network, per the config's architecture."""
-    from mmseg.models.segmentors.base import BaseSegmentor
-
-    if isinstance(network, BaseSegmentor):  # an mmseg segmentor was exported whole
-        return network
-    arch = cfg.model.get('architecture', cfg.model)
-    if not str(arch.get('type', '')).endswith('PlainSegmentor'):
-        raise ValueError(f"cannot evaluate an exported network with architecture "
-                         f"{arch.get('type')}; expected PlainSegmentor")
-    kwargs = {k: v for k, v in arch.items() if k not in ('type', 'network', '_scope_')}
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
-        return MODELS.build(dict(type='PlainSegmentor', network=network, **kwargs))
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f'{path} is not a plain checkpoint (it needs full unpickling, which can run code: '
+            f'{str(exc).splitlines()[0]}). To evaluate an export, pass its directory or its '
+            'plan.json (from tools/prune.py)') from None
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Evaluate mIoU and FLOPs')
+    parser = argparse.ArgumentParser(description='Evaluate a checkpoint or an export')
     parser.add_argument('config')
-    parser.add_argument('checkpoint')
+    parser.add_argument('checkpoint', help='training checkpoint, export directory or plan.json')
     parser.add_argument('--work-dir')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='input size for the FLOPs count (default: the GDP trace size)')
+                        help='input size for the FLOPs count (default: the traced size)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
@@ -66,24 +53,21 @@ def main(argv=None):
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options)
-    if not osp.isfile(args.checkpoint):
+    if not osp.exists(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg.launcher = args.launcher
     setup_cpu_distributed(cfg)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
-    check_voc_layout(cfg.test_dataloader)
-    size = cfg.model.get('data_preprocessor', {}).get('size') or (512, 512)
-    shape = tuple(cfg.model.get('input_shape', (1, 3, *size)))
-    if args.shape:
-        shape = (1, 3, *args.shape)
-    exported = load_export(args.checkpoint)
+    check_data(cfg.test_dataloader)
     cfg.resume = False
-    if exported is not None:
-        kind = 'exported network'
+    if is_export(args.checkpoint):
+        kind = 'export'
         cfg.load_from = None
+        exported = load_export(args.checkpoint)
+        traced_shape = json.load(open(plan_path(args.checkpoint))).get('input_shape')
         runner = Runner(
-            model=model_for_export(cfg, exported), work_dir=cfg.work_dir,
+            model=exported, work_dir=cfg.work_dir,
             test_dataloader=cfg.test_dataloader, test_evaluator=cfg.test_evaluator,
             test_cfg=cfg.get('test_cfg', dict(type='TestLoop')),
             default_hooks=cfg.get('default_hooks'), launcher=cfg.launcher,
@@ -91,7 +75,11 @@ def main(argv=None):
             log_processor=cfg.get('log_processor'), visualizer=cfg.get('visualizer'),
             default_scope=cfg.get('default_scope', 'mmengine'), cfg=cfg)
     else:
+        if osp.isdir(args.checkpoint):
+            raise FileNotFoundError(f'{args.checkpoint} is a directory without plan.json')
+        _refuse_pickles(args.checkpoint)
         kind = 'checkpoint'
+        traced_shape = None
         cfg.load_from = args.checkpoint
         runner = Runner.from_cfg(cfg)
     metrics = runner.test()
@@ -101,9 +89,13 @@ def main(argv=None):
         flops = gates.flops()
         note = f'gated model, as its export keeps it, at {tuple(model.input_shape)}'
     else:
+        size = cfg.model.get('data_preprocessor', {}).get('size') or (512, 512)
+        shape = tuple(traced_shape or (1, 3, *size))
+        if args.shape:
+            shape = (*shape[:2], *args.shape)
         flops = count_conv_linear_flops(TensorMode(model.eval()), (torch.zeros(shape),))
         note = f'{kind}, at {shape}'
-    print(f"mIoU: {metrics.get('mIoU')}  aAcc: {metrics.get('aAcc')}  mAcc: {metrics.get('mAcc')}")
+    print(task_for(model).format_metrics(metrics))
     print(f'FLOPs (conv+linear MACs): {flops:,} ({note})')
     return metrics, flops
 

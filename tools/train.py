@@ -11,8 +11,8 @@ import sys
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from gdpseg.datasets import check_voc_layout
 from gdpseg.engine.dist import setup_cpu_distributed
+from gdpseg.engine.tasks import check_data
 from gdpseg.utils import load_config, register_all_modules
 
 
@@ -71,7 +71,7 @@ def main(argv=None):
     setup_cpu_distributed(cfg)
     for key in ('train_dataloader', 'val_dataloader'):
         if cfg.get(key):
-            check_voc_layout(cfg[key])
+            check_data(cfg[key])
     runner = Runner.from_cfg(cfg)
     runner.train()
 

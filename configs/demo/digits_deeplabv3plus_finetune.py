@@ -1,7 +1,7 @@
-# Demo fine-tuning of the exported (pruned) network: a plain network, no gates.
+# Demo fine-tuning of the export (tools/prune.py): the pruned task model rebuilt from its plan
+# and weights, no gates.
 _base_ = ['./digits_deeplabv3plus_baseline.py']
-model = dict(network=dict(_delete_=True, type='ExportedNetwork',
-                          path='work_dirs/demo/export/pruned.pth'))
+model = dict(_delete_=True, type='PrunedModel', plan='work_dirs/demo/export/plan.json')
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-5, begin=0, end=300,
                         by_epoch=False)]

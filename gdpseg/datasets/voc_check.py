@@ -1,4 +1,5 @@
-"""Check a Pascal VOC directory before training, with a message that says how to fix it."""
+"""Check a Pascal VOC directory (``PascalVOCDataset`` configs only) before training, with a
+message that says how to fix it."""
 import os.path as osp
 
 VOC_HELP = """\
@@ -18,15 +19,27 @@ or run from the directory that holds data/."""
 
 
 def _datasets(cfg):
-    """Dataset configs with a data_root inside a (nested) dataloader/dataset config."""
+    """Pascal VOC dataset configs inside a (nested) dataloader/dataset config."""
     if isinstance(cfg, dict):
-        if 'data_root' in cfg and 'ann_file' in cfg:
+        if str(cfg.get('type', '')).split('.')[-1] == 'PascalVOCDataset' and \
+                'data_root' in cfg and 'ann_file' in cfg:
             yield cfg
         for value in cfg.values():
             yield from _datasets(value)
     elif isinstance(cfg, (list, tuple)):
         for value in cfg:
             yield from _datasets(value)
+
+
+def _prefix(ds):
+    """``data_prefix`` as a dict: a plain string is the image folder (mmengine's convention)."""
+    prefix = ds.get('data_prefix') or {}
+    if isinstance(prefix, str):
+        return {'img_path': prefix}
+    if not isinstance(prefix, dict):
+        raise ValueError(f'data_prefix must be a dict such as dict(img_path=..., '
+                         f'seg_map_path=...) or a string, got {prefix!r}')
+    return dict(prefix)
 
 
 def check_voc_layout(dataset_cfg, base_dir='.'):
@@ -45,7 +58,8 @@ def check_voc_layout(dataset_cfg, base_dir='.'):
             problems.append(f'directory {ds["data_root"]} does not exist '
                             f'(looked at {osp.abspath(root)})')
             continue
-        for key, sub in dict(ds.get('data_prefix', {})).items():
+        prefix = _prefix(ds)
+        for key, sub in prefix.items():
             if not osp.isdir(osp.join(root, sub)):
                 problems.append(f'{key} folder {osp.join(ds["data_root"], sub)} is missing')
         ann = osp.join(root, ds['ann_file'])
@@ -56,7 +70,6 @@ def check_voc_layout(dataset_cfg, base_dir='.'):
         if not ids:
             problems.append(f'list {ds["ann_file"]} is empty')
             continue
-        prefix = dict(ds.get('data_prefix', {}))
         for name in ids[:3]:
             img = osp.join(root, prefix.get('img_path', ''), name + ds.get('img_suffix', '.jpg'))
             seg = osp.join(root, prefix.get('seg_map_path', ''),

@@ -1,7 +1,9 @@
-"""MMEngine glue: GDP hooks, the gate optimizer group, checkpoint loading."""
+"""MMEngine glue: GDP hooks, λ controllers, the gate optimizer group, export, task adapters."""
 from .checkpoint import allow_mmengine_checkpoints
-from .hooks import GDPHook, GDPVisualHook
+from .hooks import GDPHook, GDPVisualHook, RNGStateHook
+from .lambdas import ConstantLambda
 from .optimizers import GDPOptimWrapperConstructor
+from .tasks import SegmentationTask, TaskAdapter
 
-__all__ = ['allow_mmengine_checkpoints', 'GDPHook', 'GDPVisualHook',
-           'GDPOptimWrapperConstructor']
+__all__ = ['allow_mmengine_checkpoints', 'GDPHook', 'GDPVisualHook', 'RNGStateHook',
+           'ConstantLambda', 'GDPOptimWrapperConstructor', 'TaskAdapter', 'SegmentationTask']

@@ -1,17 +1,60 @@
-"""Export a trained GDP model (``tools/prune.py``) and load exports (``tools/test.py``)."""
+"""Export a trained pruning model (``tools/prune.py``) and load exports (``tools/test.py``).
+
+An export directory holds
+
+* ``plan.json``: the channels kept per group (:class:`gdpseg.core.PruningPlan`), the config it
+  applies to (``config.py`` beside it) and the sizes before and after;
+* ``pruned_weights.pth``: the ``state_dict`` of the pruned task model, loadable with
+  ``torch.load(weights_only=True)``;
+* ``pruned.pth``: the pruned network as a pickled module, a convenience for using it where
+  gdpseg is not installed (pickles can run code: load only files you trust).
+
+:func:`load_export` rebuilds the task model from the config, applies the plan and loads the
+weights -- no pickle involved.
+"""
 import json
 import os.path as osp
 
 import torch
 import torch.nn as nn
 
-from gdpseg.core import prune
-from gdpseg.engine.utils import get_gates
+from gdpseg.core import PruningPlan, prune
+
+PLAN_FILE, WEIGHTS_FILE, CONFIG_FILE, MODULE_FILE = ('plan.json', 'pruned_weights.pth',
+                                                     'config.py', 'pruned.pth')
 
 
 def _gdpseg_classes(module):
     return sorted({type(m).__name__ for m in module.modules()
                    if type(m).__module__.split('.')[0] == 'gdpseg'})
+
+
+def _tensors(obj):
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _tensors(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _tensors(item)
+
+
+def max_difference(ref, out) -> float:
+    """Largest |ref - out| over all tensors of two (nested) outputs, relative to |ref|'s max.
+
+    Raises:
+        RuntimeError: when the outputs differ in structure or are not finite.
+    """
+    refs, outs = list(_tensors(ref)), list(_tensors(out))
+    if len(refs) != len(outs) or any(a.shape != b.shape for a, b in zip(refs, outs)):
+        raise RuntimeError('the export returns outputs of other shapes than the model')
+    if not all(bool(torch.isfinite(t).all()) for t in refs + outs):
+        raise RuntimeError('the model or its export produces non-finite outputs (NaN/inf): '
+                           'the checkpoint is broken (e.g. training diverged)')
+    diff = max((float((a - b).abs().max()) for a, b in zip(refs, outs)), default=0.0)
+    scale = max((float(a.abs().max()) for a in refs), default=0.0) or 1.0
+    return diff / scale
 
 
 def standalone(network: nn.Module, example: torch.Tensor) -> nn.Module:
@@ -23,69 +66,134 @@ def standalone(network: nn.Module, example: torch.Tensor) -> nn.Module:
     graph = torch.fx.symbolic_trace(network)
     with torch.no_grad():
         ref, out = network.eval()(example), graph.eval()(example)
-    if not torch.allclose(ref, out, rtol=0, atol=0):
+    if not torch.equal(ref, out):
         raise RuntimeError('the torch.fx graph of the export differs from the export')
     return graph
 
 
-def export_gdp_model(model, example: torch.Tensor):
-    """Prune the architecture of a :class:`GDPAlgorithm` and check it against the gated model.
+def _call(model, forward_fn, x):
+    return forward_fn(model, (x,)) if forward_fn else model(x)
+
+
+def export_model(model, example: torch.Tensor, tolerance: float = 1e-4):
+    """Prune the architecture of a pruning model (``GDPAlgorithm``) by its plan and check the
+    export against the model on ``example``.
 
     Returns:
-        tuple: ``(pruned architecture, plain network to save, max |difference|)``.
+        tuple: ``(pruned architecture, plan, max |difference| relative to the output's max)``.
     """
-    gates = get_gates(model)
+    plan = model.plan()
     arch = model.architecture.eval()
-    pruned = prune(arch, gates).eval()
+    pruned = prune(arch, model.channel_groups, plan).eval()
     with torch.no_grad():
-        ref = arch(example, mode='tensor')
-        out = pruned(example, mode='tensor')
-    diff = float((ref - out).abs().max())
-    scale = float(ref.abs().max()) or 1.0
-    if diff > 1e-4 * scale:
-        raise RuntimeError(f'export differs from the gated model by {diff:.3g}')
+        diff = max_difference(_call(arch, model.forward_fn, example),
+                              _call(pruned, model.forward_fn, example))
+    if diff > tolerance:
+        raise RuntimeError(f'export differs from the gated model by {diff:.3g} (relative)')
+    return pruned, plan, diff
+
+
+def save_export(out_dir: str, cfg, model, pruned: nn.Module, plan, example, info: dict):
+    """Write plan.json, config.py, pruned_weights.pth and pruned.pth to ``out_dir``."""
+    cfg.dump(osp.join(out_dir, CONFIG_FILE))
+    data = plan.to_dict(model.channel_groups)
+    data.update(config=CONFIG_FILE, weights=WEIGHTS_FILE, input_shape=list(model.input_shape),
+                **{k: v for k, v in info.items() if k not in data})
+    with open(osp.join(out_dir, PLAN_FILE), 'w') as f:
+        json.dump(data, f, indent=1)
+    torch.save(pruned.state_dict(), osp.join(out_dir, WEIGHTS_FILE))
     network = getattr(pruned, 'network', None)
     plain = standalone(network, example) if network is not None else pruned
-    return pruned, plain, diff
+    torch.save(plain, osp.join(out_dir, MODULE_FILE))
 
 
-def structure(gates, before_flops, after_flops, before_params, after_params):
+def plan_path(path: str) -> str:
+    """``path`` itself if it is a plan file, ``path/plan.json`` for an export directory."""
+    return osp.join(path, PLAN_FILE) if osp.isdir(path) else path
+
+
+def is_export(path: str) -> bool:
+    path = plan_path(path)
+    return path.endswith('.json') and osp.isfile(path)
+
+
+def load_export(path: str):
+    """Rebuild an export: the task model of its config, pruned by its plan, with its weights
+    (loaded with ``weights_only=True``).
+
+    Args:
+        path: ``DIR/plan.json`` or the export directory ``DIR``.
+
+    Returns:
+        The pruned task model (for an mmseg segmentor: the segmentor, with its data
+        preprocessor), in eval mode.
+    """
+    from mmengine.registry import DefaultScope
+
+    from gdpseg.registry import MODELS
+    from gdpseg.utils import load_config
+
+    path = plan_path(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'no export plan at {path}: run tools/prune.py CONFIG '
+                                'CHECKPOINT --out DIR first, then pass DIR or DIR/plan.json')
+    with open(path) as f:
+        data = json.load(f)
+    root = osp.dirname(path)
+    cfg_path = osp.join(root, data.get('config', CONFIG_FILE))
+    weights = osp.join(root, data.get('weights', WEIGHTS_FILE))
+    for file, what in ((cfg_path, 'config'), (weights, 'weights')):
+        if not osp.isfile(file):
+            raise FileNotFoundError(f'the export {root} is incomplete: its {what} file {file} '
+                                    'is missing; export again with tools/prune.py')
+    cfg = load_config(cfg_path)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
+        model = MODELS.build(cfg.model)
+    if not hasattr(model, 'channel_groups'):
+        raise ValueError(f'{cfg_path} does not describe a pruning model (GDPAlgorithm)')
+    plan = PruningPlan.from_dict(data, model.channel_groups)
+    pruned = prune(model.architecture, model.channel_groups, plan)
+    state = torch.load(weights, map_location='cpu', weights_only=True)
+    pruned.load_state_dict(state, strict=True)
+    return pruned.eval()
+
+
+def structure(groups, plan, before_flops, after_flops, before_params, after_params):
     """Channels kept per group and the model's size before and after, for structure.json."""
-    keep = gates.keep_indices()
-    groups = [dict(name=g.name, size=g.size, kept=len(k), prunable=g.prunable,
-                   reasons=g.reasons, producers=g.producers, consumers=g.consumers)
-              for g, k in zip(gates.groups, keep)]
-    return dict(groups=groups, flops=dict(before=before_flops, after=after_flops,
-                                          ratio=after_flops / before_flops),
+    out = [dict(name=g.name, size=g.size, kept=len(k), prunable=g.prunable,
+                reasons=g.reasons, producers=g.producers, consumers=g.consumers)
+           for g, k in zip(groups.groups, plan.keep)]
+    return dict(groups=out, flops=dict(before=before_flops, after=after_flops,
+                                       ratio=after_flops / before_flops),
                 params=dict(before=before_params, after=after_params,
                             ratio=after_params / before_params))
 
 
-def aspp_report(gates):
+def aspp_report(groups, plan):
     """One line per ASPP branch: channels kept, or that the branch is pruned away."""
     lines = []
-    for g in gates.groups:
+    for i, g in enumerate(groups.groups):
         if 'aspp' not in g.name.lower() or not g.prunable or 'project' in g.name:
             continue
-        live = g.live()
-        state = (f'{live}/{g.size} channels' if live else
-                 'pruned: no convolution left (a 1-channel placeholder keeps the concat layout)')
+        silent = i in plan.silent
+        state = ('pruned: no convolution left (a 1-channel placeholder keeps the concat '
+                 'layout)' if silent else f'{len(plan.keep[i])}/{g.size} channels')
         lines.append(f'  ASPP branch {g.name}: {state}')
     return lines
 
 
-def write_report(out_dir, gates, info):
+def write_report(out_dir, groups, plan, info):
     with open(osp.join(out_dir, 'structure.json'), 'w') as f:
         json.dump(info, f, indent=2)
     fl, pa = info['flops'], info['params']
-    lines = ['GDP export', '',
+    lines = ['Pruned export', '',
              f"FLOPs (conv+linear MACs at the traced input): {fl['before']:,} -> {fl['after']:,}"
              f" ({100 * fl['ratio']:.2f} %)",
              f"Parameters: {pa['before']:,} -> {pa['after']:,} ({100 * pa['ratio']:.2f} %)", '']
-    aspp = aspp_report(gates)
+    aspp = aspp_report(groups, plan)
     if aspp:
         lines += ['ASPP:'] + aspp + ['']
-    lines += ['Groups:', gates.summary()]
+    lines += ['Groups:', groups.summary(plan)]
     text = '\n'.join(lines) + '\n'
     with open(osp.join(out_dir, 'report.txt'), 'w') as f:
         f.write(text)

@@ -2,9 +2,9 @@
 from .algorithms import GDPAlgorithm
 from .cifar_resnet import CifarResNet
 from .deeplabv3plus import DeepLabV3Plus
-from .exported import ExportedNetwork
+from .exported import ExportedNetwork, PrunedModel
 from .segmentors import PlainSegmentor
 from .transformer_net import TransformerNet
 
 __all__ = ['CifarResNet', 'DeepLabV3Plus', 'ExportedNetwork', 'GDPAlgorithm', 'PlainSegmentor',
-           'TransformerNet']
+           'PrunedModel', 'TransformerNet']

@@ -1,15 +1,36 @@
-"""Load an exported (pruned) network as a model component of a config."""
+"""Exports (``tools/prune.py``) as model components of a config, e.g. to fine-tune them."""
+import os.path as osp
+import warnings
+
 import torch
 
 from gdpseg.registry import MODELS
 
 
 @MODELS.register_module()
-def ExportedNetwork(path: str):  # noqa: N802  (a registry type name)
-    """The plain module saved by ``tools/prune.py`` (``DIR/pruned.pth``), ready to train."""
-    import os.path as osp
+def PrunedModel(plan: str):  # noqa: N802  (a registry type name)
+    """The pruned task model of an export (``DIR`` or ``DIR/plan.json``), ready to train.
 
+    Rebuilt from the export's config and plan, weights loaded without pickle; it keeps the
+    task model's data preprocessor, losses and modes.
+    """
+    from gdpseg.engine.export import load_export
+
+    model = load_export(plan)
+    return model.train()
+
+
+@MODELS.register_module()
+def ExportedNetwork(path: str, trust_pickle: bool = False):  # noqa: N802
+    """A pickled network (``DIR/pruned.pth``). Unpickling can run arbitrary code, so it needs
+    ``trust_pickle=True``; prefer ``dict(type='PrunedModel', plan='DIR/plan.json')``."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'no exported network at {path}: run tools/prune.py CONFIG '
-                                'CHECKPOINT --out DIR first, then pass DIR/pruned.pth')
+                                'CHECKPOINT --out DIR first')
+    if not trust_pickle:
+        raise ValueError(f'{path} is a pickled module, and loading a pickle can run code. Use '
+                         "model=dict(type='PrunedModel', plan='DIR/plan.json') (no pickle), or "
+                         'set trust_pickle=True for a file you made yourself')
+    warnings.warn(f'gdpseg: unpickling {path} (trust_pickle=True): this runs any code the file '
+                  'contains', stacklevel=2)
     return torch.load(path, map_location='cpu', weights_only=False)

@@ -94,7 +94,7 @@ def test_configs_parse_with_the_paper_settings(name):
 
 
 def test_mmseg_auxiliary_head_is_pruned_with_the_backbone_but_not_counted():
-    from gdpseg.engine.export import export_gdp_model
+    from gdpseg.engine.export import export_model
     from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 
     from ..mmseg_models import mmseg_deeplabv3plus_cfg
@@ -107,13 +107,13 @@ def test_mmseg_auxiliary_head_is_pruned_with_the_backbone_but_not_counted():
     with torch.no_grad():
         for g in gates.groups:
             if g.prunable:
-                g.alpha.copy_(torch.rand(g.size) + 0.1)
-                g.alpha[: g.size // 2] = 0
+                gates.alpha(g).copy_(torch.rand(g.size) + 0.1)
+                gates.alpha(g)[: g.size // 2] = 0
     x = torch.randn(1, 3, 64, 64)
-    pruned, plain, diff = export_gdp_model(model, x)
+    pruned, plan, diff = export_model(model, x)
     layer3 = next(g for g in gates.groups if 'backbone.layer3.0.conv3' in g.producers)
     aux_conv = pruned.auxiliary_head.convs[0].conv
-    assert aux_conv.in_channels == layer3.live() < layer3.size
+    assert aux_conv.in_channels == gates.live(layer3) < layer3.size
     with torch.no_grad():  # the pruned auxiliary head still runs on the pruned backbone
         aux = pruned.auxiliary_head(pruned.extract_feat(x))
     assert aux.shape[1] == 21
@@ -136,3 +136,41 @@ def test_get_flops_tool_counts_the_paper_model(capsys):
                                        (torch.zeros(1, 3, 65, 65),))
     assert f'FLOPs (conv+linear): {expected / 1e9:.2f} G' in out
     assert 'GDP groups: 45 prunable of 47' in out
+
+
+def test_lambda_is_a_component_of_the_hook():
+    from gdpseg.engine import ConstantLambda
+
+    register_all_modules()
+    assert isinstance(GDPHook(lam=3.0).lam, ConstantLambda)
+    hook = GDPHook(lam=dict(type='ConstantLambda', value=5.0))
+    assert hook.lam(None, None) == 5.0
+    with pytest.raises(KeyError, match='NoSuchLambda'):
+        GDPHook(lam=dict(type='NoSuchLambda'))
+    with pytest.raises(ValueError, match='eps factor'):
+        GDPHook(lam=1.0, eps_factor=0.0)
+
+
+def test_tools_find_the_task_and_check_only_the_datasets_they_know(tmp_path):
+    import torch.nn as nn
+
+    from gdpseg.engine.tasks import check_data, task_for
+
+    model = _small_model()
+    assert task_for(model).name == 'segmentation'  # the GDP wrapper's architecture
+    assert task_for(nn.Linear(2, 2)).name == 'generic'
+    assert 'mIoU: 1.5' in task_for(model).format_metrics({'mIoU': 1.5, 'aAcc': 2.0})
+    assert task_for(nn.Linear(2, 2)).format_metrics({'accuracy/top1': 0.5}) == \
+        'accuracy/top1: 0.5000'
+    # a COCO dataset with data_root and ann_file is not checked as VOC
+    coco = dict(dataset=dict(type='mmdet.CocoDataset', data_root=str(tmp_path / 'coco'),
+                             ann_file='train.json', data_prefix=dict(img='images/')))
+    check_data(coco)
+    voc = dict(dataset=dict(type='PascalVOCDataset', data_root=str(tmp_path / 'voc'),
+                            ann_file='train.txt', data_prefix='JPEGImages'))
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        check_data(voc)
+    (tmp_path / 'voc' / 'JPEGImages').mkdir(parents=True)
+    (tmp_path / 'voc' / 'train.txt').write_text('a\n')
+    with pytest.raises(FileNotFoundError, match='a.jpg'):  # a plain-string prefix works
+        check_data(voc)

@@ -58,26 +58,35 @@ def test_train_prune_test_exported_equals_gated(voc, tmp_path):
                 'model.architecture.data_preprocessor.size=[32,32]'])
     structure = (out / 'structure.json').read_text()
     assert '"kept"' in structure and 'ASPP branch' in (out / 'report.txt').read_text()
+    # the convenience pickle is plain torch; the plan + weights load without pickle
     pruned = torch.load(out / 'pruned.pth', weights_only=False)
     assert not any(type(m).__module__.startswith('gdpseg') for m in pruned.modules())
+    torch.load(out / 'pruned_weights.pth', weights_only=True)
 
     opts = _opts(voc, 4)[1:]
     gated_metrics, gated_flops = test.main([GDP_CFG, str(ckpt), '--work-dir',
                                             str(tmp_path / 't1'), '--cfg-options', *opts])
-    exp_metrics, exp_flops = test.main([GDP_CFG, str(out / 'pruned.pth'), '--work-dir',
-                                        str(tmp_path / 't2'), '--shape', '32', '32',
-                                        '--cfg-options', *opts])
+    exp_metrics, exp_flops = test.main([GDP_CFG, str(out / 'plan.json'), '--work-dir',
+                                        str(tmp_path / 't2'), '--cfg-options', *opts])
     assert exp_metrics['mIoU'] == gated_metrics['mIoU']
     assert exp_metrics['aAcc'] == gated_metrics['aAcc']
     assert exp_flops == gated_flops
+    # the export's directory works too, and a pickled module is refused, not unpickled
+    dir_metrics, _ = test.main([GDP_CFG, str(out), '--work-dir', str(tmp_path / 't3'),
+                                '--cfg-options', *opts])
+    assert dir_metrics['mIoU'] == exp_metrics['mIoU']
+    with pytest.raises(ValueError, match='plan.json'):
+        test.main([GDP_CFG, str(out / 'pruned.pth'), '--cfg-options', *opts])
+    from gdpseg.models import ExportedNetwork
+    with pytest.raises(ValueError, match='PrunedModel'):
+        ExportedNetwork(str(out / 'pruned.pth'))
 
-    # the export trains on as a plain network (fine-tuning config)
+    # the export trains on as a plain task model (fine-tuning config)
     ft_cfg = str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_finetune.py')
     data = [o for o in opts if 'data_root' in o]
     train.main([ft_cfg, '--work-dir', str(tmp_path / 'ft'), '--cfg-options', *data,
-                f'model.network.path={out / "pruned.pth"}', 'train_cfg.max_iters=2',
-                'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
-                'model.data_preprocessor.size=[32,32]'])
+                f'model.plan={out / "plan.json"}', 'train_cfg.max_iters=2',
+                'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'])
     assert (tmp_path / 'ft' / 'iter_2.pth').exists()
 
 

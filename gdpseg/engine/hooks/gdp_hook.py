@@ -1,9 +1,11 @@
 """The GDP training step inside MMEngine's Runner: proximal gate update and ε decay."""
-import torch
+from typing import Union
+
 from mmengine.hooks import Hook
 
+from gdpseg.core import EpsilonSchedule
 from gdpseg.engine.utils import gate_lr, get_gates
-from gdpseg.registry import HOOKS
+from gdpseg.registry import GDP_LAMBDAS, HOOKS
 
 
 @HOOKS.register_module()
@@ -13,48 +15,51 @@ class GDPHook(Hook):
     Gradient accumulation and AMP are respected: the step is applied only when the optimizer
     wrapper actually updated the parameters (``optim_wrapper.should_update()``). The gate
     learning rate is read from the optimizer's gate parameter group, so LR schedules apply.
-    ε follows ``eps0 · eps_factor ** (t // eps_period)`` with t the iteration (``by_epoch=False``)
-    or epoch, so a resumed run continues the schedule exactly. Checkpoints also carry torch's
-    random state (dropout), so ``--resume`` continues with the same gates as an uninterrupted
-    run when the data pipeline is deterministic (MMEngine reseeds augmentations on resume).
+    ε follows :class:`gdpseg.core.EpsilonSchedule` with t the iteration (``by_epoch=False``)
+    or epoch, so a resumed run continues the schedule exactly. (Dropout's random state is saved
+    by :class:`RNGStateHook`.)
 
     Args:
-        lam: λ, the weight of the normalised FLOPs R/R_full.
+        lam: λ, the weight of the normalised resource R/R_full: a number, or the config of a
+            λ controller (``dict(type='ConstantLambda', value=...)``, registry ``GDP_LAMBDAS``).
         eps_factor: ε decay factor (paper: 0.97 for DeepLabV3+, 0.96/0.9 for CIFAR/ImageNet).
         eps_period: Steps between decays (paper: 120 iterations for DeepLabV3+).
         by_epoch: Count ε periods in epochs instead of iterations.
         passes: N of Algorithm 1.
+        min_eps: Floor of ε.
     """
 
     priority = 'NORMAL'  # before ParamSchedulerHook ('LOW'): the lr of this step is used
 
-    def __init__(self, lam: float, eps_factor: float = 0.97, eps_period: int = 120,
-                 by_epoch: bool = False, passes: int = 1):
-        if lam < 0:
-            raise ValueError(f'lam must be >= 0, got {lam}')
-        if not 0 < eps_factor <= 1 or eps_period < 1:
-            raise ValueError('eps_factor must be in (0, 1] and eps_period >= 1, got '
-                             f'{eps_factor}, {eps_period}')
-        self.lam, self.eps_factor, self.eps_period = float(lam), eps_factor, int(eps_period)
+    def __init__(self, lam: Union[float, dict], eps_factor: float = 0.97, eps_period: int = 120,
+                 by_epoch: bool = False, passes: int = 1, min_eps: float = 1e-12):
+        if isinstance(lam, dict):
+            self.lam = GDP_LAMBDAS.build(lam)
+        else:
+            self.lam = GDP_LAMBDAS.build(dict(type='ConstantLambda', value=lam))
+        # validated now, so a wrong setting fails before training starts
+        EpsilonSchedule(1.0, eps_factor, eps_period, min_eps)
+        self.eps_factor, self.eps_period, self.min_eps = eps_factor, int(eps_period), min_eps
         self.by_epoch, self.passes = by_epoch, int(passes)
-        self.eps0 = None
+        self.schedule = None  # built from the gates' initial ε (or the checkpoint's)
 
     def before_train(self, runner):
-        gates = get_gates(runner.model)
-        if self.eps0 is None:  # fresh run; a resumed run restored it in after_load_checkpoint
-            self.eps0 = float(gates.eps)
+        if self.schedule is None:  # fresh run; a resumed run restored it in after_load_checkpoint
+            self.schedule = EpsilonSchedule(float(get_gates(runner.model).eps), self.eps_factor,
+                                            self.eps_period, self.min_eps)
         self._set_eps(runner, runner.epoch if self.by_epoch else runner.iter)
 
     def _set_eps(self, runner, t):
-        eps = self.eps0 * self.eps_factor ** (t // self.eps_period)
+        eps = self.schedule.eps_at(t)
         get_gates(runner.model).set_eps(eps)
         runner.message_hub.update_info('gdp_eps', eps)
-        runner.message_hub.update_info('gdp_lam', self.lam)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         gates = get_gates(runner.model)
         if runner.optim_wrapper.should_update():
-            gates.prox_step(gate_lr(runner.optim_wrapper, gates), self.lam, self.passes)
+            lam = self.lam(runner, gates)
+            runner.message_hub.update_info('gdp_lam', lam)
+            gates.prox_step(gate_lr(runner.optim_wrapper, gates), lam, self.passes)
         if not self.by_epoch:
             self._set_eps(runner, runner.iter + 1)
 
@@ -64,17 +69,15 @@ class GDPHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint):
         checkpoint.setdefault('meta', {})['gdp'] = dict(
-            eps0=self.eps0, lam=self.lam, eps_factor=self.eps_factor,
-            eps_period=self.eps_period, by_epoch=self.by_epoch,
-            torch_rng=torch.get_rng_state(),
-            cuda_rng=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
+            eps0=self.schedule.eps0 if self.schedule else None, eps_factor=self.eps_factor,
+            eps_period=self.eps_period, by_epoch=self.by_epoch, lam=self.lam.state_dict())
 
     def after_load_checkpoint(self, runner, checkpoint):
         state = checkpoint.get('meta', {}).get('gdp')
         if not state:
             return
-        self.eps0 = state['eps0']
-        if 'torch_rng' in state:
-            torch.set_rng_state(state['torch_rng'])
-            if state.get('cuda_rng') and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(state['cuda_rng'])
+        if state.get('eps0') is not None:
+            self.schedule = EpsilonSchedule(state['eps0'], self.eps_factor, self.eps_period,
+                                            self.min_eps)
+        if isinstance(state.get('lam'), dict):
+            self.lam.load_state_dict(state['lam'])

@@ -17,7 +17,7 @@ def gate_stats(gates, values):
     """Scalars describing the gates now (``values``: ``gates.gate_values()`` as numpy)."""
     return {
         'flops_ratio': gates.flops_ratio(),
-        'live_channels': int(sum(g.live() for g in gates.groups if g.prunable)),
+        'live_channels': int(sum(gates.live(i) for i, g in enumerate(gates.groups) if g.prunable)),
         'zero_gates': int((values == 0).sum()),
         'mid_gates': float(((values > 0) & (values < 0.9)).mean()) if values.size else 0.0,
         'eps': float(gates.eps),

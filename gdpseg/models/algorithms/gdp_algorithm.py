@@ -61,6 +61,8 @@ class GDPAlgorithm(BaseModel):
         channel_multiple: Export keeps a multiple of this many channels per group (zero-gated
             fillers), for faster kernels on the target.
         strict: Raise on ops the engine does not model.
+        resource: What the proximal step penalises: ``'flops'`` (default), ``'params'`` or any
+            resource registered with :func:`gdpseg.core.register_resource` (or its dict).
 
     A checkpoint of the *ungated* task model (the baseline) loads into this wrapper directly
     (``load_from`` in a config): its keys get the ``architecture.`` prefix, and the gates keep
@@ -70,7 +72,8 @@ class GDPAlgorithm(BaseModel):
     def __init__(self, architecture, input_shape: Sequence[int] = (1, 3, 512, 512),
                  forward_mode: Optional[str] = 'tensor', eps: float = 0.1, init: float = 1.0,
                  exclude: Sequence[str] = (), min_channels: int = 1, channel_multiple: int = 1,
-                 strict: bool = False, data_preprocessor=None, init_cfg=None):
+                 strict: bool = False, resource='flops', data_preprocessor=None,
+                 init_cfg=None):
         if not isinstance(architecture, nn.Module):
             architecture = MODELS.build(copy.deepcopy(architecture))
         preprocessor = getattr(architecture, 'data_preprocessor', None)
@@ -85,15 +88,25 @@ class GDPAlgorithm(BaseModel):
             fn = _tensor_mode
             if _auxiliary_heads(architecture):
                 fn, ignore = _tensor_mode_with_aux, ('auxiliary_head.*',)
+        self.forward_fn = fn
         demo = torch.zeros(self.input_shape)
         demo.normal_(generator=torch.Generator().manual_seed(0))
         self.gates: GateSet = attach_gates(architecture, (demo,), forward_fn=fn, eps=eps,
                                            init=init, strict=strict, exclude=tuple(exclude),
                                            min_channels=min_channels,
                                            channel_multiple=channel_multiple,
-                                           flops_ignore=ignore)
+                                           flops_ignore=ignore, resource=resource)
 
         self.register_load_state_dict_pre_hook(_baseline_keys)
+
+    @property
+    def channel_groups(self):
+        """The architecture's channel groups (shared by every pruning method)."""
+        return self.gates.channel_groups
+
+    def plan(self):
+        """The pruning plan of the gates now (:meth:`GateSet.plan`)."""
+        return self.gates.plan()
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         return self.architecture(inputs, data_samples, mode=mode)

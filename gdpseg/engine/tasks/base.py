@@ -1,0 +1,49 @@
+"""What gdpseg's tools need to know about a task family, and the fallback for any task."""
+from gdpseg.registry import TASKS
+
+
+@TASKS.register_module()
+class TaskAdapter:
+    """The generic task: an MMEngine model evaluated by its config's evaluator.
+
+    A task family (segmentation, classification, detection, ...) subclasses it in its own file
+    and registers it in ``TASKS``; :func:`task_for` picks the first adapter (highest
+    ``priority``) that claims a model.
+    """
+
+    name = 'generic'
+    priority = 0
+
+    def matches(self, model) -> bool:
+        """Whether this adapter handles ``model`` (the task model, not the GDP wrapper)."""
+        return True
+
+    def check_data(self, dataloader_cfg) -> None:
+        """Raise a clear error when a dataset this task knows is missing or incomplete."""
+
+    def format_metrics(self, metrics: dict) -> str:
+        """One line with the metrics of an evaluation."""
+        return '  '.join(f'{k}: {_fmt(v)}' for k, v in metrics.items()) or '(no metrics)'
+
+
+def _fmt(value):
+    return f'{value:.4f}' if isinstance(value, float) else str(value)
+
+
+def _adapters():
+    return sorted((cls() for cls in TASKS.module_dict.values()), key=lambda a: -a.priority)
+
+
+def task_for(model) -> TaskAdapter:
+    """The adapter of the task ``model`` belongs to (the generic one when none claims it)."""
+    from mmengine.model import is_model_wrapper
+
+    model = model.module if is_model_wrapper(model) else model
+    model = getattr(model, 'architecture', model)
+    return next(a for a in _adapters() if a.matches(model))
+
+
+def check_data(dataloader_cfg) -> None:
+    """Let every task check the datasets it knows in a dataloader config."""
+    for adapter in _adapters():
+        adapter.check_data(dataloader_cfg)
