@@ -174,3 +174,18 @@ def test_tools_find_the_task_and_check_only_the_datasets_they_know(tmp_path):
     (tmp_path / 'voc' / 'train.txt').write_text('a\n')
     with pytest.raises(FileNotFoundError, match='a.jpg'):  # a plain-string prefix works
         check_data(voc)
+
+
+def test_rng_state_is_restored_on_resume_only():
+    from gdpseg.engine import RNGStateHook
+
+    hook = RNGStateHook()
+    ckpt = {}
+    torch.manual_seed(123)
+    hook.before_save_checkpoint(None, ckpt)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    hook.after_load_checkpoint(SimpleNamespace(_resume=False), ckpt)  # load_from: untouched
+    assert not torch.equal(torch.rand(3), expected)
+    hook.after_load_checkpoint(SimpleNamespace(_resume=True), ckpt)
+    assert torch.equal(torch.rand(3), expected)

@@ -78,6 +78,21 @@ class LayerHandler:
         raise NotImplementedError
 
 
+class DenseLayer(LayerHandler):
+    """A layer whose every output channel reads every input channel (conv with ``groups=1``,
+    linear): ``coef · C_in · C_out`` multiply-adds, bilinear in its input and output groups."""
+
+    consumer = True
+
+    def flops(self, call, cin, cout):
+        return call.coef * cin * cout
+
+    def add_flops(self, res, call, ins, outs, sizes):
+        for p, ep in ins:
+            for q, eq in outs:
+                res.add_pair(p, q, call.coef * ep * eq)
+
+
 def set_tensor(module: nn.Module, name: str, tensor: torch.Tensor) -> None:
     """Replace a parameter or buffer of ``module``, keeping its kind and ``requires_grad``."""
     old = getattr(module, name)

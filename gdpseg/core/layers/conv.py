@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from ..graph import CallRecord, Label, Seg
-from .base import LayerHandler, scale_along, set_tensor
+from .base import DenseLayer, scale_along, set_tensor
 
 CONV_FUNCTIONS = ('conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d',
                   'conv_transpose3d')
@@ -67,7 +67,7 @@ def make_call(kind, call, in_segs, out_segs, out) -> CallRecord:
         transposed=call['transposed'])
 
 
-class Conv(LayerHandler):
+class Conv(DenseLayer):
     """``Conv{1,2,3}d`` / ``ConvTranspose{1,2,3}d`` with ``groups=1``.
 
     FLOPs ``coef · C_in · C_out`` (bilinear in its input and output groups); export slices the
@@ -76,7 +76,6 @@ class Conv(LayerHandler):
 
     kind = 'conv'
     functions = CONV_FUNCTIONS
-    consumer = True
 
     def match(self, tracer, args, kwargs, out):
         groups = args[6] if len(args) > 6 else kwargs.get('groups', 1)
@@ -89,14 +88,6 @@ class Conv(LayerHandler):
 
     def gate_dims(self, rec):
         return (0 if rec.transposed else 1), 1
-
-    def flops(self, call, cin, cout):
-        return call.coef * cin * cout
-
-    def add_flops(self, res, call, ins, outs, sizes):
-        for p, ep in ins:
-            for q, eq in outs:
-                res.add_pair(p, q, call.coef * ep * eq)
 
     def params(self, module, rec, cin, cout):
         k = math.prod(module.weight.shape[2:])

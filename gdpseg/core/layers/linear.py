@@ -2,16 +2,15 @@
 import math
 
 from ..graph import CallRecord, Label, Seg
-from .base import LayerHandler, scale_along, set_tensor
+from .base import DenseLayer, scale_along, set_tensor
 
 
-class Linear(LayerHandler):
+class Linear(DenseLayer):
     """``nn.Linear`` (channels last). FLOPs ``rows · C_in · C_out``; a flattened input repeats
     each channel of a group ``expand`` times (``Seg.expand``)."""
 
     kind = 'linear'
     functions = ('linear',)
-    consumer = True
 
     def trace(self, tracer, args, kwargs, out):
         x = args[0]
@@ -39,14 +38,6 @@ class Linear(LayerHandler):
 
     def gate_dims(self, rec):
         return 1, -1
-
-    def flops(self, call, cin, cout):
-        return call.coef * cin * cout
-
-    def add_flops(self, res, call, ins, outs, sizes):
-        for p, ep in ins:
-            for q, eq in outs:
-                res.add_pair(p, q, call.coef * ep * eq)
 
     def params(self, module, rec, cin, cout):
         return cin * cout + (cout if module.bias is not None else 0)

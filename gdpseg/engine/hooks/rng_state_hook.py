@@ -19,6 +19,11 @@ class RNGStateHook(Hook):
             cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
 
     def after_load_checkpoint(self, runner, checkpoint):
+        # MMEngine calls this hook for ``load_from`` too (e.g. a GDP run starting from its
+        # baseline): only a resumed run continues the saved random stream. The runner keeps
+        # its resume flag private.
+        if not getattr(runner, '_resume', False):
+            return
         meta = checkpoint.get('meta', {})
         state = meta.get('rng')
         if state is None and 'torch_rng' in meta.get('gdp', {}):  # checkpoints of gdpseg 0.1
