@@ -17,4 +17,5 @@ custom_hooks = [
     dict(type='gdpseg.GDPHook', lam=400.0, eps_factor=0.97, eps_period=120),
     dict(type='gdpseg.GDPVisualHook', interval=50),
     dict(type='gdpseg.RNGStateHook'),
+    dict(type='gdpseg.FiniteCheckHook'),
 ]

@@ -13,8 +13,8 @@ import sys
 import torch
 from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
-from mmengine.runner import load_checkpoint
 
+from gdpseg.engine.checkpoint import load_weights
 from gdpseg.engine.export import is_export, load_export, plan_path
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops, count_flops
 from gdpseg.registry import MODELS
@@ -44,7 +44,7 @@ def main(argv=None):
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
             model = MODELS.build(cfg.model).eval()
         if args.checkpoint:
-            load_checkpoint(model, args.checkpoint, map_location='cpu')
+            load_weights(model, args.checkpoint)
     gates = getattr(model, 'gates', None)
     target = model.architecture if gates is not None else model
     if gates is not None:

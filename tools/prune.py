@@ -19,9 +19,9 @@ import sys
 import torch
 from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
-from mmengine.runner import load_checkpoint
 
 from gdpseg.core import plan_params
+from gdpseg.engine.checkpoint import load_weights
 from gdpseg.engine.export import export_model, save_export, structure, write_report
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.registry import MODELS
@@ -45,7 +45,7 @@ def main(argv=None):
         raise ValueError(f'the config builds a {type(model).__name__}, not a pruning model: '
                          "wrap the task model in model=dict(type='GDPAlgorithm', "
                          'architecture=...)')
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
+    load_weights(model, args.checkpoint)
     model.eval()
     groups = model.channel_groups
     example = torch.randn(model.input_shape, generator=torch.Generator().manual_seed(1))

@@ -6,20 +6,21 @@
 CHECKPOINT is a training checkpoint (``iter_N.pth``), or an export: its directory or its
 ``plan.json`` (the model is rebuilt from the export's config and plan, weights loaded without
 pickle). The config gives the test data and evaluator. Prints the task's metrics and the FLOPs
-(conv+linear multiply-adds) of what it evaluated. A pickled module (``pruned.pth``) is refused:
-unpickling can run code.
+(conv+linear multiply-adds) of what it evaluated. Checkpoints load strictly: one that does not fit
+the config's model is refused with what does not fit. A model with non-finite outputs is refused.
+A pickled module (``pruned.pth``) is refused: unpickling can run code.
 """
 import argparse
 import json
 import os
 import os.path as osp
-import pickle
 import sys
 
 import torch
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
+from gdpseg.engine.checkpoint import load_weights, read_state_dict
 from gdpseg.engine.dist import setup_cpu_distributed
 from gdpseg.engine.export import is_export, load_export, plan_path
 from gdpseg.engine.tasks import check_data, task_for
@@ -27,15 +28,27 @@ from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.utils import load_config, register_all_modules
 
 
-def _refuse_pickles(path):
-    """A training checkpoint loads with ``weights_only=True``; anything else is refused."""
+def check_finite_outputs(model, shape):
+    """Refuse a model whose outputs are NaN/inf (a diverged or corrupted checkpoint), which
+    would otherwise be scored as if it predicted one class everywhere."""
+    was_training = model.training
+    model.eval()
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     try:
-        torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ValueError(
-            f'{path} is not a plain checkpoint (it needs full unpickling, which can run code: '
-            f'{str(exc).splitlines()[0]}). To evaluate an export, pass its directory or its '
-            'plan.json (from tools/prune.py)') from None
+        with torch.no_grad():
+            out = model(x, mode='tensor')
+    finally:
+        model.train(was_training)
+    outs = [out] if isinstance(out, torch.Tensor) else [
+        t for t in (out.values() if isinstance(out, dict) else out)
+        if isinstance(t, torch.Tensor)]
+    if not all(bool(torch.isfinite(t).all()) for t in outs):
+        raise ValueError('the model\'s outputs are not finite (NaN/inf): its weights are broken, '
+                         'e.g. training diverged; evaluate an earlier checkpoint')
+
+
+def _unwrap(model):
+    return model.module if hasattr(model, 'module') else model
 
 
 def main(argv=None):
@@ -77,19 +90,22 @@ def main(argv=None):
     else:
         if osp.isdir(args.checkpoint):
             raise FileNotFoundError(f'{args.checkpoint} is a directory without plan.json')
-        _refuse_pickles(args.checkpoint)
+        read_state_dict(args.checkpoint)  # a clear error before building anything
         kind = 'checkpoint'
         traced_shape = None
-        cfg.load_from = args.checkpoint
+        cfg.load_from = None  # loaded strictly below, not by the runner
         runner = Runner.from_cfg(cfg)
+        load_weights(_unwrap(runner.model), args.checkpoint)
+    model = _unwrap(runner.model)
+    size = cfg.model.get('data_preprocessor', {}).get('size') or (512, 512)
+    probe = tuple(getattr(model, 'input_shape', None) or traced_shape or (1, 3, *size))
+    check_finite_outputs(model, probe)
     metrics = runner.test()
-    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
     gates = getattr(model, 'gates', None)
     if gates is not None:
         flops = gates.flops()
         note = f'gated model, as its export keeps it, at {tuple(model.input_shape)}'
     else:
-        size = cfg.model.get('data_preprocessor', {}).get('size') or (512, 512)
         shape = tuple(traced_shape or (1, 3, *size))
         if args.shape:
             shape = (*shape[:2], *args.shape)

@@ -4,14 +4,18 @@
                                  [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
+import glob
 import os
 import os.path as osp
 import sys
+import warnings
 
+import torch
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from gdpseg.engine.dist import setup_cpu_distributed
+from gdpseg.engine.hooks import TrainingDivergedError
 from gdpseg.engine.tasks import check_data
 from gdpseg.utils import load_config, register_all_modules
 
@@ -44,12 +48,52 @@ def build_cfg(args):
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume:
-        cfg.resume, cfg.load_from = True, args.resume
+    if args.resume:
+        cfg.resume = True
+        cfg.load_from = resume_checkpoint(cfg.work_dir, None if args.resume == 'auto'
+                                          else args.resume)
     check_gdp_cfg(cfg)
     return cfg
+
+
+def _readable(path):
+    try:
+        torch.load(path, map_location='cpu', weights_only=True)
+        return None
+    except Exception as exc:  # noqa: BLE001  (any failure means: do not resume from it)
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def resume_checkpoint(work_dir, explicit=None):
+    """The checkpoint to resume from. An explicit one must load; otherwise the newest one of
+    the work dir that loads (a save cut short by a crash is skipped, with a warning)."""
+    if explicit:
+        if not osp.isfile(explicit):
+            raise FileNotFoundError(f'--resume {explicit}: no such checkpoint')
+        problem = _readable(explicit)
+        if problem:
+            raise ValueError(f'--resume {explicit}: the file is broken ({problem}); resume from '
+                             'an earlier checkpoint of the work dir, or --resume alone to pick '
+                             'the newest good one')
+        return explicit
+
+    def step(path):
+        digits = ''.join(c for c in osp.basename(path) if c.isdigit())
+        return int(digits) if digits else -1
+
+    found = sorted(glob.glob(osp.join(work_dir, 'iter_*.pth')) +
+                   glob.glob(osp.join(work_dir, 'epoch_*.pth')), key=step, reverse=True)
+    for i, path in enumerate(found):
+        problem = _readable(path)
+        if problem is None:
+            if i:
+                warnings.warn(f'gdpseg: {found[0]} is broken ({_readable(found[0])}); resuming '
+                              f'from {path}', stacklevel=2)
+            return path
+    if found:
+        raise ValueError(f'--resume: no checkpoint in {work_dir} can be loaded '
+                         f'({", ".join(found)})')
+    return None  # nothing to resume: a fresh run, as MMEngine does
 
 
 def check_gdp_cfg(cfg):
@@ -79,5 +123,5 @@ def main(argv=None):
 if __name__ == '__main__':
     try:
         main()
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, TrainingDivergedError) as exc:
         sys.exit(f'error: {exc}')

@@ -18,4 +18,5 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     rng_state=dict(type='RNGStateHook'),  # dropout continues exactly on --resume
+    finite_check=dict(type='FiniteCheckHook'),  # stop at NaN/inf before saving it
     visualization=dict(type='mmseg.SegVisualizationHook'))

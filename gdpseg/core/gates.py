@@ -46,10 +46,13 @@ class GateSet(nn.Module):
         init: Initial value of every α.
         resource: The resource the proximal step penalises: a registered name (``'flops'``,
             ``'params'``), ``dict(type=name, ...)`` or a :class:`Resource`.
+        keep_connected: The proximal step never zeroes all gates of a group that every path
+            from the input to an output crosses (:meth:`ChannelGroups.cut_groups`), so the
+            network cannot collapse to a constant; branches (ASPP, residual) may still die.
     """
 
     def __init__(self, channel_groups: ChannelGroups, eps: float = 0.1, init: float = 1.0,
-                 resource: Union[str, dict, Resource] = 'flops'):
+                 resource: Union[str, dict, Resource] = 'flops', keep_connected: bool = True):
         super().__init__()
         if not eps > 0:
             raise ValueError(f'eps must be > 0, got {eps}')
@@ -59,6 +62,7 @@ class GateSet(nn.Module):
             nn.Parameter(torch.full((g.size,), float(init)), requires_grad=g.prunable)
             for g in channel_groups.groups])
         self.resource: Resource = build_resource(resource, channel_groups)
+        self.keep_connected = bool(keep_connected)
         self._handles = []
         self._stash: Dict[nn.Module, torch.Tensor] = {}
         channel_groups.register_hook_owner(self)
@@ -101,8 +105,13 @@ class GateSet(nn.Module):
 
     # ----------------------------------------------------------------- gate values
     def set_eps(self, eps: float) -> None:
-        """Set ε of every gate (the paper decays it during training)."""
-        self.eps.fill_(float(eps))
+        """Set ε of every gate (the paper decays it during training); ε must be > 0 (at 0 a
+        zero α would give 0/0) and finite."""
+        eps = float(eps)
+        if not (eps > 0 and eps < float('inf')):
+            raise ValueError(f'ε must be positive and finite, got {eps} (use '
+                             'gdpseg.core.EpsilonSchedule, which has a floor)')
+        self.eps.fill_(eps)
 
     def gate(self, i: int) -> torch.Tensor:
         """Gate values of group ``i`` (differentiable; ones for a fixed group)."""
@@ -208,9 +217,11 @@ class GateSet(nn.Module):
         if not idx:
             return
         alphas = [self.alphas[i] for i in idx]
+        cut = set(self.channel_groups.cut_groups()) if self.keep_connected else set()
         new = alternating_prox([a.detach() for a in alphas], self.resource, idx,
                                [g.size for g in self.groups], lr, lam, passes,
-                               min_keep=self.min_channels)
+                               min_keep=self.min_channels,
+                               protected=[j for j, i in enumerate(idx) if i in cut])
         for a, n in zip(alphas, new):
             a.copy_(n)
 
@@ -247,7 +258,8 @@ def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: 
                  init: float = 1.0, strict: bool = False, exclude: Sequence[str] = (),
                  min_channels: int = 1, channel_multiple: int = 1,
                  flops_ignore: Sequence[str] = (),
-                 resource: Union[str, dict, Resource] = 'flops') -> GateSet:
+                 resource: Union[str, dict, Resource] = 'flops',
+                 keep_connected: bool = True) -> GateSet:
     """Find the channel groups of ``model`` (:func:`trace_groups`) and gate them in place.
 
     Args:
@@ -260,16 +272,19 @@ def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: 
         strict: Raise :class:`UnsupportedOpError` on an op the engine does not model,
             instead of keeping the channels it touches (with a warning).
         exclude: ``fnmatch`` patterns of module names whose channels must not be pruned.
-        min_channels: Channels every prunable group keeps at least.
+        min_channels: A group that keeps any channel keeps at least this many (a group may
+            still lose all its channels: a dead branch; see ``keep_connected``).
         channel_multiple: Export keeps a multiple of this many channels per group (zero-gated
             fillers), for faster kernels; FLOPs are counted with the fillers.
         flops_ignore: ``fnmatch`` patterns of modules traced for their channels but not run at
             inference (e.g. ``'auxiliary_head.*'``): left out of FLOPs and the FLOPs penalty.
         resource: What the proximal step penalises (see :class:`GateSet`).
+        keep_connected: Never let a group that disconnects input and output die (see
+            :class:`GateSet`); ``False`` lets any group die.
 
     Returns:
         GateSet: the gates; ``gates.groups`` lists every group found.
     """
     groups = trace_groups(model, example_inputs, forward_fn, strict, exclude, min_channels,
                           channel_multiple, flops_ignore)
-    return GateSet(groups, eps, init, resource)
+    return GateSet(groups, eps, init, resource, keep_connected)

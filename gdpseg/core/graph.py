@@ -71,6 +71,9 @@ class ChannelGraph:
         self._blocked: Dict[int, List[str]] = {}
         self.modules: Dict[str, ModuleRecord] = {}
         self.calls: List[CallRecord] = []
+        # (from, to): channels of ``to`` are computed from those of ``from`` by an op that is
+        # not modelled channel by channel (its output is a fixed node)
+        self.links: List[Tuple[int, int]] = []
 
     # ----------------------------------------------------------------- nodes and classes
     def new_node(self, size: int, blocked: Optional[str] = None) -> int:

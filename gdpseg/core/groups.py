@@ -49,8 +49,8 @@ class ChannelGroups:
         model: The traced model (not registered as a submodule of anything here).
         graph: Its channel graph.
         exclude: ``fnmatch`` patterns of layer names whose channels must not be pruned.
-        min_channels: Channels every prunable group keeps at least; a group this small or
-            smaller is fixed.
+        min_channels: A group that keeps any channel keeps at least this many (it may lose
+            all: a dead branch); a group this small or smaller is fixed.
         channel_multiple: Plans keep a multiple of this many channels per group (zero-scaled
             fillers), for faster kernels.
         flops_ignore: ``fnmatch`` patterns of layers traced for their channels but not run at
@@ -150,6 +150,44 @@ class ChannelGroups:
         if key not in self._cache:
             self._cache[key] = build()
         return self._cache[key]
+
+    def cut_groups(self) -> List[int]:
+        """Prunable groups that every path from the network input to some network output
+        crosses (the stem, a residual trunk, a plain chain's layers): with all their channels
+        removed, the output would no longer depend on the input."""
+        return self.cached('cut_groups', self._cut_groups)
+
+    def _cut_groups(self) -> List[int]:
+        # Nodes outside the groups (outputs of unmodelled ops) are vertices too, keyed by root.
+        def key(node):
+            return self.group_index_of_node(node) if self.has_group(node) else \
+                ('node', self.graph.find(node))
+
+        edges: Dict[object, set] = {}
+        for rec in self.graph.modules.values():
+            if rec.out_node is not None:
+                for s in rec.in_segs or ():
+                    edges.setdefault(key(s.node), set()).add(key(rec.out_node))
+        for a, b in self.graph.links:
+            edges.setdefault(key(a), set()).add(key(b))
+        sources = [i for i, g in enumerate(self.groups) if 'network input' in g.reasons]
+        sinks = [i for i, g in enumerate(self.groups) if 'network output' in g.reasons]
+        if not sources or not sinks:
+            return []
+
+        def connected(removed):
+            seen, todo = set(), [i for i in sources if i != removed]
+            while todo:
+                i = todo.pop()
+                if i in seen:
+                    continue
+                seen.add(i)
+                todo.extend(j for j in edges.get(i, ()) if j != removed and j not in seen)
+            return all(j in seen for j in sinks)
+
+        if not connected(None):
+            return []
+        return [i for i, g in enumerate(self.groups) if g.prunable and not connected(i)]
 
     # ----------------------------------------------------------------- hooks of methods
     def register_hook_owner(self, owner) -> None:

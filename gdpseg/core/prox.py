@@ -25,7 +25,7 @@ def soft_threshold(x: torch.Tensor, beta: float) -> torch.Tensor:
 
 def alternating_prox(alpha_hat: List[torch.Tensor], resource, index: List[int],
                      sizes: Sequence[int], lr: float, lam: float, passes: int = 1,
-                     min_keep: int = 1) -> List[torch.Tensor]:
+                     min_keep: int = 1, protected: Sequence[int] = ()) -> List[torch.Tensor]:
     """Algorithm 1: ``passes`` rounds of soft thresholds of the prunable groups' α̂.
 
     Args:
@@ -36,8 +36,10 @@ def alternating_prox(alpha_hat: List[torch.Tensor], resource, index: List[int],
         sizes: Widths of all groups (fixed groups keep theirs).
         lr, lam: η₁ and λ; λ weights R / R(sizes).
         passes: N.
-        min_keep: A group never keeps fewer than this many non-zero entries when it is > 1
-            (its largest |α̂| are left unshrunk); 1 lets a group reach all zeros.
+        min_keep: A group that keeps any non-zero entry keeps at least this many (its largest
+            |α̂| are left unshrunk); a group may still reach all zeros (a dead branch).
+        protected: Positions (in ``index``) of groups that must not reach all zeros; they keep
+            at least ``max(1, min_keep)`` entries.
 
     Returns:
         The new α of each prunable group.
@@ -47,18 +49,22 @@ def alternating_prox(alpha_hat: List[torch.Tensor], resource, index: List[int],
     for i, a in zip(index, alpha_hat):
         counts[i] = float(torch.count_nonzero(a))
     new = list(alpha_hat)
+    protected = set(protected)
     for _ in range(passes):
         beta = lr * lam * resource.grad(counts) / full
         new = [soft_threshold(a, float(beta[i])) for i, a in zip(index, alpha_hat)]
-        if min_keep > 1:
-            new = [_keep_top(n, a, min_keep) for n, a in zip(new, alpha_hat)]
+        new = [_keep_top(n, a, min_keep, j in protected)
+               for j, (n, a) in enumerate(zip(new, alpha_hat))]
         for i, n in zip(index, new):
             counts[i] = float(torch.count_nonzero(n))
     return new
 
 
-def _keep_top(new: torch.Tensor, hat: torch.Tensor, k: int) -> torch.Tensor:
-    if int(torch.count_nonzero(new)) >= min(k, new.numel()):
+def _keep_top(new: torch.Tensor, hat: torch.Tensor, k: int, protected: bool) -> torch.Tensor:
+    live = int(torch.count_nonzero(new))
+    if live == 0 and protected:
+        k = max(k, 1)
+    elif live == 0 or live >= min(k, new.numel()):
         return new
     top = torch.topk(hat.abs(), min(k, hat.numel())).indices
     out = new.clone()

@@ -67,19 +67,19 @@ def _name(func) -> str:
     return getattr(func, '__name__', None) or str(func)
 
 
-def _tensors(obj):
-    """All tensors in a nested tuple/list/dict (model outputs, op results)."""
+def iter_tensors(obj):
+    """All tensors in a nested tuple/list/dict/dataclass (model outputs, op results)."""
     if isinstance(obj, torch.Tensor):
         yield obj
     elif isinstance(obj, (list, tuple)):
         for item in obj:
-            yield from _tensors(item)
+            yield from iter_tensors(item)
     elif isinstance(obj, dict):
         for item in obj.values():
-            yield from _tensors(item)
+            yield from iter_tensors(item)
     elif hasattr(obj, '__dataclass_fields__'):
         for key in obj.__dataclass_fields__:
-            yield from _tensors(getattr(obj, key))
+            yield from iter_tensors(getattr(obj, key))
 
 
 class ChannelTracer(TorchFunctionMode):
@@ -157,10 +157,10 @@ class ChannelTracer(TorchFunctionMode):
         if rule is not None:
             rule(self, args, kwargs, out)
             return out
-        labelled = [t for t in _tensors((args, kwargs)) if self.label(t) is not None]
+        labelled = [t for t in iter_tensors((args, kwargs)) if self.label(t) is not None]
         if labelled:
             self.unsupported(name, [self.label(t) for t in labelled])
-            self._label_fixed(labelled[0], out, name)
+            self._label_fixed(labelled[0], out, name, [self.label(t) for t in labelled[1:]])
         return out
 
     @property
@@ -168,13 +168,17 @@ class ChannelTracer(TorchFunctionMode):
         """Name of the torch function being traced."""
         return self._op
 
-    def _label_fixed(self, source, out, reason):
+    def _label_fixed(self, source, out, reason, also=()):
         """Give unlabelled outputs shaped like ``source`` one fixed node, so that layers
-        downstream see one known, non-prunable group instead of an untracked tensor."""
+        downstream see one known, non-prunable group instead of an untracked tensor. The node
+        is linked to the channels it comes from (``source`` and the labels in ``also``)."""
         lab = self.label(source)
-        for t in _tensors(out):
+        for t in iter_tensors(out):
             if self.label(t) is None and t.dim() == source.dim() and lab.dim < t.dim():
                 node = self.graph.new_node(t.shape[lab.dim], f'output of {reason} in {self.where}')
+                for other in (lab, *also):
+                    for s in other.segs if other is not None else ():
+                        self.graph.links.append((s.node, node))
                 self.set_label(t, Label(lab.dim, (Seg(node),)))
 
     # ----------------------------------------------------------------- rules
@@ -185,12 +189,12 @@ class ChannelTracer(TorchFunctionMode):
         lab = self._first_label(args)
         if lab is None:
             return
-        for t in _tensors(out):
+        for t in iter_tensors(out):
             if t.dim() == args[0].dim() and t.shape[lab.dim] == args[0].shape[lab.dim]:
                 self.set_label(t, lab)
 
     def _binary(self, args, kwargs, out):
-        operands = [a for a in _tensors(args)]
+        operands = [a for a in iter_tensors(args)]
         if not isinstance(out, torch.Tensor):
             return
         labels = [(t, self.label(t)) for t in operands if t.dim() > 0]
@@ -205,7 +209,7 @@ class ChannelTracer(TorchFunctionMode):
                 result = Label(pos, lab.segs)
             elif result.dim != pos or not self.graph.unify(result.segs, lab.segs):
                 self.unsupported(self._op, [result, lab], ': operands pair channels unevenly')
-                self._label_fixed(t, out, self._op)
+                self._label_fixed(t, out, self._op, [result])
                 return
         if result is None:
             return
@@ -461,14 +465,14 @@ def trace_channels(model: nn.Module, example_inputs: tuple, forward_fn=None,
     tracer = ChannelTracer(model, strict=strict)
     was_training = model.training
     model.eval()
-    for t in _tensors(example_inputs):
+    for t in iter_tensors(example_inputs):
         if t.dim() >= 2 and t.is_floating_point():  # batched input, channels on dim 1
             tracer.set_label(t, Label(1, (Seg(tracer.graph.new_node(t.shape[1],
                                                                    'network input')),)))
     try:
         with torch.no_grad(), tracer:
             out = forward_fn(model, example_inputs) if forward_fn else model(*example_inputs)
-        for t in _tensors(out):
+        for t in iter_tensors(out):
             lab = tracer.label(t)
             if lab is not None:
                 for s in lab.segs:

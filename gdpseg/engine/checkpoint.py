@@ -54,3 +54,61 @@ def allow_mmengine_checkpoints() -> None:
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:  # torch<2.4 loads full pickles by default and has no allowlist
         add(mmengine_checkpoint_globals())
+
+
+def _examples(keys, n=3):
+    keys = sorted(keys)
+    return ', '.join(keys[:n]) + (', ...' if len(keys) > n else '')
+
+
+def read_state_dict(path: str) -> dict:
+    """The ``state_dict`` of a training checkpoint (or a bare state dict), loaded with
+    ``weights_only=True``; a clear ``ValueError`` for anything else."""
+    import pickle
+
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f'{path} is not a plain checkpoint: it needs full unpickling, which can run code '
+            f'({str(exc).splitlines()[0]}). For an export of tools/prune.py pass its '
+            'directory or plan.json') from None
+    except Exception as exc:  # noqa: BLE001  (truncated zips fail in many ways)
+        raise ValueError(f'{path} is not a readable checkpoint (truncated, or not a file '
+                         f'torch.save wrote): {str(exc).splitlines()[0]}') from None
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not state or \
+            not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f'{path} holds no state_dict of tensors: it is not a model checkpoint')
+    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+
+
+def load_weights(model, path: str) -> None:
+    """Load a checkpoint into ``model`` strictly, or raise a ``ValueError`` that summarises what
+    does not fit (missing, unexpected and mis-shaped keys) and says what the file probably is."""
+    state = read_state_dict(path)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        shapes = [line.strip() for line in str(exc).splitlines() if 'size mismatch' in line]
+        raise ValueError(
+            f'{path} does not fit the model of this config: {len(shapes)} parameters have other '
+            f'shapes (e.g. {"; ".join(shapes[:2])}). Was it trained with another config?'
+        ) from None
+    if not missing and not unexpected:
+        return
+    hint = 'Was it trained with another config?'
+    if missing and all(k.startswith('gates.') for k in missing):
+        hint = ('It is a baseline checkpoint (no GDP gates): train with GDP first '
+                '(tools/train.py <..._gdp.py config> --cfg-options load_from=' f'{path}), '
+                'or use the baseline config to evaluate it.')
+    elif unexpected and any(k.startswith('gates.') for k in unexpected):
+        hint = ('It is a GDP checkpoint: use its GDP config (model.type=GDPAlgorithm), or '
+                'export it with tools/prune.py and evaluate the export.')
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} keys of the model are missing ({_examples(missing)})')
+    if unexpected:
+        parts.append(f'{len(unexpected)} keys are not in the model ({_examples(unexpected)})')
+    raise ValueError(f'{path} does not fit the model of this config: {"; ".join(parts)}. '
+                     + hint)

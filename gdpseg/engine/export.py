@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from gdpseg.core import PruningPlan, prune
+from gdpseg.core.trace import iter_tensors
 
 PLAN_FILE, WEIGHTS_FILE, CONFIG_FILE, MODULE_FILE = ('plan.json', 'pruned_weights.pth',
                                                      'config.py', 'pruned.pth')
@@ -29,29 +30,19 @@ def _gdpseg_classes(module):
                    if type(m).__module__.split('.')[0] == 'gdpseg'})
 
 
-def _tensors(obj):
-    if isinstance(obj, torch.Tensor):
-        yield obj
-    elif isinstance(obj, (list, tuple)):
-        for item in obj:
-            yield from _tensors(item)
-    elif isinstance(obj, dict):
-        for item in obj.values():
-            yield from _tensors(item)
-
-
 def max_difference(ref, out) -> float:
     """Largest |ref - out| over all tensors of two (nested) outputs, relative to |ref|'s max.
 
     Raises:
-        RuntimeError: when the outputs differ in structure or are not finite.
+        RuntimeError: when the outputs differ in structure.
+        ValueError: when they are not finite (a broken checkpoint).
     """
-    refs, outs = list(_tensors(ref)), list(_tensors(out))
+    refs, outs = list(iter_tensors(ref)), list(iter_tensors(out))
     if len(refs) != len(outs) or any(a.shape != b.shape for a, b in zip(refs, outs)):
         raise RuntimeError('the export returns outputs of other shapes than the model')
     if not all(bool(torch.isfinite(t).all()) for t in refs + outs):
-        raise RuntimeError('the model or its export produces non-finite outputs (NaN/inf): '
-                           'the checkpoint is broken (e.g. training diverged)')
+        raise ValueError('the model or its export produces outputs that are not finite '
+                         '(NaN/inf): the checkpoint is broken (e.g. training diverged)')
     diff = max((float((a - b).abs().max()) for a, b in zip(refs, outs)), default=0.0)
     scale = max((float(a.abs().max()) for a in refs), default=0.0) or 1.0
     return diff / scale
@@ -147,7 +138,10 @@ def load_export(path: str):
             raise FileNotFoundError(f'the export {root} is incomplete: its {what} file {file} '
                                     'is missing; export again with tools/prune.py')
     cfg = load_config(cfg_path)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
+    # the model's random initialisation is overwritten by the weights: it must not move the
+    # seeded random stream of the run that loads the export (dropout, augmentation)
+    with torch.random.fork_rng(), \
+            DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
         model = MODELS.build(cfg.model)
     if not hasattr(model, 'channel_groups'):
         raise ValueError(f'{cfg_path} does not describe a pruning model (GDPAlgorithm)')

@@ -203,7 +203,11 @@ def test_prox_step_prunes_towards_lower_flops_and_min_channels():
     gates2.min_channels = 3
     for _ in range(200):
         gates2.prox_step(lr=0.1, lam=5.0)
-    assert all(gates2.live(g) >= 3 for g in gates2.groups if g.prunable)
+    cut = gates2.channel_groups.cut_groups()
+    assert cut  # the stem's group: every path from the input crosses it
+    for i, g in enumerate(gates2.groups):  # a surviving group keeps 3; only branches may die
+        if g.prunable:
+            assert gates2.live(i) >= 3 or (gates2.live(i) == 0 and i not in cut)
 
 
 def test_epsilon_schedule_decays_by_period_with_a_floor():
@@ -218,7 +222,12 @@ def test_epsilon_schedule_decays_by_period_with_a_floor():
         EpsilonSchedule(0.0, factor=0.9)
     _, gates = _tiny()
     gates.set_eps(EpsilonSchedule(0.1, 0.1, 1).eps_at(10 ** 6))  # the floor: no 0/0
-    assert torch.isfinite(gates.gate_values()).all()
+    with torch.no_grad():
+        gates.alphas[1][:2] = 0
+    assert torch.isfinite(gates.gate_values()).all() and float(gates.eps) == 1e-12
+    for bad in (0.0, -1.0, float('nan')):
+        with pytest.raises(ValueError, match='positive'):
+            gates.set_eps(bad)
 
 
 # ------------------------------------------------------------------ unsupported ops
@@ -327,3 +336,43 @@ def _hooks(model):
 
     return [h for m in model.modules() for h in m._forward_pre_hooks.values()
             if isinstance(h, _GateHook)]
+
+
+def test_a_huge_lambda_cannot_cut_the_network_unless_asked():
+    import torchvision
+
+    x = torch.randn(2, 3, 32, 32)
+    for keep_connected in (True, False):
+        torch.manual_seed(0)
+        model = torchvision.models.resnet18(num_classes=4).eval()
+        gates = attach_gates(model, (x,), keep_connected=keep_connected)
+        for _ in range(5):
+            gates.prox_step(lr=1.0, lam=1e6)
+        cut = gates.channel_groups.cut_groups()
+        names = {gates.groups[i].name for i in cut}
+        assert 'conv1 (+2 coupled)' in names  # the stem and layer1's trunk
+        if keep_connected:
+            assert all(gates.live(i) >= 1 for i in cut)
+            assert all(gates.live(i) == 0 for i, g in enumerate(gates.groups)
+                       if g.prunable and i not in cut)  # every branch died
+            # a path from the input to the output survives the export: no trunk group is
+            # silent and none of its producers is replaced by a carrier
+            plan = gates.plan()
+            assert not set(cut) & plan.silent
+            assert not plan.carriers & {p for i in cut for p in gates.groups[i].producers}
+            assert isinstance(prune(model, gates).conv1, nn.Conv2d)
+        else:
+            assert all(gates.live(i) == 0 for i in cut)
+            assert set(cut) <= gates.plan().silent
+
+
+def test_min_channels_holds_for_surviving_groups_and_branches_may_still_die():
+    hat = [torch.tensor([0.05, 0.1, 2.0, 3.0]), torch.tensor([0.05, 0.05, 0.06, 0.07])]
+    res = BilinearResource(2)
+    res.lin[:] = torch.tensor([1.0, 1.0])
+    new = alternating_prox(hat, res, [0, 1], [4, 4], lr=1.0, lam=1.0, min_keep=3)
+    # β = 1/8: group 0 keeps 2 on its own -> topped up to 3; group 1 dies entirely
+    assert torch.count_nonzero(new[0]) == 3 and torch.count_nonzero(new[1]) == 0
+    new = alternating_prox(hat, res, [0, 1], [4, 4], lr=1.0, lam=1.0, min_keep=3,
+                           protected=[1])
+    assert torch.count_nonzero(new[1]) == 3  # a protected group keeps min_keep

@@ -59,9 +59,21 @@ class GDPHook(Hook):
         if runner.optim_wrapper.should_update():
             lam = self.lam(runner, gates)
             runner.message_hub.update_info('gdp_lam', lam)
+            alive = [i for i, g in enumerate(gates.groups) if g.prunable and gates.live(i)]
             gates.prox_step(gate_lr(runner.optim_wrapper, gates), lam, self.passes)
+            self._report_deaths(runner, gates, [i for i in alive if not gates.live(i)])
         if not self.by_epoch:
             self._set_eps(runner, runner.iter + 1)
+
+    @staticmethod
+    def _report_deaths(runner, gates, died):
+        """One warning per group whose gates all reached zero at this iteration."""
+        cut = set(gates.channel_groups.cut_groups())
+        for i in died:
+            what = ('the output no longer depends on the input (keep_connected=False)'
+                    if i in cut else 'the export drops the layers that only it feeds')
+            runner.logger.warning(f'GDP: iteration {runner.iter + 1}: group '
+                                  f'{gates.groups[i].name} lost all its channels; {what}')
 
     def after_train_epoch(self, runner):
         if self.by_epoch:

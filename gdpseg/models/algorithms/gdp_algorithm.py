@@ -57,12 +57,14 @@ class GDPAlgorithm(BaseModel):
         eps: Initial ε of the gates.
         init: Initial α.
         exclude: ``fnmatch`` patterns of module names (within the architecture) to keep.
-        min_channels: Fewest channels a group keeps.
+        min_channels: Fewest channels a surviving group keeps (a group may die entirely).
         channel_multiple: Export keeps a multiple of this many channels per group (zero-gated
             fillers), for faster kernels on the target.
         strict: Raise on ops the engine does not model.
         resource: What the proximal step penalises: ``'flops'`` (default), ``'params'`` or any
             resource registered with :func:`gdpseg.core.register_resource` (or its dict).
+        keep_connected: Groups whose death would cut the input from an output (the stem, a
+            trunk) keep at least one channel; ``False`` lets any group die.
 
     A checkpoint of the *ungated* task model (the baseline) loads into this wrapper directly
     (``load_from`` in a config): its keys get the ``architecture.`` prefix, and the gates keep
@@ -72,8 +74,8 @@ class GDPAlgorithm(BaseModel):
     def __init__(self, architecture, input_shape: Sequence[int] = (1, 3, 512, 512),
                  forward_mode: Optional[str] = 'tensor', eps: float = 0.1, init: float = 1.0,
                  exclude: Sequence[str] = (), min_channels: int = 1, channel_multiple: int = 1,
-                 strict: bool = False, resource='flops', data_preprocessor=None,
-                 init_cfg=None):
+                 strict: bool = False, resource='flops', keep_connected: bool = True,
+                 data_preprocessor=None, init_cfg=None):
         if not isinstance(architecture, nn.Module):
             architecture = MODELS.build(copy.deepcopy(architecture))
         preprocessor = getattr(architecture, 'data_preprocessor', None)
@@ -95,7 +97,8 @@ class GDPAlgorithm(BaseModel):
                                            init=init, strict=strict, exclude=tuple(exclude),
                                            min_channels=min_channels,
                                            channel_multiple=channel_multiple,
-                                           flops_ignore=ignore, resource=resource)
+                                           flops_ignore=ignore, resource=resource,
+                                           keep_connected=keep_connected)
 
         self.register_load_state_dict_pre_hook(_baseline_keys)
 
