@@ -54,8 +54,10 @@ def main(argv=None):
     conv_linear = count_conv_linear_flops(TensorMode(target), (x,))
     params = sum(p.numel() for n, p in target.named_parameters())
     line = '=' * 60
-    print(f'{line}\nInput shape: {shape}\nFLOPs (all ops mmengine counts): {total / 1e9:.2f} G'
-          f'\nFLOPs (conv+linear): {conv_linear / 1e9:.2f} G\nParams: {params / 1e6:.2f} M')
+    print(f'{line}\nInput shape: {shape}\n'
+          f'FLOPs (all ops mmengine counts): {total / 1e9:.2f} G ({total:,})\n'
+          f'FLOPs (conv+linear): {conv_linear / 1e9:.2f} G ({conv_linear:,})\n'
+          f'Params: {params / 1e6:.2f} M ({params:,})')
     if gates is not None:
         print(f'GDP groups: {sum(g.prunable for g in gates.groups)} prunable of '
               f'{len(gates.groups)}; as exported: {gates.flops() / 1e9:.2f} G conv+linear '

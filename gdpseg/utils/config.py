@@ -3,12 +3,43 @@ import os.path as osp
 
 from mmengine.config import Config
 
+_MISSING = object()
+
+
+def _get(cfg, dotted):
+    node = cfg
+    for part in dotted.split('.'):
+        if hasattr(node, 'keys') and part in node:  # a dict, ConfigDict or Config
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def check_option_types(cfg, cfg_options) -> None:
+    """Refuse a ``--cfg-options`` value that cannot be what the config holds there: text where
+    the config has a number or a boolean (``train_cfg.max_iters=1OO``), naming the key."""
+    for key, value in (cfg_options or {}).items():
+        old = _get(cfg, key)
+        if old is _MISSING or old is None or not isinstance(value, str):
+            continue
+        if isinstance(old, bool):
+            raise ValueError(f'--cfg-options {key}={value}: expected True or False (the config '
+                             f'has {old})')
+        if isinstance(old, (int, float)):
+            raise ValueError(f'--cfg-options {key}={value}: expected a number (the config has '
+                             f'{old!r})')
+
 
 def load_config(path, cfg_options=None):
-    """``Config.fromfile`` with ``--cfg-options`` merged; a missing file is a clear error."""
+    """``Config.fromfile`` with ``--cfg-options`` merged; a missing file or an option of the
+    wrong type is a clear error."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config {path} does not exist')
     cfg = Config.fromfile(path)
     if cfg_options:
+        check_option_types(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     return cfg

@@ -189,3 +189,22 @@ def test_rng_state_is_restored_on_resume_only():
     assert not torch.equal(torch.rand(3), expected)
     hook.after_load_checkpoint(SimpleNamespace(_resume=True), ckpt)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_hook_warns_when_a_group_dies_and_keeps_the_trunk():
+    model = _small_model()
+    gates = model.gates
+    warned = []
+    optimizer = torch.optim.SGD([{'params': list(gates.parameters()), 'lr': 1.0}])
+    runner = SimpleNamespace(
+        model=model, iter=0, epoch=0, logger=SimpleNamespace(warning=warned.append),
+        optim_wrapper=SimpleNamespace(should_update=lambda: True, optimizer=optimizer),
+        message_hub=SimpleNamespace(update_info=lambda *a: None))
+    hook = GDPHook(lam=1e7)
+    hook.before_train(runner)
+    hook.after_train_iter(runner, 0)
+    assert warned and all('iteration 1: group' in w and 'lost all its channels' in w
+                          for w in warned)
+    cut = gates.channel_groups.cut_groups()
+    assert cut and all(gates.live(i) >= 1 for i in cut)
+    assert not any(gates.groups[i].name in w for i in cut for w in warned)

@@ -161,3 +161,27 @@ def test_resume_skips_a_checkpoint_cut_short_and_refuses_a_broken_explicit_one(v
     assert any('resuming from' in str(w.message) for w in caught)
     state = torch.load(work / 'iter_4.pth', weights_only=True)  # rewritten by the resumed run
     assert state['meta']['iter'] == 4
+
+
+def test_option_types_and_unscored_labels_are_named(voc, trained, tmp_path):
+    from PIL import Image
+
+    train = _tool('train')
+    with pytest.raises(ValueError, match='train_cfg.max_iters=1OO: expected a number'):
+        train.main([GDP_CFG, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                    'train_cfg.max_iters=1OO'])
+    # a validation mask with a label no class has: scored as before, counted and warned about
+    data = tmp_path / 'VOC2012'
+    import shutil
+    shutil.copytree(voc, data)
+    name = (data / 'ImageSets' / 'Segmentation' / 'val.txt').read_text().split()[0]
+    mask_path = data / 'SegmentationClass' / f'{name}.png'
+    mask = Image.open(mask_path)
+    pixels = mask.load()
+    pixels[0, 0], pixels[1, 0] = 77, 77
+    mask.save(mask_path)
+    opts = [o.replace(str(voc), str(data)) for o in _opts(voc, 2)[1:]]
+    work, _ = trained
+    metrics, _ = _tool('test').main([GDP_CFG, str(work / 'iter_2.pth'), '--work-dir',
+                                     str(tmp_path / 't'), '--cfg-options', *opts])
+    assert metrics['unscored_pixels'] == 2

@@ -71,6 +71,14 @@ def test_train_prune_test_exported_equals_gated(voc, tmp_path):
     assert exp_metrics['mIoU'] == gated_metrics['mIoU']
     assert exp_metrics['aAcc'] == gated_metrics['aAcc']
     assert exp_flops == gated_flops
+    # tools/get_flops.py counts the export (at its traced size) as tools/test.py does
+    import contextlib
+    import io
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        _tool('get_flops').main([GDP_CFG, str(out)])
+    assert f'FLOPs (conv+linear): {exp_flops / 1e9:.2f} G ({exp_flops:,})' in printed.getvalue()
+    assert 'Input shape: (1, 3, 32, 32)' in printed.getvalue()
     # the export's directory works too, and a pickled module is refused, not unpickled
     dir_metrics, _ = test.main([GDP_CFG, str(out), '--work-dir', str(tmp_path / 't3'),
                                 '--cfg-options', *opts])

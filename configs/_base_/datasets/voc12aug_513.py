@@ -44,5 +44,5 @@ val_dataloader = dict(
         data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
         ann_file='ImageSets/Segmentation/val.txt', pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='mmseg.IoUMetric', iou_metrics=['mIoU'])
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])  # gdpseg's: warns on unscored labels
 test_evaluator = val_evaluator
