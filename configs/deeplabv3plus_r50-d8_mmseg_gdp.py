@@ -2,7 +2,7 @@
 # auxiliary FCN head). The mmseg config keeps its scope; gdpseg's parts are named with the
 # `gdpseg.` prefix. The auxiliary FCN head is traced and pruned with the backbone (it reads
 # layer3) but left out of FLOPs: it only runs in training.
-_base_ = ['mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-20k_voc12aug-512x512.py']
+_base_ = ['_base_/models/mmseg_deeplabv3plus_r50-d8_voc12aug.py']  # mmseg's, offline
 architecture = _base_.model
 model = dict(
     _delete_=True,
@@ -19,3 +19,6 @@ custom_hooks = [
     dict(type='gdpseg.RNGStateHook'),
     dict(type='gdpseg.FiniteCheckHook'),
 ]
+# mmseg's DeepLabV3+ R50-D8 VOC aug checkpoint (from its model zoo or your own mmseg run), as a
+# local file; tools/train.py says so when it is absent.
+load_from = 'checkpoints/deeplabv3plus_r50-d8_512x512_20k_voc12aug.pth'

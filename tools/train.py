@@ -46,6 +46,9 @@ def build_cfg(args):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        if not torch.cuda.is_available():
+            raise ValueError('--amp needs a CUDA GPU (MMEngine\'s AmpOptimWrapper); this '
+                             'machine has none: train without --amp')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume:

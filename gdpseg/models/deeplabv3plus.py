@@ -6,6 +6,8 @@ projection of ``layer1`` with the upsampled ASPP output. Module names match that
 (``backbone.*``, ``classifier.project``, ``classifier.aspp``, ``classifier.classifier``), so its
 checkpoints load with ``load_state_dict``. Plain PyTorch: no OpenMMLab type inside.
 """
+import os
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -120,7 +122,12 @@ class DeepLabV3Plus(nn.Module):
         super().__init__()
         self.backbone = ResNetBackbone(depth, output_stride)
         if backbone_checkpoint:
-            state = torch.load(backbone_checkpoint, map_location='cpu')
+            if not os.path.isfile(backbone_checkpoint):
+                raise FileNotFoundError(
+                    f'backbone_checkpoint={backbone_checkpoint} does not exist: save torchvision '
+                    f'ResNet-{depth} ImageNet weights there (a state dict), or set '
+                    'backbone_checkpoint=None (random initialisation); nothing is downloaded')
+            state = torch.load(backbone_checkpoint, map_location='cpu', weights_only=True)
             state = {k: v for k, v in state.items() if not k.startswith('fc.')}
             self.backbone.load_state_dict(state)
         if rates is None:

@@ -208,3 +208,45 @@ def test_hook_warns_when_a_group_dies_and_keeps_the_trunk():
     cut = gates.channel_groups.cut_groups()
     assert cut and all(gates.live(i) >= 1 for i in cut)
     assert not any(gates.groups[i].name in w for i in cut for w in warned)
+
+
+SHIPPED = sorted(str(p.relative_to(ROOT / 'configs')) for p in (ROOT / 'configs').rglob('*.py')
+                 if '_base_' not in p.parts)
+
+
+@pytest.mark.parametrize('name', SHIPPED)
+def test_every_shipped_config_builds_and_initialises_offline(name, monkeypatch):
+    import socket
+
+    from mmengine.registry import DefaultScope
+
+    from gdpseg.registry import MODELS
+
+    def no_network(*args, **kwargs):
+        raise OSError('network access in a test')
+
+    monkeypatch.setattr(socket.socket, 'connect', no_network)
+    register_all_modules()
+    cfg = Config.fromfile(ROOT / 'configs' / name)
+    if cfg.model.get('type') == 'GDPAlgorithm' or 'GDPAlgorithm' in str(cfg.model.get('type')):
+        cfg.model.input_shape = (1, 3, 64, 64)  # a small trace; the size is not the point here
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
+        if cfg.model.get('type') == 'PrunedModel':  # needs an export: says where it looked
+            with pytest.raises(FileNotFoundError, match='tools/prune.py'):
+                MODELS.build(cfg.model)
+            return
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_amp_on_a_machine_without_gpu_is_refused_in_one_line():
+    import importlib.util
+
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU')
+    spec = importlib.util.spec_from_file_location('train_tool', ROOT / 'tools' / 'train.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    with pytest.raises(ValueError, match='--amp needs a CUDA GPU'):
+        tool.main([str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_gdp.py'), '--amp'])
