@@ -31,8 +31,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options)
+    # default: the GDP trace size, else the model's crop size (the data preprocessor's), so a
+    # baseline and its GDP config are counted at the same size
+    size = (cfg.model.get('data_preprocessor') or {}).get('size') or (512, 512)
     shape = (1, 3, *args.shape) if args.shape else tuple(cfg.model.get('input_shape',
-                                                                       (1, 3, 512, 512)))
+                                                                       (1, 3, *size)))
     if str(cfg.model.get('type', '')).endswith('GDPAlgorithm'):
         cfg.model.input_shape = shape
     if args.checkpoint and is_export(args.checkpoint):

@@ -15,7 +15,10 @@ To get it:
      (writes SegmentationClassAug/ and ImageSets/Segmentation/aug.txt)
 Or point the config at your copy, e.g.
   --cfg-options train_dataloader.dataset.datasets.0.data_root=/path/VOC2012 ...
-or run from the directory that holds data/."""
+or run from the directory that holds data/.
+For a dry run without VOC, a small set in the same layout (scikit-learn's digits, no download):
+  python -c "from gdpseg.datasets import make_digits_voc; make_digits_voc('data/VOCdevkit/VOC2012')"
+(train/val/aug lists and SegmentationClassAug included). See docs/data.md."""
 
 
 def _datasets(cfg):

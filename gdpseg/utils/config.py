@@ -1,5 +1,7 @@
 """Config loading shared by gdpseg's tools."""
+import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config
 
@@ -35,9 +37,13 @@ def check_option_types(cfg, cfg_options) -> None:
 
 def load_config(path, cfg_options=None):
     """``Config.fromfile`` with ``--cfg-options`` merged; a missing file or an option of the
-    wrong type is a clear error."""
+    wrong type is a clear error. Modules of the working directory can be ``custom_imports``."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config {path} does not exist')
+    # ``custom_imports`` of modules next to where the tools run, without PYTHONPATH=. (the
+    # tools are started as scripts, so the working directory is not on the path)
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
     cfg = Config.fromfile(path)
     if cfg_options:
         check_option_types(cfg, cfg_options)

@@ -250,3 +250,22 @@ def test_amp_on_a_machine_without_gpu_is_refused_in_one_line():
     spec.loader.exec_module(tool)
     with pytest.raises(ValueError, match='--amp needs a CUDA GPU'):
         tool.main([str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_gdp.py'), '--amp'])
+
+
+def test_custom_imports_from_the_working_directory_need_no_pythonpath(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    (tmp_path / 'my_hooks.py').write_text(
+        'from mmengine.hooks import Hook\nfrom gdpseg.registry import HOOKS\n\n'
+        '@HOOKS.register_module()\nclass MyHook(Hook):\n    pass\n')
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text(f"_base_ = [{str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_gdp.py')!r}]\n"
+                   "custom_imports = dict(imports=['my_hooks'], allow_failed_imports=False)\n")
+    env = {k: v for k, v in __import__('os').environ.items() if k != 'PYTHONPATH'}
+    # started as a script, as users do: the working directory is not on sys.path by itself
+    done = subprocess.run([sys.executable, str(ROOT / 'tools' / 'get_flops.py'), 'cfg.py',
+                           '--shape', '32', '32'], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert 'FLOPs (conv+linear)' in done.stdout
