@@ -208,6 +208,14 @@ def test_hook_warns_when_a_group_dies_and_keeps_the_trunk():
     cut = gates.channel_groups.cut_groups()
     assert cut and all(gates.live(i) >= 1 for i in cut)
     assert not any(gates.groups[i].name in w for i in cut for w in warned)
+    # a dead group moved off zero (momentum) and zeroed again is not reported twice
+    count = len(warned)
+    dead = next(i for i, g in enumerate(gates.groups) if g.prunable and not gates.live(i))
+    with torch.no_grad():
+        gates.alphas[dead].fill_(1e-6)
+    runner.iter = 1
+    hook.after_train_iter(runner, 1)
+    assert not gates.live(dead) and len(warned) == count
 
 
 SHIPPED = sorted(str(p.relative_to(ROOT / 'configs')) for p in (ROOT / 'configs').rglob('*.py')

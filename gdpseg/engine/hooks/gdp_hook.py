@@ -42,6 +42,7 @@ class GDPHook(Hook):
         self.eps_factor, self.eps_period, self.min_eps = eps_factor, int(eps_period), min_eps
         self.by_epoch, self.passes = by_epoch, int(passes)
         self.schedule = None  # built from the gates' initial ε (or the checkpoint's)
+        self._reported = set()  # groups whose death was reported
 
     def before_train(self, runner):
         if self.schedule is None:  # fresh run; a resumed run restored it in after_load_checkpoint
@@ -65,11 +66,15 @@ class GDPHook(Hook):
         if not self.by_epoch:
             self._set_eps(runner, runner.iter + 1)
 
-    @staticmethod
-    def _report_deaths(runner, gates, died):
-        """One warning per group whose gates all reached zero at this iteration."""
+    def _report_deaths(self, runner, gates, died):
+        """One warning per group, the first time all its gates reach zero. (With momentum, the
+        optimizer can move a zeroed α off zero again; the next proximal step usually zeroes it
+        again, which is not reported twice.)"""
         cut = set(gates.channel_groups.cut_groups())
         for i in died:
+            if i in self._reported:
+                continue
+            self._reported.add(i)
             what = ('the output no longer depends on the input (keep_connected=False)'
                     if i in cut else 'the export drops the layers that only it feeds')
             runner.logger.warning(f'GDP: iteration {runner.iter + 1}: group '
