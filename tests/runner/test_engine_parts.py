@@ -268,7 +268,8 @@ def test_custom_imports_from_the_working_directory_need_no_pythonpath(tmp_path, 
         'from mmengine.hooks import Hook\nfrom gdpseg.registry import HOOKS\n\n'
         '@HOOKS.register_module()\nclass MyHook(Hook):\n    pass\n')
     cfg = tmp_path / 'cfg.py'
-    cfg.write_text(f"_base_ = [{str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_gdp.py')!r}]\n"
+    base = str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_gdp.py')
+    cfg.write_text(f"_base_ = [{base!r}]\n"
                    "custom_imports = dict(imports=['my_hooks'], allow_failed_imports=False)\n")
     env = {k: v for k, v in __import__('os').environ.items() if k != 'PYTHONPATH'}
     # started as a script, as users do: the working directory is not on sys.path by itself
@@ -277,3 +278,29 @@ def test_custom_imports_from_the_working_directory_need_no_pythonpath(tmp_path, 
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert 'FLOPs (conv+linear)' in done.stdout
+
+
+def test_bn_recalibration_replaces_stale_statistics_by_the_data_average():
+    import torch.nn as nn
+
+    from gdpseg.engine.bn_recalibration import recalibrate_bn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Conv2d(4, 2, 1), nn.BatchNorm2d(2)).eval()
+    batches = [torch.randn(8, 3, 6, 6) * 3 + 1 for _ in range(5)]
+    with torch.no_grad():  # what the first BN sees, batch by batch
+        per_batch = [model[0](b) for b in batches]
+        feats = torch.cat(per_batch)
+        model[1].running_mean.fill_(5.0)  # stale
+        stale = model(batches[0])
+    used = recalibrate_bn(model, batches, lambda m, b: m(b))
+    assert used == 5 and not model.training and model[1].momentum == 0.1
+    torch.testing.assert_close(model[1].running_mean, feats.mean((0, 2, 3)))
+    # every batch counts the same: the average of the batches' (unbiased) variances
+    torch.testing.assert_close(model[1].running_var,
+                               torch.stack([f.var((0, 2, 3)) for f in per_batch]).mean(0))
+    with torch.no_grad():
+        assert not torch.allclose(model(batches[0]), stale)
+    with pytest.raises(ValueError, match='no batches'):
+        recalibrate_bn(model, [], lambda m, b: m(b))

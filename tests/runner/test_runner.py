@@ -89,13 +89,33 @@ def test_train_prune_test_exported_equals_gated(voc, tmp_path):
     with pytest.raises(ValueError, match='PrunedModel'):
         ExportedNetwork(str(out / 'pruned.pth'))
 
-    # the export trains on as a plain task model (fine-tuning config)
-    ft_cfg = str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_finetune.py')
+    # BN recalibration: an export whose statistics are re-estimated on training batches
+    recal = tmp_path / 'export_bn'
+    prune.main([GDP_CFG, str(ckpt), '--out', str(recal), '--recalibrate-bn', '2',
+                '--cfg-options', *[o for o in opts if 'data_root' in o],
+                'model.input_shape=[1,3,32,32]', 'train_dataloader.batch_size=4',
+                'model.architecture.data_preprocessor.size=[32,32]'])
+    import json
+    assert json.loads((recal / 'plan.json').read_text())['bn_recalibrated_batches'] == 2
+    before = torch.load(out / 'pruned_weights.pth', weights_only=True)
+    after = torch.load(recal / 'pruned_weights.pth', weights_only=True)
+    key = next(k for k in before if k.endswith('bn1.running_mean'))
+    assert not torch.equal(before[key], after[key])
+    assert all(torch.equal(before[k], after[k]) for k in before if 'running' not in k and
+               'num_batches_tracked' not in k)
+
+    # the export trains on as a plain task model (fine-tuning config), BN re-estimated first
+    ft_cfg = tmp_path / 'ft_cfg.py'
+    ft_base = str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_finetune.py')
+    ft_cfg.write_text(f"_base_ = [{ft_base!r}]\n"
+                      "custom_hooks = [dict(type='BNRecalibrationHook', num_batches=2)]\n")
     data = [o for o in opts if 'data_root' in o]
-    train.main([ft_cfg, '--work-dir', str(tmp_path / 'ft'), '--cfg-options', *data,
+    train.main([str(ft_cfg), '--work-dir', str(tmp_path / 'ft'), '--cfg-options', *data,
                 f'model.plan={out / "plan.json"}', 'train_cfg.max_iters=2',
                 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'])
     assert (tmp_path / 'ft' / 'iter_2.pth').exists()
+    log = next((tmp_path / 'ft').rglob('*.log')).read_text()
+    assert 'BN statistics re-estimated on 2 training batches' in log
 
 
 def test_resume_continues_with_identical_gates(voc, tmp_path):
