@@ -12,6 +12,7 @@
     python tools/demo.py [--work-dir work_dirs/demo] [--base-iters 800] [--gdp-iters 400]
 """
 import argparse
+import contextlib
 import importlib.util
 import json
 import os.path as osp
@@ -31,6 +32,16 @@ def _tool(name):
     return module
 
 
+@contextlib.contextmanager
+def _output_to(path):
+    """Send what a tool prints to ``path`` (None: leave it on the console)."""
+    if path is None:
+        yield
+        return
+    with open(path, 'w') as f, contextlib.redirect_stdout(f):
+        yield
+
+
 def main():
     parser = argparse.ArgumentParser(description='GDP demo on generated VOC-layout data')
     parser.add_argument('--work-dir', default='work_dirs/demo')
@@ -38,7 +49,10 @@ def main():
     parser.add_argument('--gdp-iters', type=int, default=400)
     parser.add_argument('--finetune-iters', type=int, default=300)
     parser.add_argument('--lam', type=float, default=140.0)
+    parser.add_argument('--verbose', action='store_true',
+                        help="MMEngine's full log on the console (it always goes to the work dirs)")
     args = parser.parse_args()
+    quiet = [] if args.verbose else ['--quiet']
     start = time.time()
     work = osp.abspath(args.work_dir)
     root = make_digits_voc(osp.join(work, 'data', 'VOCdevkit', 'VOC2012'), num_train=256,
@@ -54,7 +68,7 @@ def main():
     base_dir = osp.join(work, 'baseline')
     b = args.base_iters
     # one visualizer per phase: MMEngine keeps visualizers by name within a process
-    train.main([base_cfg, '--work-dir', base_dir, '--cfg-options', *data,
+    train.main([base_cfg, '--work-dir', base_dir, *quiet, '--cfg-options', *data,
                 'visualizer.name=demo_baseline',
                 f'train_cfg.max_iters={b}', f'train_cfg.val_interval={b}',
                 f'default_hooks.checkpoint.interval={b}', f'param_scheduler.0.end={b}'])
@@ -63,7 +77,7 @@ def main():
     print('== 2/5 GDP training', flush=True)
     gdp_dir = osp.join(work, 'gdp')
     g = args.gdp_iters
-    train.main([gdp_cfg, '--work-dir', gdp_dir, '--cfg-options', *data,
+    train.main([gdp_cfg, '--work-dir', gdp_dir, *quiet, '--cfg-options', *data,
                 'visualizer.name=demo_gdp',
                 f'load_from={base_ckpt}', f'train_cfg.max_iters={g}',
                 f'train_cfg.val_interval={g}', f'default_hooks.checkpoint.interval={g}',
@@ -73,13 +87,17 @@ def main():
     print('== 3/5 export', flush=True)
     export_dir = osp.join(work, 'export')
     exported = osp.join(export_dir, 'plan.json')
-    prune.main([gdp_cfg, gdp_ckpt, '--out', export_dir])
+    with _output_to(None if args.verbose else osp.join(work, 'export.log')):
+        info = prune.main([gdp_cfg, gdp_ckpt, '--out', export_dir])
+    print(f"exported to {export_dir}: FLOPs {100 * info['flops']['ratio']:.1f} %, parameters "
+          f"{100 * info['params']['ratio']:.1f} %, max |export - gated| / max |gated| = "
+          f"{info['max_relative_difference_to_gated']:.1e}", flush=True)
 
     print('== 4/5 fine-tuning the export', flush=True)
     ft_dir = osp.join(work, 'finetune')
     f = args.finetune_iters
     model_opt = [f'model.plan={exported}']
-    train.main([ft_cfg, '--work-dir', ft_dir, '--cfg-options', *data, *model_opt,
+    train.main([ft_cfg, '--work-dir', ft_dir, *quiet, '--cfg-options', *data, *model_opt,
                 'visualizer.name=demo_finetune',
                 f'train_cfg.max_iters={f}', f'train_cfg.val_interval={f}',
                 f'default_hooks.checkpoint.interval={f}', f'param_scheduler.0.end={f}'])
@@ -90,11 +108,13 @@ def main():
             ('baseline', base_cfg, base_ckpt, []), ('gated', gdp_cfg, gdp_ckpt, []),
             ('exported', gdp_cfg, exported, []),
             ('exported + fine-tuned', ft_cfg, osp.join(ft_dir, f'iter_{f}.pth'), model_opt)):
-        metrics, flops = test.main([cfg, ckpt, '--work-dir',
-                                    osp.join(work, 'test_' + name.replace(' ', '')),
-                                    '--shape', '64', '64', '--cfg-options', *data, *extra,
-                                    'visualizer.name=demo_test_' + name.replace(' ', '')])
+        tag = name.replace(' ', '').replace('+', '_')
+        with _output_to(None if args.verbose else osp.join(work, f'test_{tag}.log')):
+            metrics, flops = test.main([cfg, ckpt, '--work-dir', osp.join(work, 'test_' + tag),
+                                        '--shape', '64', '64', *quiet, '--cfg-options', *data,
+                                        *extra, 'visualizer.name=demo_test_' + tag])
         results[name] = dict(mIoU=float(metrics['mIoU']), flops=int(flops))
+        print(f"{name}: mIoU {results[name]['mIoU']:.2f}, {flops:,} MACs", flush=True)
     for png in ('gdp_gate_histogram.png', 'gdp_flops_ratio.png'):
         shutil.copy(osp.join(gdp_dir, png), osp.join(work, png))
     wall = time.time() - start

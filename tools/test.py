@@ -1,6 +1,6 @@
 """Evaluate a checkpoint (gated or baseline) or an export of tools/prune.py, for any task.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--shape H W]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--shape H W] [--quiet]
                                            [--cfg-options k=v ...] [--launcher pytorch]
 
 CHECKPOINT is a training checkpoint (``iter_N.pth``), or an export: its directory or its
@@ -23,6 +23,7 @@ from mmengine.runner import Runner
 from gdpseg.engine.checkpoint import load_weights, read_state_dict
 from gdpseg.engine.dist import setup_cpu_distributed
 from gdpseg.engine.export import is_export, load_export, plan_path
+from gdpseg.engine.quiet import QuietRunner, quiet_cfg
 from gdpseg.engine.tasks import check_data, task_for
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.utils import load_config, register_all_modules
@@ -61,6 +62,8 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
+    parser.add_argument('--quiet', action='store_true',
+                        help='a progress bar and warnings only; the full log goes to the work dir')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -74,13 +77,18 @@ def main(argv=None):
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_data(cfg.test_dataloader)
     cfg.resume = False
+    runner_cls = QuietRunner if args.quiet else Runner
+    if args.quiet:
+        quiet_cfg(cfg)
     if is_export(args.checkpoint):
         kind = 'export'
         cfg.load_from = None
         exported = load_export(args.checkpoint)
         traced_shape = json.load(open(plan_path(args.checkpoint))).get('input_shape')
-        runner = Runner(
+        runner = runner_cls(
             model=exported, work_dir=cfg.work_dir,
+            custom_hooks=[h for h in cfg.get('custom_hooks', [])
+                          if str(h.get('type')).endswith('ProgressBarHook')],
             test_dataloader=cfg.test_dataloader, test_evaluator=cfg.test_evaluator,
             test_cfg=cfg.get('test_cfg', dict(type='TestLoop')),
             default_hooks=cfg.get('default_hooks'), launcher=cfg.launcher,
@@ -94,7 +102,7 @@ def main(argv=None):
         kind = 'checkpoint'
         traced_shape = None
         cfg.load_from = None  # loaded strictly below, not by the runner
-        runner = Runner.from_cfg(cfg)
+        runner = runner_cls.from_cfg(cfg)
         load_weights(_unwrap(runner.model), args.checkpoint)
     model = _unwrap(runner.model)
     size = cfg.model.get('data_preprocessor', {}).get('size') or (512, 512)

@@ -1,6 +1,6 @@
 """Train a model (GDP or baseline) from a config with MMEngine's Runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--quiet]
                                  [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
@@ -16,6 +16,7 @@ from mmengine.runner import Runner
 
 from gdpseg.engine.dist import setup_cpu_distributed
 from gdpseg.engine.hooks import TrainingDivergedError
+from gdpseg.engine.quiet import QuietRunner, quiet_cfg
 from gdpseg.engine.tasks import check_data
 from gdpseg.utils import load_config, register_all_modules
 
@@ -31,6 +32,8 @@ def parse_args(argv=None):
                         help='override config settings, e.g. train_cfg.max_iters=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
+    parser.add_argument('--quiet', action='store_true',
+                        help='progress bars and warnings only; the full log goes to the work dir')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -119,7 +122,9 @@ def main(argv=None):
     for key in ('train_dataloader', 'val_dataloader'):
         if cfg.get(key):
             check_data(cfg[key])
-    runner = Runner.from_cfg(cfg)
+    if args.quiet:
+        quiet_cfg(cfg, 'GDP' if str(cfg.model.get('type', '')).endswith('GDPAlgorithm') else '')
+    runner = (QuietRunner if args.quiet else Runner).from_cfg(cfg)
     runner.train()
 
 

@@ -13,7 +13,8 @@ load_from = None
 resume = False
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    # ignore_last=False: a run shorter than the interval still logs its last iteration
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),

@@ -83,10 +83,21 @@ def read_state_dict(path: str) -> dict:
     return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
 
 
+def _is_baseline_of(model, state) -> bool:
+    """The checkpoint holds exactly the task model of a GDP model, without gates."""
+    arch = {k for k in model.state_dict() if k.startswith('architecture.')}
+    keys = {k if k.startswith('architecture.') else 'architecture.' + k for k in state}
+    return not any(k.startswith('gates.') for k in state) and keys == arch
+
+
 def load_weights(model, path: str) -> None:
     """Load a checkpoint into ``model`` strictly, or raise a ``ValueError`` that summarises what
     does not fit (missing, unexpected and mis-shaped keys) and says what the file probably is."""
     state = read_state_dict(path)
+    if getattr(model, 'gates', None) is not None and _is_baseline_of(model, state):
+        raise ValueError(f'{path} is a baseline checkpoint (no GDP gates): train with GDP first '
+                         f'(tools/train.py <..._gdp.py config> --cfg-options load_from={path}),'
+                         ' or use the baseline config to evaluate it.')
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:
@@ -98,11 +109,7 @@ def load_weights(model, path: str) -> None:
     if not missing and not unexpected:
         return
     hint = 'Was it trained with another config?'
-    if missing and all(k.startswith('gates.') for k in missing):
-        hint = ('It is a baseline checkpoint (no GDP gates): train with GDP first '
-                '(tools/train.py <..._gdp.py config> --cfg-options load_from=' f'{path}), '
-                'or use the baseline config to evaluate it.')
-    elif unexpected and any(k.startswith('gates.') for k in unexpected):
+    if unexpected and any(k.startswith('gates.') for k in unexpected):
         hint = ('It is a GDP checkpoint: use its GDP config (model.type=GDPAlgorithm), or '
                 'export it with tools/prune.py and evaluate the export.')
     parts = []

@@ -35,6 +35,15 @@ def check_option_types(cfg, cfg_options) -> None:
                              f'{old!r})')
 
 
+def _experiment_name(path):
+    """Runner names are the config's name plus a timestamp in seconds; two runs of one config
+    in one process within a second would share MMEngine's logger (and its log file). A short
+    random suffix keeps them apart."""
+    import uuid
+
+    return f'{osp.splitext(osp.basename(path))[0]}-{uuid.uuid4().hex[:6]}'
+
+
 def load_config(path, cfg_options=None):
     """``Config.fromfile`` with ``--cfg-options`` merged; a missing file or an option of the
     wrong type is a clear error. Modules of the working directory can be ``custom_imports``."""
@@ -48,4 +57,6 @@ def load_config(path, cfg_options=None):
     if cfg_options:
         check_option_types(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
+    if not cfg.get('experiment_name'):
+        cfg.experiment_name = _experiment_name(path)
     return cfg

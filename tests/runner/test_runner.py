@@ -177,3 +177,17 @@ def test_wrong_key_missing_hook_and_missing_data_give_clear_errors(voc, tmp_path
             train.main([GDP_CFG, '--work-dir', str(tmp_path / 'w'), *_opts(voc, 2)])
     finally:
         (voc / 'val.bak').rename(voc / 'ImageSets' / 'Segmentation' / 'val.txt')
+
+
+def test_quiet_mode_shows_progress_and_warnings_and_logs_everything_to_the_work_dir(
+        voc, tmp_path, capsys):
+    train = _tool('train')
+    work = tmp_path / 'q'
+    train.main([GDP_CFG, '--work-dir', str(work), '--quiet',
+                *_opts(voc, 3, 'custom_hooks.0.lam=1e7')])  # branches die: a warning
+    out, err = capsys.readouterr()
+    assert 'Iter(train)' not in out and 'System environment' not in out
+    assert 'GDP train' in err and '3/3' in err  # the progress bar
+    assert 'lost all its channels' in out  # warnings still reach the console
+    log = next(work.rglob('*.log')).read_text()
+    assert 'System environment' in log and 'Iter(train) [3/3]' in log  # last iteration logged

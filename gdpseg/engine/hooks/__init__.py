@@ -2,7 +2,8 @@ from .bn_recalibration_hook import BNRecalibrationHook
 from .finite_check_hook import FiniteCheckHook, TrainingDivergedError
 from .gdp_hook import GDPHook
 from .gdp_visual_hook import GDPVisualHook
+from .progress_bar_hook import ProgressBarHook
 from .rng_state_hook import RNGStateHook
 
 __all__ = ['BNRecalibrationHook', 'FiniteCheckHook', 'TrainingDivergedError', 'GDPHook',
-           'GDPVisualHook', 'RNGStateHook']
+           'GDPVisualHook', 'ProgressBarHook', 'RNGStateHook']

@@ -4,6 +4,7 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
 from gdpseg.core import GateSet, attach_gates
@@ -30,12 +31,20 @@ def _tensor_mode_with_aux(model, inputs):
 
 
 def _baseline_keys(module, state_dict, prefix, *args):
-    """Give keys of a baseline (ungated) checkpoint the ``architecture.`` prefix."""
+    """Load a baseline (ungated) checkpoint: its keys get the ``architecture.`` prefix and the
+    gates keep their current values, said in one line instead of a list of missing keys."""
     ours = (prefix + 'architecture.', prefix + 'gates.', prefix + 'data_preprocessor.')
-    if any(k.startswith(prefix + 'architecture.') for k in state_dict):
+    if any(k.startswith(prefix + 'gates.') for k in state_dict):
         return
-    for key in [k for k in state_dict if k.startswith(prefix) and not k.startswith(ours)]:
-        state_dict[prefix + 'architecture.' + key[len(prefix):]] = state_dict.pop(key)
+    if not any(k.startswith(prefix + 'architecture.') for k in state_dict):
+        for key in [k for k in state_dict if k.startswith(prefix) and not k.startswith(ours)]:
+            state_dict[prefix + 'architecture.' + key[len(prefix):]] = state_dict.pop(key)
+    if not any(k.startswith(prefix + 'architecture.') for k in state_dict):
+        return  # not a checkpoint of this model at all: let the loader report it
+    for key, value in module.gates.state_dict(prefix=prefix + 'gates.').items():
+        state_dict[key] = value.clone()
+    print_log(f'loaded a baseline checkpoint (no GDP gates): the gates start at their initial '
+              f'values (α={module.init:g}, ε={float(module.gates.eps):g})', logger='current')
 
 
 @MODELS.register_module()
@@ -85,6 +94,7 @@ class GDPAlgorithm(BaseModel):
             self.data_preprocessor = preprocessor
         self.architecture = architecture
         self.input_shape = tuple(input_shape)
+        self.init = float(init)
         fn, ignore = None, ()
         if forward_mode == 'tensor':
             fn = _tensor_mode

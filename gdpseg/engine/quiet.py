@@ -1,0 +1,41 @@
+"""The tools' ``--quiet`` mode: progress bars and warnings on the console, the full log in the
+work dir."""
+import logging
+import warnings
+
+from mmengine.runner import Runner
+
+
+# MMEngine's own notices that say nothing about the run (they stay in the log file)
+_HARMLESS = ('will be deprecated', 'is the alias of', 'The prefix is not set in metric class',
+             'since its requires_grad=False')
+
+
+class _DropHarmless(logging.Filter):
+    def filter(self, record):
+        message = record.getMessage()
+        return not any(text in message for text in _HARMLESS)
+
+
+class QuietRunner(Runner):
+    """MMEngine's Runner whose console shows warnings and errors only (the environment and
+    config dumps and the per-interval lines still go to the log file of the work dir)."""
+
+    def build_logger(self, *args, **kwargs):
+        logger = super().build_logger(*args, **kwargs)
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.setLevel(logging.WARNING)
+                handler.addFilter(_DropHarmless())
+        return logger
+
+
+def quiet_cfg(cfg, desc: str = ''):
+    """Add a progress bar to ``cfg`` and mute the libraries' deprecation chatter."""
+    hooks = list(cfg.get('custom_hooks', []) or [])
+    hooks.append(dict(type='ProgressBarHook', desc=desc))
+    cfg.custom_hooks = hooks
+    for module in (r'mmseg(\..*)?', r'mmengine(\..*)?', r'mmdet(\..*)?'):
+        warnings.filterwarnings('ignore', category=UserWarning, module=module)
+        warnings.filterwarnings('ignore', category=DeprecationWarning, module=module)
+    return cfg
