@@ -1,6 +1,7 @@
 """Evaluate a checkpoint (gated or baseline) or an export of tools/prune.py, for any task.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--shape H W] [--quiet]
+                                           [--show-dir DIR]
                                            [--cfg-options k=v ...] [--launcher pytorch]
 
 CHECKPOINT is a training checkpoint (``iter_N.pth``), or an export: its directory or its
@@ -24,7 +25,7 @@ from gdpseg.engine.checkpoint import load_weights, read_state_dict
 from gdpseg.engine.dist import setup_cpu_distributed
 from gdpseg.engine.export import is_export, load_export, plan_path
 from gdpseg.engine.quiet import QuietRunner, quiet_cfg
-from gdpseg.engine.tasks import check_data, task_for
+from gdpseg.engine.tasks import check_data, task_for, task_for_cfg
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.utils import load_config, register_all_modules
 
@@ -62,6 +63,7 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
+    parser.add_argument('--show-dir', help='draw every test prediction into this folder')
     parser.add_argument('--quiet', action='store_true',
                         help='a progress bar and warnings only; the full log goes to the work dir')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -76,6 +78,8 @@ def main(argv=None):
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_data(cfg.test_dataloader)
+    if args.show_dir:
+        task_for_cfg(cfg).show(cfg, osp.abspath(args.show_dir))
     cfg.resume = False
     runner_cls = QuietRunner if args.quiet else Runner
     if args.quiet:

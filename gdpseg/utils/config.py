@@ -35,13 +35,18 @@ def check_option_types(cfg, cfg_options) -> None:
                              f'{old!r})')
 
 
-def _experiment_name(path):
-    """Runner names are the config's name plus a timestamp in seconds; two runs of one config
-    in one process within a second would share MMEngine's logger (and its log file). A short
-    random suffix keeps them apart."""
+def _separate_runs(cfg, path):
+    """MMEngine keeps one logger per experiment name (config name + timestamp in seconds) and
+    one visualizer per name within a process; a second run in the same process (the demo, the
+    tests, notebooks) would write into the first one's log file and vis dir. Unique names keep
+    runs apart."""
     import uuid
 
-    return f'{osp.splitext(osp.basename(path))[0]}-{uuid.uuid4().hex[:6]}'
+    tag = uuid.uuid4().hex[:6]
+    if not cfg.get('experiment_name'):
+        cfg.experiment_name = f'{osp.splitext(osp.basename(path))[0]}-{tag}'
+    if isinstance(cfg.get('visualizer'), dict):
+        cfg.visualizer.name = f"{cfg.visualizer.get('name', 'visualizer')}-{tag}"
 
 
 def load_config(path, cfg_options=None):
@@ -57,6 +62,5 @@ def load_config(path, cfg_options=None):
     if cfg_options:
         check_option_types(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
-    if not cfg.get('experiment_name'):
-        cfg.experiment_name = _experiment_name(path)
+    _separate_runs(cfg, path)
     return cfg

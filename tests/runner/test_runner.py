@@ -81,7 +81,9 @@ def test_train_prune_test_exported_equals_gated(voc, tmp_path):
     assert 'Input shape: (1, 3, 32, 32)' in printed.getvalue()
     # the export's directory works too, and a pickled module is refused, not unpickled
     dir_metrics, _ = test.main([GDP_CFG, str(out), '--work-dir', str(tmp_path / 't3'),
-                                '--cfg-options', *opts])
+                                '--show-dir', str(tmp_path / 'show'), '--cfg-options', *opts])
+    drawn = list((tmp_path / 'show').rglob('*.png'))  # every prediction, drawn (8 images)
+    assert len(drawn) == 8
     assert dir_metrics['mIoU'] == exp_metrics['mIoU']
     with pytest.raises(ValueError, match='plan.json'):
         test.main([GDP_CFG, str(out / 'pruned.pth'), '--cfg-options', *opts])
@@ -191,3 +193,16 @@ def test_quiet_mode_shows_progress_and_warnings_and_logs_everything_to_the_work_
     assert 'lost all its channels' in out  # warnings still reach the console
     log = next(work.rglob('*.log')).read_text()
     assert 'System environment' in log and 'Iter(train) [3/3]' in log  # last iteration logged
+
+    # the logs as curves and a summary (OpenMMLab's analyze_logs)
+    spec = importlib.util.spec_from_file_location(
+        'analyze_logs', ROOT / 'tools' / 'analysis_tools' / 'analyze_logs.py')
+    analyze = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(analyze)
+    png = tmp_path / 'curves.png'
+    analyze.main(['plot_curve', str(work), '--out', str(png)])
+    assert png.stat().st_size > 5000
+    line = analyze.summary([str(work)])
+    assert '3 iterations' in line and 'gdp_flops_ratio' in line and 'mIoU' in line
+    with pytest.raises(FileNotFoundError, match='scalars.json'):
+        analyze.find_scalars(str(tmp_path / 'nowhere'))

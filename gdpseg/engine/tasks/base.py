@@ -18,12 +18,39 @@ class TaskAdapter:
         """Whether this adapter handles ``model`` (the task model, not the GDP wrapper)."""
         return True
 
+    def matches_class(self, cls) -> bool:
+        """Whether this adapter handles models of class ``cls`` (None: unknown)."""
+        return cls is None or self.priority == 0
+
     def check_data(self, dataloader_cfg) -> None:
         """Raise a clear error when a dataset this task knows is missing or incomplete."""
+
+    def show(self, cfg, show_dir: str) -> None:
+        """Set ``cfg`` up to draw every test prediction into ``show_dir`` (``--show-dir``)."""
+        raise ValueError(f'--show-dir: drawing predictions is not available for the '
+                         f'{self.name} task')
 
     def format_metrics(self, metrics: dict) -> str:
         """One line with the metrics of an evaluation."""
         return '  '.join(f'{k}: {_fmt(v)}' for k, v in metrics.items()) or '(no metrics)'
+
+
+def task_for_cfg(cfg):
+    """The adapter of the task model a config builds (without building it)."""
+    from gdpseg.registry import MODELS
+
+    arch = cfg.model.get('architecture', cfg.model)
+    cls = None
+    if isinstance(arch, dict) and isinstance(arch.get('type'), str):
+        name = arch['type']
+        scope = arch.get('_scope_') or cfg.get('default_scope') or 'gdpseg'
+        if '.' not in name and scope != 'gdpseg':
+            cls = MODELS.get(f'{scope}.{name}')  # another OpenMMLab scope, e.g. mmseg
+        cls = cls or MODELS.get(name)
+    for adapter in _adapters():
+        if adapter.matches_class(cls):
+            return adapter
+    return TaskAdapter()
 
 
 def _fmt(value):
