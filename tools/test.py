@@ -123,7 +123,7 @@ def main(argv=None):
             shape = (*shape[:2], *args.shape)
         flops = count_conv_linear_flops(TensorMode(model.eval()), (torch.zeros(shape),))
         note = f'{kind}, at {shape}'
-    print(task_for(model).format_metrics(metrics))
+    print(task_for(model).format_metrics(metrics) or '(no metrics)')
     print(f'FLOPs (conv+linear MACs): {flops:,} ({note})')
     return metrics, flops
 

@@ -1,5 +1,7 @@
-"""Data: Pascal VOC is used through mmseg; this package adds offline VOC-layout data."""
+"""Data: Pascal VOC and COCO are used through mmseg and mmdet; this package adds offline data in
+their layouts (from scikit-learn's digits) and layout checks."""
+from .digits_coco import make_digits_coco
 from .digits_voc import make_digits_voc
 from .voc_check import check_voc_layout
 
-__all__ = ['check_voc_layout', 'make_digits_voc']
+__all__ = ['check_voc_layout', 'make_digits_coco', 'make_digits_voc']

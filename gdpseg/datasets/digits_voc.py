@@ -39,7 +39,7 @@ def make_digits_voc(root, num_train=64, num_val=16, size=64, digits_per_image=(1
     for split, count in (('train', num_train), ('val', num_val)):
         for i in range(count):
             name = f'{split}_{i:05d}'
-            image, label = _canvas(rng, digits, size, digits_per_image, digit_size)
+            image, label, _ = canvas(rng, digits, size, digits_per_image, digit_size)
             Image.fromarray(image).save(root / 'JPEGImages' / f'{name}.jpg', quality=95)
             for folder in ('SegmentationClass', 'SegmentationClassAug'):
                 Image.fromarray(label, mode='L').save(root / folder / f'{name}.png')
@@ -51,10 +51,13 @@ def make_digits_voc(root, num_train=64, num_val=16, size=64, digits_per_image=(1
     return root
 
 
-def _canvas(rng, digits, size, digits_per_image, digit_size):
+def canvas(rng, digits, size, digits_per_image, digit_size):
+    """One noisy canvas with pasted digits: ``(image, label mask, boxes)``, each box
+    ``(x, y, w, h, digit)`` around a digit's visible pixels."""
     background = rng.uniform(0, 90, 3)
     image = np.clip(background + rng.normal(0, 12, (size, size, 3)), 0, 255)
     label = np.zeros((size, size), np.uint8)
+    boxes = []
     for _ in range(rng.integers(digits_per_image[0], digits_per_image[1] + 1)):
         k = rng.integers(len(digits.images))
         side = int(rng.integers(int(size * digit_size[0]), int(size * digit_size[1]) + 1))
@@ -66,4 +69,8 @@ def _canvas(rng, digits, size, digits_per_image, digit_size):
         patch = image[y:y + side, x:x + side]
         patch[mask] = (glyph[mask, None] * colour + (1 - glyph[mask, None]) * patch[mask])
         label[y:y + side, x:x + side][mask] = digits.target[k] + 1
-    return image.astype(np.uint8), label
+        if mask.any():
+            ys, xs = np.nonzero(mask)
+            boxes.append((int(x + xs.min()), int(y + ys.min()), int(xs.max() - xs.min() + 1),
+                          int(ys.max() - ys.min() + 1), int(digits.target[k])))
+    return image.astype(np.uint8), label, boxes

@@ -162,9 +162,15 @@ def test_tools_find_the_task_and_check_only_the_datasets_they_know(tmp_path):
     assert 'mIoU: 1.5' in task_for(model).format_metrics({'mIoU': 1.5, 'aAcc': 2.0})
     assert task_for(nn.Linear(2, 2)).format_metrics({'accuracy/top1': 0.5}) == \
         'accuracy/top1: 0.5000'
-    # a COCO dataset with data_root and ann_file is not checked as VOC
+    # a COCO dataset is checked as COCO, not as VOC: a valid one passes, a missing one says how
+    # to make one
     coco = dict(dataset=dict(type='mmdet.CocoDataset', data_root=str(tmp_path / 'coco'),
                              ann_file='train.json', data_prefix=dict(img='images/')))
+    with pytest.raises(FileNotFoundError, match='COCO-layout') as info:
+        check_data(coco)
+    assert 'VOC' not in str(info.value)
+    (tmp_path / 'coco' / 'images').mkdir(parents=True)
+    (tmp_path / 'coco' / 'train.json').write_text('{}')
     check_data(coco)
     voc = dict(dataset=dict(type='PascalVOCDataset', data_root=str(tmp_path / 'voc'),
                             ann_file='train.txt', data_prefix='JPEGImages'))

@@ -28,7 +28,9 @@ class GDPOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 raise ValueError('gate_lr needs optimizer.lr to turn into a multiplier')
             gate_lr_mult = gate_lr / base_lr
         custom = dict(paramwise_cfg.get('custom_keys', {}))
-        custom['gates.alphas'] = dict(lr_mult=1.0 if gate_lr_mult is None else gate_lr_mult,
-                                      decay_mult=0.0)
+        gate_cfg = dict(lr_mult=1.0 if gate_lr_mult is None else gate_lr_mult)
+        if optim_wrapper_cfg.get('optimizer', {}).get('weight_decay'):
+            gate_cfg['decay_mult'] = 0.0  # (MMEngine refuses decay_mult without a weight decay)
+        custom['gates.alphas'] = gate_cfg
         paramwise_cfg['custom_keys'] = custom
         super().__init__(optim_wrapper_cfg, paramwise_cfg)

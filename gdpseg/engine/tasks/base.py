@@ -32,7 +32,7 @@ class TaskAdapter:
 
     def format_metrics(self, metrics: dict) -> str:
         """One line with the metrics of an evaluation."""
-        return '  '.join(f'{k}: {_fmt(v)}' for k, v in metrics.items()) or '(no metrics)'
+        return '  '.join(f'{k}: {_fmt(v)}' for k, v in metrics.items())
 
 
 def task_for_cfg(cfg):

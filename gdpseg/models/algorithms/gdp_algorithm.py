@@ -121,5 +121,6 @@ class GDPAlgorithm(BaseModel):
         """The pruning plan of the gates now (:meth:`GateSet.plan`)."""
         return self.gates.plan()
 
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        return self.architecture(inputs, data_samples, mode=mode)
+    def forward(self, inputs, *args, mode: str = 'tensor', **kwargs):
+        # whatever the task model's data holds besides the inputs (data_samples, labels, ...)
+        return self.architecture(inputs, *args, mode=mode, **kwargs)
