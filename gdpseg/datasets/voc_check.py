@@ -2,6 +2,8 @@
 message that says how to fix it."""
 import os.path as osp
 
+from .find import datasets_of_type
+
 VOC_HELP = """\
 Pascal VOC 2012 with the SBD augmentation is expected at {root}
 (OpenMMLab layout: data/VOCdevkit/VOC2012 relative to where the tools run):
@@ -19,19 +21,6 @@ or run from the directory that holds data/.
 For a dry run without VOC, a small set in the same layout (scikit-learn's digits, no download):
   python -c "from gdpseg.datasets import make_digits_voc; make_digits_voc('data/VOCdevkit/VOC2012')"
 (train/val/aug lists and SegmentationClassAug included). See docs/data.md."""
-
-
-def _datasets(cfg):
-    """Pascal VOC dataset configs inside a (nested) dataloader/dataset config."""
-    if isinstance(cfg, dict):
-        if str(cfg.get('type', '')).split('.')[-1] == 'PascalVOCDataset' and \
-                'data_root' in cfg and 'ann_file' in cfg:
-            yield cfg
-        for value in cfg.values():
-            yield from _datasets(value)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            yield from _datasets(value)
 
 
 def _prefix(ds):
@@ -53,7 +42,9 @@ def check_voc_layout(dataset_cfg, base_dir='.'):
         base_dir: Directory relative paths are resolved from (the working directory).
     """
     problems, roots = [], []
-    for ds in _datasets(dataset_cfg):
+    for ds in datasets_of_type(dataset_cfg, 'PascalVOCDataset'):
+        if 'data_root' not in ds or 'ann_file' not in ds:
+            continue
         root = ds['data_root'] if osp.isabs(ds['data_root']) else osp.join(base_dir,
                                                                            ds['data_root'])
         roots.append(ds['data_root'])

@@ -2,6 +2,7 @@
 import os.path as osp
 import uuid
 
+from gdpseg.datasets.find import datasets_of_type
 from gdpseg.registry import TASKS
 
 from .base import TaskAdapter
@@ -10,17 +11,6 @@ COCO_HELP = ('A COCO-layout dataset is expected: DATA_ROOT/<ann_file> (COCO json
              'images under DATA_ROOT/<data_prefix.img>. For a dry run without COCO:\n  python -c '
              '"from gdpseg.datasets import make_digits_coco; '
              'make_digits_coco(\'data/digits_coco\')"')
-
-
-def _coco_datasets(cfg):
-    if isinstance(cfg, dict):
-        if str(cfg.get('type', '')).split('.')[-1] == 'CocoDataset':
-            yield cfg
-        for value in cfg.values():
-            yield from _coco_datasets(value)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            yield from _coco_datasets(value)
 
 
 @TASKS.register_module()
@@ -40,7 +30,7 @@ class DetectionTask(TaskAdapter):
 
     def check_data(self, dataloader_cfg) -> None:
         problems = []
-        for ds in _coco_datasets(dataloader_cfg):
+        for ds in datasets_of_type(dataloader_cfg, 'CocoDataset'):
             root = ds.get('data_root', '') or ''
             ann = osp.join(root, ds.get('ann_file', ''))
             if not osp.isfile(ann):
