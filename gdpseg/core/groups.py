@@ -225,6 +225,11 @@ class ChannelGroups:
             status = 'prunable' if g.prunable else 'fixed: ' + '; '.join(g.reasons)
             lines.append(f'{g.name[:60]:60s} {g.size:6d} {len(k):6d}  {status}')
         flops, full = plan_flops(self, plan), self.full_flops()
+        total = sum(g.size for g in self.groups)
+        prunable = sum(g.size for g in self.groups if g.prunable)
+        lines.append(f'prunable: {sum(g.prunable for g in self.groups)} of {len(self.groups)} '
+                     f'groups, {prunable:,} of {total:,} channels '
+                     f'({100 * prunable / max(1, total):.1f} %)')
         lines.append(f'FLOPs {flops:,} / {full:,} ({100 * flops / full:.2f} %)')
         return '\n'.join(lines)
 

@@ -4,7 +4,8 @@ from .cifar_resnet import CifarResNet
 from .deeplabv3plus import DeepLabV3Plus
 from .exported import ExportedNetwork, PrunedModel
 from .segmentors import PlainSegmentor
+from .smp_model import SMPModel
 from .transformer_net import TransformerNet
 
 __all__ = ['CifarResNet', 'DeepLabV3Plus', 'ExportedNetwork', 'GDPAlgorithm', 'PlainSegmentor',
-           'PrunedModel', 'TransformerNet']
+           'PrunedModel', 'SMPModel', 'TransformerNet']

@@ -310,3 +310,29 @@ def test_bn_recalibration_replaces_stale_statistics_by_the_data_average():
         assert not torch.allclose(model(batches[0]), stale)
     with pytest.raises(ValueError, match='no batches'):
         recalibrate_bn(model, [], lambda m, b: m(b))
+
+
+def test_an_smp_network_is_a_config_component_and_gates_like_the_others():
+    from gdpseg.core import prune
+    from gdpseg.registry import MODELS
+
+    register_all_modules()
+    cfg = Config.fromfile(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_gdp.py')
+    cfg.model.architecture.network = dict(type='SMPModel', arch='DeepLabV3Plus',
+                                          encoder_name='resnet18', classes=21)
+    cfg.model.input_shape = (1, 3, 64, 64)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    gates = model.gates
+    assert 'prunable:' in gates.summary()
+    assert sum(g.prunable for g in gates.groups) > 10
+    with torch.no_grad():
+        for g, a in zip(gates.groups, gates.alphas):
+            if g.prunable:
+                a[::3] = 0
+        x = torch.randn(1, 3, 64, 64)
+        pruned = prune(model.architecture, gates).eval()
+        torch.testing.assert_close(pruned(x, mode='tensor'), model(x, mode='tensor'),
+                                   rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match='download'):
+        MODELS.build(dict(type='SMPModel', arch='Unet', encoder_weights='imagenet'))
