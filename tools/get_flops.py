@@ -7,7 +7,6 @@ ungated network and, given a checkpoint, the network as its export would keep it
 of tools/prune.py (its directory or plan.json), the exported network.
 """
 import argparse
-import json
 import sys
 
 import torch
@@ -15,7 +14,7 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
 from gdpseg.engine.checkpoint import load_weights
-from gdpseg.engine.export import is_export, load_export, plan_path
+from gdpseg.engine.export import export_input_shape, is_export, load_export
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops, count_flops
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
@@ -41,8 +40,7 @@ def main(argv=None):
     if args.checkpoint and is_export(args.checkpoint):
         model = load_export(args.checkpoint)
         if not args.shape:
-            with open(plan_path(args.checkpoint)) as f:
-                shape = tuple(json.load(f).get('input_shape', shape))
+            shape = tuple(export_input_shape(args.checkpoint) or shape)
     else:
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
             model = MODELS.build(cfg.model).eval()

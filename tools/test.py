@@ -12,7 +12,6 @@ the config's model is refused with what does not fit. A model with non-finite ou
 A pickled module (``pruned.pth``) is refused: unpickling can run code.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -23,7 +22,8 @@ from mmengine.runner import Runner
 
 from gdpseg.engine.checkpoint import load_weights, read_state_dict
 from gdpseg.engine.dist import setup_cpu_distributed
-from gdpseg.engine.export import is_export, load_export, plan_path
+from gdpseg.core.nested import iter_tensors
+from gdpseg.engine.export import export_input_shape, is_export, load_export
 from gdpseg.engine.quiet import QuietRunner, quiet_cfg
 from gdpseg.engine.tasks import check_data, task_for, task_for_cfg
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
@@ -41,10 +41,7 @@ def check_finite_outputs(model, shape):
             out = model(x, mode='tensor')
     finally:
         model.train(was_training)
-    outs = [out] if isinstance(out, torch.Tensor) else [
-        t for t in (out.values() if isinstance(out, dict) else out)
-        if isinstance(t, torch.Tensor)]
-    if not all(bool(torch.isfinite(t).all()) for t in outs):
+    if not all(bool(torch.isfinite(t).all()) for t in iter_tensors(out)):
         raise ValueError('the model\'s outputs are not finite (NaN/inf): its weights are broken, '
                          'e.g. training diverged; evaluate an earlier checkpoint')
 
@@ -88,7 +85,7 @@ def main(argv=None):
         kind = 'export'
         cfg.load_from = None
         exported = load_export(args.checkpoint)
-        traced_shape = json.load(open(plan_path(args.checkpoint))).get('input_shape')
+        traced_shape = export_input_shape(args.checkpoint)
         runner = runner_cls(
             model=exported, work_dir=cfg.work_dir,
             custom_hooks=[h for h in cfg.get('custom_hooks', [])
@@ -102,12 +99,12 @@ def main(argv=None):
     else:
         if osp.isdir(args.checkpoint):
             raise FileNotFoundError(f'{args.checkpoint} is a directory without plan.json')
-        read_state_dict(args.checkpoint)  # a clear error before building anything
+        state = read_state_dict(args.checkpoint)  # a clear error before building anything
         kind = 'checkpoint'
         traced_shape = None
         cfg.load_from = None  # loaded strictly below, not by the runner
         runner = runner_cls.from_cfg(cfg)
-        load_weights(_unwrap(runner.model), args.checkpoint)
+        load_weights(_unwrap(runner.model), args.checkpoint, state)
     model = _unwrap(runner.model)
     size = cfg.model.get('data_preprocessor', {}).get('size') or (512, 512)
     probe = tuple(getattr(model, 'input_shape', None) or traced_shape or (1, 3, *size))

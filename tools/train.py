@@ -89,11 +89,12 @@ def resume_checkpoint(work_dir, explicit=None):
 
     found = sorted(glob.glob(osp.join(work_dir, 'iter_*.pth')) +
                    glob.glob(osp.join(work_dir, 'epoch_*.pth')), key=step, reverse=True)
-    for i, path in enumerate(found):
-        problem = _readable(path)
-        if problem is None:
-            if i:
-                warnings.warn(f'gdpseg: {found[0]} is broken ({_readable(found[0])}); resuming '
+    problems = {}
+    for path in found:
+        problems[path] = _readable(path)
+        if problems[path] is None:
+            if path != found[0]:
+                warnings.warn(f'gdpseg: {found[0]} is broken ({problems[found[0]]}); resuming '
                               f'from {path}', stacklevel=2)
             return path
     if found:

@@ -142,8 +142,9 @@ class ChannelGroups:
 
     def counted_calls(self):
         """Traced conv/linear calls that count towards FLOPs (not those in ``flops_ignore``)."""
-        return [c for c in self.graph.calls
-                if not any(fnmatch.fnmatchcase(c.module, p) for p in self.flops_ignore)]
+        return self.cached('counted_calls', lambda: [
+            c for c in self.graph.calls
+            if not any(fnmatch.fnmatchcase(c.module, p) for p in self.flops_ignore)])
 
     def cached(self, key: str, build):
         """A value that depends on the graph only, computed once."""
@@ -211,7 +212,7 @@ class ChannelGroups:
     def full_flops(self) -> int:
         """conv+linear multiply-adds of the unpruned network (traced input)."""
         from .plan import full_plan, plan_flops
-        return plan_flops(self, full_plan(self))
+        return self.cached('full_flops', lambda: plan_flops(self, full_plan(self)))
 
     def full_params(self) -> int:
         return sum(p.numel() for p in self.model.parameters())

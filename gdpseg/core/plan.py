@@ -46,9 +46,6 @@ class PruningPlan:
     def resolved(self) -> bool:
         return self.carriers is not None
 
-    def widths(self) -> List[int]:
-        return [len(k) for k in self.keep]
-
     def width(self, groups, segs) -> int:
         """Channels of an axis made of ``segs`` that the plan keeps."""
         return sum(len(self.keep[groups.group_index(s)]) * s.expand for s in segs)
@@ -74,11 +71,10 @@ class PruningPlan:
             raise ValueError(f"not a gdpseg plan (format={data.get('format')!r}, expected "
                              "'gdpseg.plan/1')")
         entries = data['groups']
-        if len(entries) != len(groups.groups) or any(
-                e['name'] != g.name or e['size'] != g.size for e, g in zip(entries, groups.groups)):
-            mismatch = next(((e['name'], e['size'], g.name, g.size) for e, g in
-                             zip(entries, groups.groups) if e['name'] != g.name or
-                             e['size'] != g.size), None)
+        mismatch = next(((e['name'], e['size'], g.name, g.size) for e, g in
+                         zip(entries, groups.groups) if (e['name'], e['size']) != (g.name, g.size)),
+                        None)
+        if len(entries) != len(groups.groups) or mismatch:
             raise ValueError(
                 f'the plan does not fit this model: it has {len(entries)} groups, the model '
                 f'{len(groups.groups)}' + (f'; first difference: plan {mismatch[:2]}, model '

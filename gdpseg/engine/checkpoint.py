@@ -90,10 +90,11 @@ def _is_baseline_of(model, state) -> bool:
     return not any(k.startswith('gates.') for k in state) and keys == arch
 
 
-def load_weights(model, path: str) -> None:
+def load_weights(model, path: str, state: dict = None) -> None:
     """Load a checkpoint into ``model`` strictly, or raise a ``ValueError`` that summarises what
-    does not fit (missing, unexpected and mis-shaped keys) and says what the file probably is."""
-    state = read_state_dict(path)
+    does not fit (missing, unexpected and mis-shaped keys) and says what the file probably is.
+    ``state``: the file's :func:`read_state_dict`, when the caller has read it already."""
+    state = read_state_dict(path) if state is None else state
     if getattr(model, 'gates', None) is not None and _is_baseline_of(model, state):
         raise ValueError(f'{path} is a baseline checkpoint (no GDP gates): train with GDP first '
                          f'(tools/train.py <..._gdp.py config> --cfg-options load_from={path}),'

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from gdpseg.core import PruningPlan, prune
-from gdpseg.core.trace import iter_tensors
+from gdpseg.core.nested import iter_tensors
 
 PLAN_FILE, WEIGHTS_FILE, CONFIG_FILE, MODULE_FILE = ('plan.json', 'pruned_weights.pth',
                                                      'config.py', 'pruned.pth')
@@ -101,6 +101,12 @@ def save_export(out_dir: str, cfg, model, pruned: nn.Module, plan, example, info
 def plan_path(path: str) -> str:
     """``path`` itself if it is a plan file, ``path/plan.json`` for an export directory."""
     return osp.join(path, PLAN_FILE) if osp.isdir(path) else path
+
+
+def export_input_shape(path: str):
+    """The input shape an export was traced and counted at (``None`` if it does not say)."""
+    with open(plan_path(path)) as f:
+        return json.load(f).get('input_shape')
 
 
 def is_export(path: str) -> bool:

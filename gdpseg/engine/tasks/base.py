@@ -1,4 +1,6 @@
 """What gdpseg's tools need to know about a task family, and the fallback for any task."""
+import uuid
+
 from gdpseg.registry import TASKS
 
 
@@ -13,26 +15,45 @@ class TaskAdapter:
 
     name = 'generic'
     priority = 0
+    # (visualization hook, visualizer) that draw predictions, for ``--show-dir``
+    draw_types = None
+    headline = ()  # metrics printed first
+
+    def model_class(self):
+        """The base class of the task's models (None: any model)."""
+        return None
 
     def matches(self, model) -> bool:
         """Whether this adapter handles ``model`` (the task model, not the GDP wrapper)."""
-        return True
+        base = self.model_class()
+        return base is None or isinstance(model, base)
 
     def matches_class(self, cls) -> bool:
         """Whether this adapter handles models of class ``cls`` (None: unknown)."""
-        return cls is None or self.priority == 0
+        base = self.model_class()
+        return base is None or isinstance(cls, type) and issubclass(cls, base)
 
     def check_data(self, dataloader_cfg) -> None:
         """Raise a clear error when a dataset this task knows is missing or incomplete."""
 
     def show(self, cfg, show_dir: str) -> None:
         """Set ``cfg`` up to draw every test prediction into ``show_dir`` (``--show-dir``)."""
-        raise ValueError(f'--show-dir: drawing predictions is not available for the '
-                         f'{self.name} task')
+        if self.draw_types is None:
+            raise ValueError(f'--show-dir: drawing predictions is not available for the '
+                             f'{self.name} task')
+        hook, visualizer = self.draw_types
+        cfg.default_hooks.visualization = dict(type=hook, draw=True, interval=1)
+        # a visualizer of its own: MMEngine reuses one by name within a process, with the
+        # save dir it was first given
+        cfg.visualizer = dict(cfg.get('visualizer') or {}, type=visualizer,
+                              vis_backends=[dict(type='LocalVisBackend')], save_dir=show_dir,
+                              name=f'show_{uuid.uuid4().hex[:8]}')
 
     def format_metrics(self, metrics: dict) -> str:
-        """One line with the metrics of an evaluation."""
-        return '  '.join(f'{k}: {_fmt(v)}' for k, v in metrics.items())
+        """One line with the metrics of an evaluation, the task's headline metrics first."""
+        keys = [k for k in metrics if k in self.headline] + \
+            [k for k in metrics if k not in self.headline]
+        return '  '.join(f'{k}: {_fmt(metrics[k])}' for k in keys)
 
 
 def task_for_cfg(cfg):

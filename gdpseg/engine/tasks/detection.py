@@ -1,6 +1,5 @@
 """Object detection (mmdet detectors): COCO data check, bbox mAP line, drawn predictions."""
 import os.path as osp
-import uuid
 
 from gdpseg.datasets.find import datasets_of_type
 from gdpseg.registry import TASKS
@@ -17,16 +16,13 @@ COCO_HELP = ('A COCO-layout dataset is expected: DATA_ROOT/<ann_file> (COCO json
 class DetectionTask(TaskAdapter):
     name = 'detection'
     priority = 10
+    draw_types = ('mmdet.DetVisualizationHook', 'mmdet.DetLocalVisualizer')
+    headline = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75')
 
-    def matches(self, model) -> bool:
+    def model_class(self):
         from mmdet.models.detectors.base import BaseDetector
 
-        return isinstance(model, BaseDetector)
-
-    def matches_class(self, cls) -> bool:
-        from mmdet.models.detectors.base import BaseDetector
-
-        return isinstance(cls, type) and issubclass(cls, BaseDetector)
+        return BaseDetector
 
     def check_data(self, dataloader_cfg) -> None:
         problems = []
@@ -43,16 +39,6 @@ class DetectionTask(TaskAdapter):
             raise FileNotFoundError('The dataset is incomplete:\n  - ' +
                                     '\n  - '.join(dict.fromkeys(problems)) + '\n' + COCO_HELP)
 
-    def show(self, cfg, show_dir: str) -> None:
-        cfg.default_hooks.visualization = dict(type='mmdet.DetVisualizationHook', draw=True,
-                                               interval=1)
-        cfg.visualizer = dict(cfg.get('visualizer') or {}, type='mmdet.DetLocalVisualizer',
-                              vis_backends=[dict(type='LocalVisBackend')], save_dir=show_dir,
-                              name=f'show_{uuid.uuid4().hex[:8]}')
-
     def format_metrics(self, metrics: dict) -> str:
-        keys = [k for k in metrics if k.endswith(('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75'))]
-        rest = {k: v for k, v in metrics.items() if k not in keys}
-        head = '  '.join(f'{k}: {metrics[k]}' for k in keys)
-        return (head + ('  ' + super().format_metrics(rest) if rest else '')).strip() or \
+        return super().format_metrics(metrics) or \
             '(no metrics: the detector predicted nothing above its score threshold)'

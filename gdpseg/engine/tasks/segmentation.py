@@ -1,6 +1,4 @@
-"""Semantic segmentation (mmseg segmentors, PlainSegmentor): VOC data check, mIoU line."""
-import uuid
-
+"""Semantic segmentation (mmseg segmentors, PlainSegmentor): VOC data check, mIoU first."""
 from gdpseg.registry import TASKS
 
 from .base import TaskAdapter
@@ -10,34 +8,15 @@ from .base import TaskAdapter
 class SegmentationTask(TaskAdapter):
     name = 'segmentation'
     priority = 10
+    draw_types = ('mmseg.SegVisualizationHook', 'mmseg.SegLocalVisualizer')
+    headline = ('mIoU', 'aAcc', 'mAcc')
 
-    def matches(self, model) -> bool:
+    def model_class(self):
         from mmseg.models.segmentors.base import BaseSegmentor
 
-        return isinstance(model, BaseSegmentor)
-
-    def matches_class(self, cls) -> bool:
-        from mmseg.models.segmentors.base import BaseSegmentor
-
-        return isinstance(cls, type) and issubclass(cls, BaseSegmentor)
-
-    def show(self, cfg, show_dir: str) -> None:
-        """mmseg's visualization hook draws every prediction next to its ground truth."""
-        cfg.default_hooks.visualization = dict(type='mmseg.SegVisualizationHook', draw=True,
-                                               interval=1)
-        # a visualizer of its own: MMEngine reuses one by name within a process, with the
-        # save dir it was first given
-        cfg.visualizer = dict(cfg.get('visualizer') or {}, type='mmseg.SegLocalVisualizer',
-                              vis_backends=[dict(type='LocalVisBackend')], save_dir=show_dir,
-                              name=f'show_{uuid.uuid4().hex[:8]}')
+        return BaseSegmentor
 
     def check_data(self, dataloader_cfg) -> None:
         from gdpseg.datasets import check_voc_layout
 
         check_voc_layout(dataloader_cfg)
-
-    def format_metrics(self, metrics: dict) -> str:
-        keys = [k for k in ('mIoU', 'aAcc', 'mAcc') if k in metrics]
-        rest = {k: v for k, v in metrics.items() if k not in keys}
-        head = '  '.join(f'{k}: {metrics[k]}' for k in keys)
-        return (head + ('  ' + super().format_metrics(rest) if rest else '')).strip()

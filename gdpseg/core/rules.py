@@ -1,0 +1,298 @@
+"""Rules of the trace for ops that move or combine channels without weights.
+
+Each rule is ``rule(tracer, args, kwargs, out)``: it reads the labels of the op's inputs from the
+:class:`~gdpseg.core.trace.ChannelTracer`, merges channel classes in its graph where the op pairs
+channels one to one, labels the outputs, or reports the op as unsupported (its channels stay).
+Layers with weights have their own handlers (:mod:`gdpseg.core.layers`).
+"""
+import math
+from typing import Callable, Dict
+
+import torch
+
+from .graph import Label, Seg
+from .nested import iter_tensors
+
+# Ops that act on every channel independently and keep the channel axis where it is.
+CHANNELWISE = {
+    'relu', 'relu_', 'relu6', 'hardtanh', 'hardtanh_', 'leaky_relu', 'leaky_relu_', 'elu',
+    'elu_', 'selu', 'celu', 'gelu', 'silu', 'mish', 'softplus', 'sigmoid', 'sigmoid_', 'tanh',
+    'tanh_', 'hardswish', 'hardsigmoid', 'prelu_scalar', 'dropout', 'dropout1d', 'dropout2d',
+    'dropout3d', 'alpha_dropout', 'feature_alpha_dropout', 'contiguous', 'clone', 'detach',
+    'float', 'half', 'double', 'bfloat16', 'to', 'type', 'type_as', 'abs', 'neg', '__neg__',
+    'exp', 'log', 'sqrt', 'rsqrt', 'square', 'clamp', 'clamp_', 'clip', 'clamp_min',
+    'clamp_max', 'interpolate', 'upsample', 'upsample_nearest', 'upsample_bilinear',
+    'requires_grad_', 'cpu', 'cuda', 'zero_', 'fill_', 'sign', 'floor', 'ceil', 'round',
+    'nan_to_num', 'softmax2d_spatial',
+}
+# Binary element-wise ops: broadcast, channels of both operands are paired one to one.
+BINARY = {
+    'add', 'add_', '__add__', '__radd__', '__iadd__', 'sub', 'sub_', '__sub__', '__rsub__',
+    '__isub__', 'mul', 'mul_', '__mul__', '__rmul__', '__imul__', 'div', 'div_', '__truediv__',
+    '__rtruediv__', '__itruediv__', 'true_divide', 'maximum', 'minimum', 'pow', '__pow__',
+    'addcmul', 'lerp', 'where', 'gt', 'lt', 'ge', 'le', 'ne', 'eq', '__gt__', '__lt__', '__ge__',
+    '__le__', 'logical_and', 'logical_or', '__and__', '__or__',
+}
+# Pooling in every dimension, with or without indices: channel-wise.
+POOLS = {f'{kind}_pool{d}d{suffix}' for d in (1, 2, 3) for kind, suffix in (
+    ('max', ''), ('max', '_with_indices'), ('avg', ''), ('adaptive_avg', ''),
+    ('adaptive_max', ''), ('adaptive_max', '_with_indices'), ('lp', ''),
+    ('fractional_max', ''), ('fractional_max', '_with_indices'))} | {
+    f'max_unpool{d}d' for d in (1, 2, 3)}
+
+
+
+def first_label(tracer, args):
+    return tracer.label(args[0]) if args else None
+
+def channelwise(tracer, args, kwargs, out):
+    lab = first_label(tracer, args)
+    if lab is None:
+        return
+    for t in iter_tensors(out):
+        if t.dim() == args[0].dim() and t.shape[lab.dim] == args[0].shape[lab.dim]:
+            tracer.set_label(t, lab)
+
+def binary(tracer, args, kwargs, out):
+    operands = [a for a in iter_tensors(args)]
+    if not isinstance(out, torch.Tensor):
+        return
+    labels = [(t, tracer.label(t)) for t in operands if t.dim() > 0]
+    result = None
+    for t, lab in labels:
+        if lab is None:
+            continue
+        pos = lab.dim + out.dim() - t.dim()
+        if t.shape[lab.dim] == 1 and out.shape[pos] > 1:
+            continue  # one channel broadcast over the others (an attention map): not paired
+        if result is None:
+            result = Label(pos, lab.segs)
+        elif result.dim != pos or not tracer.graph.unify(result.segs, lab.segs):
+            tracer.unsupported(tracer.current_op, [result, lab],
+                               ': operands pair channels unevenly')
+            tracer.label_fixed(t, out, tracer.current_op, [result])
+            return
+    if result is None:
+        return
+    for t, lab in labels:
+        if lab is not None:
+            continue
+        k = result.dim - (out.dim() - t.dim())
+        if k >= 0 and t.shape[k] != 1:  # an untracked tensor with its own channels
+            tracer.unsupported('element-wise op with an untracked tensor', [result])
+            break
+    tracer.set_label(out, result)
+
+def cat(tracer, args, kwargs, out):
+    tensors = list(args[0]) if args else list(kwargs['tensors'])
+    dim = args[1] if len(args) > 1 else kwargs.get('dim', 0)
+    dim = dim % out.dim()
+    labels = [tracer.label(t) for t in tensors]
+    if all(lab is None for lab in labels):
+        return
+    if any(lab is not None and lab.dim == dim for lab in labels):
+        segs = []
+        for t, lab in zip(tensors, labels):
+            if lab is not None and lab.dim == dim:
+                segs.extend(lab.segs)
+            elif t.shape[dim] > 0:  # untracked channels: concatenated, never pruned
+                tracer.unsupported('concatenation with an untracked tensor', [lab])
+                segs.append(Seg(tracer.graph.new_node(t.shape[dim], 'untracked input')))
+        tracer.set_label(out, Label(dim, tuple(segs)))
+        return
+    # Concatenation along another axis: channels of all parts are the same channels.
+    binary_like(tracer, tensors, labels, out)
+
+
+def binary_like(tracer, tensors, labels, out):
+    known = [lab for lab in labels if lab is not None]
+    base = known[0]
+    for lab in known[1:]:
+        if lab.dim != base.dim or not tracer.graph.unify(base.segs, lab.segs):
+            tracer.unsupported('stack/cat of unevenly paired channels', known)
+            return
+    if len(known) != len(labels):
+        tracer.unsupported('stack/cat with an untracked tensor', known)
+        return
+    tracer.set_label(out, base)
+
+def stack(tracer, args, kwargs, out):
+    tensors = list(args[0]) if args else list(kwargs['tensors'])
+    dim = args[1] if len(args) > 1 else kwargs.get('dim', 0)
+    labels = [tracer.label(t) for t in tensors]
+    if all(lab is None for lab in labels):
+        return
+    dim = dim % out.dim()
+    binary_like(tracer, tensors, [None if lab is None else Label(
+        lab.dim + (dim <= lab.dim), lab.segs) for lab in labels], out)
+
+def reshape(tracer, args, kwargs, out):
+    """view/reshape/flatten/(un)squeeze: the channel axis may only merge with the axes
+    after it (flatten -> linear); splitting it or merging it with earlier axes is not
+    modelled."""
+    x = args[0]
+    lab = tracer.label(x)
+    if lab is None or not isinstance(out, torch.Tensor):
+        return
+    ishape, oshape = list(x.shape), list(out.shape)
+    prefix, channels = math.prod(ishape[:lab.dim]), ishape[lab.dim]
+    # Candidate output axes: those preceded by exactly the input axes before the channels
+    # (several when size-1 axes are involved, e.g. batch 1).
+    for j in range(len(oshape)):
+        if math.prod(oshape[:j]) != prefix:
+            continue
+        merged, k = 1, lab.dim + 1
+        while channels * merged < oshape[j] and k < len(ishape):
+            merged *= ishape[k]
+            k += 1
+        if channels * merged == oshape[j]:
+            tracer.set_label(out, Label(j, tuple(Seg(s.node, s.expand * merged)
+                                               for s in lab.segs)))
+            return
+    tracer.unsupported('reshape that splits the channel axis', [lab])
+
+def permute(tracer, args, kwargs, out):
+    lab = first_label(tracer, args)
+    if lab is None:
+        return
+    dims = args[1:] if len(args) > 1 else kwargs['dims']
+    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+        dims = dims[0]
+    dims = [d % out.dim() for d in dims]
+    tracer.set_label(out, Label(dims.index(lab.dim), lab.segs))
+
+def transpose(tracer, args, kwargs, out):
+    lab = first_label(tracer, args)
+    if lab is None:
+        return
+    a, b = (d % out.dim() for d in args[1:3])
+    new = b if lab.dim == a else a if lab.dim == b else lab.dim
+    tracer.set_label(out, Label(new, lab.segs))
+
+def reduce(tracer, args, kwargs, out):
+    """mean/sum/amax over axes other than the channels."""
+    name = tracer.current_op
+    lab = first_label(tracer, args)
+    if lab is None or not isinstance(out, torch.Tensor):
+        return
+    dims = args[1] if len(args) > 1 else kwargs.get('dim')
+    keep = kwargs.get('keepdim', args[2] if len(args) > 2 and isinstance(args[2], bool)
+                      else False)
+    if dims is None:
+        tracer.unsupported(f'{name} over all axes', [lab])
+        return
+    dims = [d % args[0].dim() for d in (dims if isinstance(dims, (list, tuple)) else [dims])]
+    if lab.dim in dims:
+        tracer.unsupported(f'{name} over the channel axis', [lab])
+        return
+    new = lab.dim if keep else lab.dim - sum(d < lab.dim for d in dims)
+    tracer.set_label(out, Label(new, lab.segs))
+
+def along_dim(tracer, args, kwargs, out):
+    """softmax-like ops along one axis: fine unless it is the channel axis."""
+    name = tracer.current_op
+    lab = first_label(tracer, args)
+    if lab is None:
+        return
+    dim = args[1] if len(args) > 1 else kwargs.get('dim')
+    if dim is None or dim % args[0].dim() == lab.dim:
+        tracer.unsupported(f'{name} over the channel axis', [lab])
+        return
+    tracer.set_label(out, lab)
+
+def pad(tracer, args, kwargs, out):
+    lab = first_label(tracer, args)
+    if lab is None:
+        return
+    pad = args[1] if len(args) > 1 else kwargs['pad']
+    touched = args[0].dim() - 1 - (len(pad) // 2 - 1)  # first dim the padding reaches
+    if touched <= lab.dim and any(pad[2 * (args[0].dim() - 1 - lab.dim):][:2]):
+        tracer.unsupported('padding of the channel axis', [lab])
+        tracer.label_fixed(args[0], out, 'padding of the channel axis')
+        return
+    tracer.set_label(out, lab)
+
+def getitem(tracer, args, kwargs, out):
+    lab = first_label(tracer, args)
+    if lab is None or not isinstance(out, torch.Tensor):
+        return
+    index = args[1] if isinstance(args[1], tuple) else (args[1],)
+    if any(isinstance(i, torch.Tensor) or isinstance(i, (list, bool)) for i in index):
+        tracer.unsupported('indexing with tensors or lists', [lab])
+        return
+    n_real = sum(1 for i in index if i is not None and i is not Ellipsis)
+    expanded = []
+    for i in index:
+        if i is Ellipsis:
+            expanded.extend([slice(None)] * (args[0].dim() - n_real))
+        else:
+            expanded.append(i)
+    in_dim, out_dim = 0, 0
+    for i in expanded:
+        if i is None:
+            out_dim += 1
+            continue
+        if in_dim == lab.dim:
+            if not (isinstance(i, slice) and i == slice(None)):
+                tracer.unsupported('slicing of the channel axis', [lab])
+                return
+            tracer.set_label(out, Label(out_dim, lab.segs))
+            return
+        if not isinstance(i, int):
+            out_dim += 1
+        in_dim += 1
+    tracer.set_label(out, Label(out_dim + lab.dim - in_dim, lab.segs))
+
+def split_like(tracer, args, kwargs, out):
+    """split/chunk: along the channels only at segment boundaries."""
+    name = tracer.current_op
+    lab = first_label(tracer, args)
+    if lab is None:
+        return
+    dim = args[2] if len(args) > 2 else kwargs.get('dim', 0)
+    dim = dim % args[0].dim()
+    parts = list(out)
+    if dim != lab.dim:
+        for p in parts:
+            tracer.set_label(p, lab)
+        return
+    offsets, pos = {}, 0
+    for i, s in enumerate(lab.segs):
+        offsets[pos] = i
+        pos += tracer.graph.sizes[s.node] * s.expand
+    offsets[pos] = len(lab.segs)
+    start = 0
+    for p in parts:
+        stop = start + p.shape[dim]
+        if start not in offsets or stop not in offsets:
+            tracer.unsupported(f'{name} inside a channel group', [lab])
+            return
+        tracer.set_label(p, Label(dim, lab.segs[offsets[start]:offsets[stop]]))
+        start = stop
+
+def expand(tracer, args, kwargs, out):
+    lab = first_label(tracer, args)
+    if lab is not None and out.shape[lab.dim + out.dim() - args[0].dim()] == \
+            args[0].shape[lab.dim]:
+        tracer.set_label(out, Label(lab.dim + out.dim() - args[0].dim(), lab.segs))
+    elif lab is not None:
+        tracer.unsupported('expand of the channel axis', [lab])
+
+
+# Ops that move or combine channels without weights: name -> rule (after the layer handlers).
+RULES: Dict[str, Callable] = {
+    **{name: channelwise for name in CHANNELWISE | POOLS},
+    **{name: binary for name in BINARY},
+    **{name: cat for name in ('cat', 'concat', 'concatenate')},
+    'stack': stack,
+    **{name: reshape for name in (
+        'view', 'reshape', 'flatten', 'view_as', 'reshape_as', 'unsqueeze', 'squeeze')},
+    'permute': permute,
+    'transpose': transpose,
+    **{name: reduce for name in ('mean', 'sum', 'amax')},
+    **{name: along_dim for name in ('softmax', 'log_softmax')},
+    'pad': pad,
+    '__getitem__': getitem,
+    **{name: split_like for name in ('split', 'chunk')},
+    **{name: expand for name in ('expand', 'expand_as')},
+}
