@@ -10,7 +10,7 @@ resolution. Either way the module's class and ``state_dict`` stay untouched.
 GDP is one producer of pruning plans: :meth:`GateSet.plan` keeps the channels whose α ≠ 0 and
 folds their gate values; :func:`gdpseg.core.prune` exports it.
 """
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -18,13 +18,15 @@ import torch.nn as nn
 from .graph import Seg
 from .groups import ChannelGroups, trace_groups
 from .layers import handler_of
-from .plan import PruningPlan, keep_by_score, plan_flops, plan_params, resolve
+from .plan import PruningPlan, full_plan, keep_by_score, plan_flops, plan_params, resolve
 from .prox import alternating_prox
 from .resource import Resource, build_resource
 
 # A layer's gate goes on its input when the input of this many samples is smaller than its weight
 # (low-resolution layers with large weights), else on its weight (high-resolution layers).
 ACTIVATION_GATE_BATCH = 16
+# Bisection steps of a floored proximal step: λ is found to 2⁻²⁰ of its value.
+PROX_BISECTIONS = 20
 
 
 def polarized_gate(alpha: torch.Tensor, eps) -> torch.Tensor:
@@ -172,11 +174,17 @@ class GateSet(nn.Module):
 
     # ----------------------------------------------------------------- the plan
     @torch.no_grad()
-    def plan(self) -> PruningPlan:
-        """Keep the channels whose α ≠ 0; fold their gate values into the readers."""
-        alphas = [a.detach() for a in self.alphas]
-        scale = [self.gate(i).detach() if g.prunable else None
-                 for i, g in enumerate(self.groups)]
+    def plan(self, alphas: Optional[Sequence[torch.Tensor]] = None) -> PruningPlan:
+        """Keep the channels whose α ≠ 0; fold their gate values into the readers.
+
+        Args:
+            alphas: α of every group to plan for instead of the current ones (to evaluate a
+                candidate step without applying it).
+        """
+        alphas = [a.detach() for a in (self.alphas if alphas is None else alphas)]
+        eps = self.eps.to(alphas[0].dtype) if alphas else self.eps
+        scale = [polarized_gate(a, eps) if g.prunable else None
+                 for a, g in zip(alphas, self.groups)]
         keep = keep_by_score(self.channel_groups, [a != 0 for a in alphas], alphas)
         return resolve(self.channel_groups, PruningPlan(keep, scale))
 
@@ -202,9 +210,25 @@ class GateSet(nn.Module):
     def flops_ratio(self) -> float:
         return self.flops() / self.full_flops()
 
+    def resource_value(self, plan: Optional[PruningPlan] = None) -> float:
+        """The resource the gates penalise, of the export of ``plan`` (default: the current
+        plan), in the resource's own units (multiply-adds, parameters, milliseconds...)."""
+        return self.resource.plan_value(self.channel_groups,
+                                        self.plan() if plan is None else plan)
+
+    def full_resource_value(self) -> float:
+        """The resource of the ungated network."""
+        return self.resource.plan_value(self.channel_groups, full_plan(self.channel_groups))
+
+    def resource_ratio(self, plan: Optional[PruningPlan] = None) -> float:
+        """:meth:`resource_value` over :meth:`full_resource_value` (for FLOPs: the exact
+        ratio the export will have)."""
+        return self.resource_value(plan) / self.full_resource_value()
+
     # ----------------------------------------------------------------- proximal step
     @torch.no_grad()
-    def prox_step(self, lr: float, lam: float, passes: int = 1) -> None:
+    def prox_step(self, lr: float, lam: float, passes: int = 1,
+                  min_ratio: Optional[float] = None) -> float:
         """The proximal step of Algorithm 1 on every prunable α, after a gradient step.
 
         Args:
@@ -212,18 +236,46 @@ class GateSet(nn.Module):
             lam: λ, weighting the *normalised* resource R/R_full, so it does not depend on
                 the model's size.
             passes: N, the alternating passes (the paper uses 1).
+            min_ratio: A floor on :meth:`resource_ratio`: a step that would zero enough gates
+                to go below it is taken with the largest smaller λ that does not (bisection;
+                a budget is never overshot by one large step).
+
+        Returns:
+            The λ the step was taken with (``lam`` unless the floor lowered it).
         """
         idx = [i for i, g in enumerate(self.groups) if g.prunable]
         if not idx:
-            return
+            return lam
         alphas = [self.alphas[i] for i in idx]
         cut = set(self.channel_groups.cut_groups()) if self.keep_connected else set()
-        new = alternating_prox([a.detach() for a in alphas], self.resource, idx,
-                               [g.size for g in self.groups], lr, lam, passes,
-                               min_keep=self.min_channels,
-                               protected=[j for j, i in enumerate(idx) if i in cut])
+        hat = [a.detach().clone() for a in alphas]
+
+        def step(lam_):
+            return alternating_prox(hat, self.resource, idx, [g.size for g in self.groups],
+                                    lr, lam_, passes, min_keep=self.min_channels,
+                                    protected=[j for j, i in enumerate(idx) if i in cut])
+
+        def ratio(new):
+            full = list(self.alphas)
+            for i, n in zip(idx, new):
+                full[i] = n
+            return self.resource_ratio(self.plan(full))
+
+        new = step(lam)
+        if min_ratio is not None and lam > 0 and ratio(new) < min_ratio:
+            lo, hi, new = 0.0, lam, step(0.0)
+            if ratio(new) >= min_ratio:  # else: below the floor already; prune nothing more
+                for _ in range(PROX_BISECTIONS):
+                    mid = 0.5 * (lo + hi)
+                    cand = step(mid)
+                    if ratio(cand) >= min_ratio:
+                        lo, new = mid, cand
+                    else:
+                        hi = mid
+            lam = lo
         for a, n in zip(alphas, new):
             a.copy_(n)
+        return lam
 
     # ----------------------------------------------------------------- reporting
     def summary(self) -> str:

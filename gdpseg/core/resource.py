@@ -19,6 +19,7 @@ from typing import Callable, Dict, Sequence, Union
 import torch
 
 from .layers import handler_of
+from .plan import plan_flops, plan_params, resolve
 
 
 class Resource:
@@ -30,6 +31,13 @@ class Resource:
     def grad(self, widths: Sequence[float]) -> torch.Tensor:
         """d value / d width of each group at ``widths`` (float64, one entry per group)."""
         raise NotImplementedError
+
+    def plan_value(self, groups, plan) -> float:
+        """The resource of the export of a :class:`~gdpseg.core.plan.PruningPlan`: ``value``
+        at the plan's widths, a silent group (its placeholder read with weight zero) counted
+        as width 0. A resource with an exact count of an export overrides this."""
+        plan = resolve(groups, plan)
+        return self.value([0 if i in plan.silent else len(k) for i, k in enumerate(plan.keep)])
 
 
 class BilinearResource(Resource):
@@ -93,10 +101,19 @@ def _seg_groups(groups, segs):
     return [(groups.group_index(s), s.expand) for s in segs]
 
 
+class FlopsResource(BilinearResource):
+    """Bilinear FLOPs for the proximal step; the exact count of an export for plans (layers a
+    dead group leaves without readers are removed by export, which the bilinear form cannot
+    see)."""
+
+    def plan_value(self, groups, plan) -> float:
+        return float(plan_flops(groups, plan))
+
+
 @register_resource('flops')
 def flops_resource(groups) -> BilinearResource:
     """conv/linear multiply-adds of every counted call, bilinear in the group widths."""
-    res = BilinearResource(len(groups.groups))
+    res = FlopsResource(len(groups.groups))
     sizes = [g.size for g in groups.groups]
     for call in groups.counted_calls():
         handler_of(call.kind).add_flops(res, call, _seg_groups(groups, call.in_segs),
@@ -104,10 +121,17 @@ def flops_resource(groups) -> BilinearResource:
     return res
 
 
+class ParamsResource(BilinearResource):
+    """Bilinear parameter count; the exact count of an export for plans."""
+
+    def plan_value(self, groups, plan) -> float:
+        return float(plan_params(groups, plan))
+
+
 @register_resource('params')
 def params_resource(groups) -> BilinearResource:
     """Parameter count of the model, bilinear in the group widths."""
-    res = BilinearResource(len(groups.groups))
+    res = ParamsResource(len(groups.groups))
     sizes = [g.size for g in groups.groups]
     modules = dict(groups.model.named_modules())
     covered = 0

@@ -1,9 +1,10 @@
 """MMEngine glue: GDP hooks, λ controllers, the gate optimizer group, export, task adapters."""
 from .checkpoint import allow_mmengine_checkpoints
 from .hooks import GDPHook, GDPVisualHook, RNGStateHook
-from .lambdas import ConstantLambda
+from .lambdas import ConstantLambda, TargetLambda
 from .optimizers import GDPOptimWrapperConstructor
 from .tasks import SegmentationTask, TaskAdapter
 
 __all__ = ['allow_mmengine_checkpoints', 'GDPHook', 'GDPVisualHook', 'RNGStateHook',
-           'ConstantLambda', 'GDPOptimWrapperConstructor', 'TaskAdapter', 'SegmentationTask']
+           'ConstantLambda', 'TargetLambda', 'GDPOptimWrapperConstructor', 'TaskAdapter',
+           'SegmentationTask']

@@ -53,10 +53,24 @@ def plot_flops_curve(history, path):
     """Remaining FLOPs (% of the full network) against the iteration."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(history['iter'], [100 * r for r in history['flops_ratio']])
+    ax.plot(history['iter'], [100 * r for r in history['flops_ratio']], label='FLOPs')
+    resource = history.get('resource', 'FlopsResource')
+    name = resource[:-len('Resource')] if resource.endswith('Resource') else resource
+    if resource != 'FlopsResource' and history.get('resource_ratio'):
+        ax.plot(history['iter'], [100 * r for r in history['resource_ratio']], label=name)
+    targets = [(i, t) for i, t in zip(history['iter'], history.get('target', [])) if t is not None]
+    if targets:
+        ax.plot([i for i, _ in targets], [100 * t for _, t in targets], '--',
+                label=f'target ({name})')
+        ax.annotate(f'reached {100 * history["resource_ratio"][-1]:.1f} % '
+                    f'(target {100 * targets[-1][1]:.1f} %)',
+                    xy=(history['iter'][-1], 100 * history['resource_ratio'][-1]),
+                    xytext=(-5, 12), textcoords='offset points', ha='right', fontsize=8)
+    if len(ax.lines) > 1:
+        ax.legend(fontsize=8)
     ax.set_xlabel('iteration')
-    ax.set_ylabel('FLOPs ratio (%)')
+    ax.set_ylabel('ratio of the full network (%)')
     ax.set_ylim(0, 105)
     ax.grid(alpha=0.3)
-    ax.set_title('Remaining FLOPs during GDP training')
+    ax.set_title('Remaining resource during GDP training')
     return _save(fig, path)

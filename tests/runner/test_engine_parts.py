@@ -45,7 +45,7 @@ def test_gate_group_has_own_lr_and_no_weight_decay():
 def test_hook_steps_only_after_real_optimizer_steps_and_decays_eps():
     model = _small_model()
     calls = []
-    model.gates.prox_step = lambda lr, lam, passes=1: calls.append((lr, lam))
+    model.gates.prox_step = lambda lr, lam, passes=1, **kw: calls.append((lr, lam)) or lam
     flags = iter([False, True, False, True])
     optimizer = torch.optim.SGD([{'params': list(model.gates.parameters()), 'lr': 0.5}])
     runner = SimpleNamespace(
@@ -86,6 +86,8 @@ def test_configs_parse_with_the_paper_settings(name):
         assert cfg.optim_wrapper.paramwise_cfg.gate_lr == 9e-4
         hook = cfg.custom_hooks[0]
         assert (hook.eps_factor, hook.eps_period) == (0.97, 120)
+        if 'presets' in name:  # a budget, not a hand-tuned λ
+            assert hook.lam == dict(type='TargetLambda', ratio=0.052)
         assert cfg.train_cfg.max_iters == 60000
         assert cfg.optim_wrapper.optimizer.weight_decay == 1e-4
         net = cfg.model.architecture.network

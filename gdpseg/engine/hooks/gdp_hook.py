@@ -1,11 +1,26 @@
 """The GDP training step inside MMEngine's Runner: proximal gate update and ε decay."""
-from typing import Union
+from typing import Optional, Union
 
+import torch
 from mmengine.hooks import Hook
 
 from gdpseg.core import EpsilonSchedule
 from gdpseg.engine.utils import gate_lr, get_gates
 from gdpseg.registry import GDP_LAMBDAS, HOOKS
+
+
+@torch.no_grad()
+def clear_zeroed_state(optimizer, gates) -> None:
+    """Zero the optimizer state entries (momentum, moments) of every α that is exactly 0."""
+    for alpha, group in zip(gates.alphas, gates.groups):
+        if not group.prunable:
+            continue
+        zero = alpha == 0
+        if not bool(zero.any()):
+            continue
+        for value in optimizer.state.get(alpha, {}).values():
+            if torch.is_tensor(value) and value.shape == alpha.shape:
+                value[zero] = 0
 
 
 @HOOKS.register_module()
@@ -27,12 +42,20 @@ class GDPHook(Hook):
         by_epoch: Count ε periods in epochs instead of iterations.
         passes: N of Algorithm 1.
         min_eps: Floor of ε.
+        hold_zeros: Clear the optimizer's state (momentum, Adam moments) of every α the
+            proximal step set to zero, so a zero gate stays zero (dg/dα = 0 at α = 0, so only
+            momentum can move it). Without this, SGD's momentum moves every freshly zeroed α
+            off zero at the next step, and only the next proximal step zeroes it again: the
+            width the resource sees flickers, which a budget controller cannot measure
+            through. ``None`` (default): on when the λ controller asks for it
+            (``TargetLambda`` does), off otherwise -- the paper's plain optimizer.
     """
 
     priority = 'NORMAL'  # before ParamSchedulerHook ('LOW'): the lr of this step is used
 
     def __init__(self, lam: Union[float, dict], eps_factor: float = 0.97, eps_period: int = 120,
-                 by_epoch: bool = False, passes: int = 1, min_eps: float = 1e-12):
+                 by_epoch: bool = False, passes: int = 1, min_eps: float = 1e-12,
+                 hold_zeros: Optional[bool] = None):
         if isinstance(lam, dict):
             self.lam = GDP_LAMBDAS.build(lam)
         else:
@@ -41,6 +64,8 @@ class GDPHook(Hook):
         EpsilonSchedule(1.0, eps_factor, eps_period, min_eps)
         self.eps_factor, self.eps_period, self.min_eps = eps_factor, int(eps_period), min_eps
         self.by_epoch, self.passes = by_epoch, int(passes)
+        self.hold_zeros = bool(getattr(self.lam, 'hold_zeros', False)) if hold_zeros is None \
+            else bool(hold_zeros)
         self.schedule = None  # built from the gates' initial ε (or the checkpoint's)
         self._reported = set()  # groups whose death was reported
 
@@ -59,9 +84,12 @@ class GDPHook(Hook):
         gates = get_gates(runner.model)
         if runner.optim_wrapper.should_update():
             lam = self.lam(runner, gates)
-            runner.message_hub.update_info('gdp_lam', lam)
             alive = [i for i, g in enumerate(gates.groups) if g.prunable and gates.live(i)]
-            gates.prox_step(gate_lr(runner.optim_wrapper, gates), lam, self.passes)
+            lam = gates.prox_step(gate_lr(runner.optim_wrapper, gates), lam, self.passes,
+                                  min_ratio=getattr(self.lam, 'min_ratio', None))
+            runner.message_hub.update_info('gdp_lam', lam)
+            if self.hold_zeros:
+                clear_zeroed_state(runner.optim_wrapper.optimizer, gates)
             self._report_deaths(runner, gates, [i for i in alive if not gates.live(i)])
         if not self.by_epoch:
             self._set_eps(runner, runner.iter + 1)
@@ -79,6 +107,26 @@ class GDPHook(Hook):
                     if i in cut else 'the export drops the layers that only it feeds')
             runner.logger.warning(f'GDP: iteration {runner.iter + 1}: group '
                                   f'{gates.groups[i].name} lost all its channels; {what}')
+
+    def after_train(self, runner):
+        """Say where training ended: resource ratio (and target), and how polarized the gates
+        are -- exactly zero, at least 0.9, or in between (paper Fig. 4)."""
+        gates = get_gates(runner.model)
+        values = gates.gate_values()
+        n = max(1, values.numel())
+        zero, high = int((values == 0).sum()), int((values >= 0.9).sum())
+        ratio = gates.resource_ratio()
+        target = getattr(self.lam, 'ratio', None)
+        msg = (f'GDP: training ended at {type(gates.resource).__name__} ratio {ratio:.4f}'
+               + (f' (target {target:.4f})' if target is not None else '')
+               + f'; gates: {100 * zero / n:.1f} % exactly 0, {100 * high / n:.1f} % >= 0.9, '
+               f'{100 * (n - zero - high) / n:.1f} % in between')
+        runner.logger.info(msg)
+        tol = getattr(self.lam, 'tolerance', None)
+        if target is not None and tol is not None and abs(ratio - target) > tol:
+            runner.logger.warning(
+                f'GDP: the ratio {ratio:.4f} misses the target {target:.4f} by more than '
+                f'{tol:.4f}: train longer, or raise the controller\'s gain or init')
 
     def after_train_epoch(self, runner):
         if self.by_epoch:

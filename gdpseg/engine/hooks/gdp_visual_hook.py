@@ -17,6 +17,7 @@ def gate_stats(gates, values):
     """Scalars describing the gates now (``values``: ``gates.gate_values()`` as numpy)."""
     return {
         'flops_ratio': gates.flops_ratio(),
+        'resource_ratio': gates.resource_ratio(),
         'live_channels': int(sum(gates.live(i) for i, g in enumerate(gates.groups) if g.prunable)),
         'zero_gates': int((values == 0).sum()),
         'mid_gates': float(((values > 0) & (values < 0.9)).mean()) if values.size else 0.0,
@@ -40,7 +41,8 @@ class GDPVisualHook(Hook):
 
     def __init__(self, interval: int = 50):
         self.interval = int(interval)
-        self.history = {'iter': [], 'flops_ratio': [], 'eps': [], 'hist': []}
+        self.history = {'iter': [], 'flops_ratio': [], 'resource_ratio': [], 'target': [],
+                        'eps': [], 'hist': []}
 
     def _log(self, runner):
         # every iteration, so the logger's window mean is the state of this interval
@@ -49,9 +51,10 @@ class GDPVisualHook(Hook):
         stats = gate_stats(gates, values)
         for key, value in stats.items():
             runner.message_hub.update_scalar(f'train/gdp_{key}', value)
-        lam = runner.message_hub.get_info('gdp_lam')
-        if lam is not None:
-            runner.message_hub.update_scalar('train/gdp_lam', lam)
+        for key in ('lam', 'target'):
+            value = runner.message_hub.get_info(f'gdp_{key}')
+            if value is not None:
+                runner.message_hub.update_scalar(f'train/gdp_{key}', value)
         return values, stats
 
     def _record(self, runner, values=None, stats=None):
@@ -62,6 +65,9 @@ class GDPVisualHook(Hook):
         hist, _ = np.histogram(values, bins=BINS)
         self.history['iter'].append(runner.iter + 1)
         self.history['flops_ratio'].append(stats['flops_ratio'])
+        self.history.setdefault('resource_ratio', []).append(stats['resource_ratio'])
+        self.history.setdefault('target', []).append(runner.message_hub.get_info('gdp_target'))
+        self.history['resource'] = type(get_gates(runner.model).resource).__name__
         self.history['eps'].append(stats['eps'])
         self.history['hist'].append(hist.tolist())
 

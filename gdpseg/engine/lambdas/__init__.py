@@ -1,4 +1,5 @@
 """λ controllers of GDPHook: what weight the resource gets at each proximal step."""
 from .constant import ConstantLambda
+from .target import TargetLambda
 
-__all__ = ['ConstantLambda']
+__all__ = ['ConstantLambda', 'TargetLambda']

@@ -1,0 +1,97 @@
+"""Budgets: TargetLambda lands training on a requested resource ratio through the Runner."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from gdpseg.core import attach_gates
+from gdpseg.engine import TargetLambda
+from gdpseg.engine.hooks.gdp_hook import clear_zeroed_state
+from gdpseg.models import CifarResNet
+
+from .test_other_task import BASELINE
+from .test_runner import _tool
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TARGET = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='GDPAlgorithm', architecture=_base_.model,
+             input_shape=(1, 3, 32, 32), forward_mode='tensor')
+optim_wrapper = dict(constructor='GDPOptimWrapperConstructor',
+                     paramwise_cfg=dict(gate_lr_mult=1.0))
+train_cfg = dict(max_iters=60, val_interval=60)
+default_hooks = dict(checkpoint=dict(interval=60), logger=dict(interval=10))
+custom_hooks = [dict(type='GDPHook', lam=dict(type='TargetLambda', ratio={ratio}),
+                     eps_factor=0.9, eps_period=5),
+                dict(type='GDPVisualHook', interval=5)]
+"""
+
+
+@pytest.mark.parametrize('ratio', [0.7, 0.5, 0.3])
+def test_target_mode_lands_on_the_requested_flops_ratio(tmp_path, monkeypatch, ratio):
+    monkeypatch.syspath_prepend(str(ROOT))
+    (tmp_path / 'baseline.py').write_text(BASELINE)
+    (tmp_path / 'target.py').write_text(TARGET.format(ratio=ratio))
+    train, prune = _tool('train'), _tool('prune')
+    train.main([str(tmp_path / 'target.py'), '--work-dir', str(tmp_path / 'run'), '--quiet'])
+    info = prune.main([str(tmp_path / 'target.py'), str(tmp_path / 'run' / 'iter_60.pth'),
+                       '--out', str(tmp_path / 'export')])
+    # the exported network's exact FLOPs land in [target, target + tolerance]
+    assert ratio <= info['flops']['ratio'] <= ratio + 0.01
+    history = json.loads((tmp_path / 'run' / 'gdp_history.json').read_text())
+    reached = history['flops_ratio']
+    assert reached[0] == 1.0 and reached[-1] == pytest.approx(info['flops']['ratio'])
+    # pruning followed the schedule from above: never below the scheduled ratio
+    assert all(r >= t - 1e-9 for r, t in zip(reached, history['target']) if t is not None)
+    assert history['target'][-1] == pytest.approx(ratio)
+    assert (tmp_path / 'run' / 'gdp_flops_ratio.png').stat().st_size > 0
+
+
+def test_target_can_be_given_in_the_resources_units_and_is_validated():
+    with pytest.raises(ValueError, match='not both'):
+        TargetLambda(ratio=0.5, value=1e6)
+    with pytest.raises(ValueError, match=r'\(0, 1\)'):
+        TargetLambda(ratio=1.5)
+    lam = TargetLambda(value=1e6)
+    assert lam.ratio is None and lam.min_ratio is None
+
+
+def test_floored_prox_step_never_goes_below_the_floor_and_takes_the_largest_lambda():
+    torch.manual_seed(0)
+    model = CifarResNet(20, num_classes=10).eval()
+    gates = attach_gates(model, (torch.randn(1, 3, 32, 32),))
+    with torch.no_grad():
+        for a in gates.alphas:
+            a.uniform_(0.1, 1.0)
+    state = [a.detach().clone() for a in gates.alphas]
+    used = gates.prox_step(lr=1.0, lam=1e4, min_ratio=0.6)
+    floored = gates.flops_ratio()
+    assert floored >= 0.6 and used < 1e4
+    # the λ found is the largest that keeps the floor: a little more crosses it
+    with torch.no_grad():
+        for a, s in zip(gates.alphas, state):
+            a.copy_(s)
+    gates.prox_step(lr=1.0, lam=used * 1.01)
+    assert gates.flops_ratio() < 0.6 <= floored < 0.62
+    # unfloored, the same step goes far below
+    with torch.no_grad():
+        for a, s in zip(gates.alphas, state):
+            a.copy_(s)
+    assert gates.prox_step(lr=1.0, lam=1e4) == 1e4 and gates.flops_ratio() < 0.5
+
+
+def test_zeroed_gates_lose_their_momentum_so_zero_stays_zero():
+    model = CifarResNet(20, num_classes=10)
+    gates = attach_gates(model, (torch.randn(1, 3, 32, 32),))
+    alpha = next(a for a, g in zip(gates.alphas, gates.groups) if g.prunable)
+    opt = torch.optim.SGD(gates.parameters(), lr=0.1, momentum=0.9)
+    alpha.grad = torch.ones_like(alpha)
+    opt.step()
+    with torch.no_grad():
+        alpha[:3] = 0
+    clear_zeroed_state(opt, gates)
+    alpha.grad = torch.zeros_like(alpha)  # dg/dα = 0 at α = 0
+    opt.step()
+    assert torch.all(alpha[:3] == 0) and torch.all(alpha[3:] != 0)
