@@ -39,7 +39,7 @@ $(STAMPS)/deps: requirements/runtime.txt requirements/tests.txt $(STAMPS)/mmcv
 
 $(STAMPS)/package: setup.py $(STAMPS)/deps
 	$(PIP) install $(PIN) --no-deps --no-build-isolation -e .
-	@$(PY) -c "import gdpseg, mmseg.models, mmdet.models, segmentation_models_pytorch, torchvision.ops"
+	@$(PY) -c "import gdpseg, mmseg.models, mmdet.models, segmentation_models_pytorch, torchvision.ops, onnxruntime"
 	@touch $@
 
 demo: install

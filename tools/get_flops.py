@@ -1,10 +1,12 @@
 """FLOPs and parameters of the model of a config (mmseg's own script is broken on mmengine 0.10).
 
     python tools/get_flops.py CONFIG [CHECKPOINT | EXPORT_DIR] [--shape H W]
+                              [--latency [--threads 2]]
 
 Counts with mmengine's analyzer (one multiply-add = one flop). For a GDP config it reports the
 ungated network and, given a checkpoint, the network as its export would keep it; given an export
-of tools/prune.py (its directory or plan.json), the exported network.
+of tools/prune.py (its directory or plan.json), the exported network. ``--latency`` also times
+it at batch 1 on the CPU, with PyTorch and with ONNX Runtime.
 """
 import argparse
 import sys
@@ -26,6 +28,9 @@ def main(argv=None):
     parser.add_argument('config')
     parser.add_argument('checkpoint', nargs='?')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--latency', action='store_true',
+                        help='time the network at batch 1 (PyTorch and ONNX Runtime, CPU)')
+    parser.add_argument('--threads', type=int, default=2, help='CPU threads for --latency')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     register_all_modules(init_default_scope=False)
@@ -63,7 +68,17 @@ def main(argv=None):
         print(f'GDP groups: {sum(g.prunable for g in gates.groups)} prunable of '
               f'{len(gates.groups)}; as exported: {gates.flops() / 1e9:.2f} G conv+linear '
               f'({100 * gates.flops_ratio():.2f} %)')
+    result = dict(shape=list(shape), flops=conv_linear, flops_all=total, params=params)
+    if args.latency:
+        from gdpseg.deploy import Timer
+        fn = (lambda m, x: m(*x, mode='tensor')) if hasattr(target, 'data_preprocessor') \
+            else None
+        for backend in ('torch', 'onnxruntime'):
+            ms = Timer(backend, args.threads, min_seconds=1.0)(target, x, fn)
+            result[f'{backend}_ms'] = ms
+            print(f'Latency ({backend}, CPU, batch 1, {args.threads} threads): {ms:.2f} ms')
     print(line)
+    return result
 
 
 if __name__ == '__main__':

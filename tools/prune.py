@@ -11,6 +11,9 @@ Writes to DIR:
   pruned.pth           the pruned network as a pickled module, to use where gdpseg is not
                        installed (torch.load(path, weights_only=False): trusted files only)
   structure.json, report.txt   FLOPs and parameters before/after, groups, ASPP branches
+  pruned.onnx          the pruned network in ONNX (dynamic batch; every output of the network's
+                       tensor mode, flattened), checked with ONNX Runtime against the gated
+                       model at batch 1 and 2; --no-onnx skips it
 
 The export is checked against the gated model first. ``--recalibrate-bn N`` then re-estimates
 its BatchNorm statistics on N batches of the config's training data (use it when an export
@@ -27,11 +30,17 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
 from gdpseg.core import plan_params
+from gdpseg.deploy import FlatOutputs, check_onnx, export_onnx, onnx_available
+from gdpseg.deploy.onnx import DEFAULT_OPSET
 from gdpseg.engine.checkpoint import load_weights
 from gdpseg.engine.export import export_model, save_export, structure, write_report
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
+
+
+ONNX_FILE = 'pruned.onnx'
+ONNX_TOLERANCE = 1e-4
 
 
 def recalibrate(cfg, pruned, num_batches):
@@ -58,6 +67,8 @@ def main(argv=None):
     parser.add_argument('--out', required=True, help='output directory')
     parser.add_argument('--recalibrate-bn', type=int, default=0, metavar='N',
                         help='re-estimate BN statistics of the export on N training batches')
+    parser.add_argument('--no-onnx', action='store_true', help='do not write pruned.onnx')
+    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET, help='ONNX opset')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     register_all_modules(init_default_scope=False)
@@ -86,13 +97,39 @@ def main(argv=None):
     info['input_shape'] = list(model.input_shape)
     if args.recalibrate_bn > 0:
         info['bn_recalibrated_batches'] = recalibrate(cfg, pruned, args.recalibrate_bn)
+    if not args.no_onnx:
+        info['onnx'] = write_onnx(model, pruned, example, osp.join(args.out, ONNX_FILE),
+                                  args.opset, gated=not args.recalibrate_bn)
     save_export(args.out, cfg, model, pruned, plan, example,
-                {k: info[k] for k in ('flops', 'params', 'bn_recalibrated_batches')
+                {k: info[k] for k in ('flops', 'params', 'bn_recalibrated_batches', 'onnx')
                  if k in info})
     print(write_report(args.out, groups, plan, info))
-    print(f'wrote {args.out}/plan.json, pruned_weights.pth, config.py, pruned.pth, '
-          f'structure.json, report.txt (max |export - gated| / max |gated| = {diff:.2e})')
+    files = 'plan.json, pruned_weights.pth, config.py, pruned.pth, structure.json, report.txt' + \
+        (f', {ONNX_FILE}' if 'onnx' in info else '')
+    print(f'wrote {args.out}/{{{files}}} (max |export - gated| / max |gated| = {diff:.2e}' +
+          (f'; ONNX Runtime vs {info["onnx"]["checked_against"]}: '
+           f'{info["onnx"]["max_relative_difference"]:.2e}' if 'onnx' in info else '') + ')')
     return info
+
+
+def write_onnx(model, pruned, example, path, opset, gated=True):
+    """Write the export as ONNX and check it with ONNX Runtime at batch 1 and 2 against the
+    gated model (or, after BN recalibration, against the PyTorch export)."""
+    if not onnx_available():
+        raise ValueError('onnx and onnxruntime are not installed: pip install onnx onnxruntime '
+                         '(requirements/runtime.txt), or pass --no-onnx')
+    # the deployed network is the tensor mode alone (no auxiliary heads)
+    fn = None if model.forward_fn is None else (lambda m, x: m(*x, mode='tensor'))
+    export_onnx(pruned, example, path, fn, opset)
+    reference = FlatOutputs(model.architecture if gated else pruned, fn).eval()
+    batch2 = torch.cat([example, torch.randn(example.shape,
+                                             generator=torch.Generator().manual_seed(2))])
+    diff = check_onnx(path, reference, [example, batch2])
+    if diff > ONNX_TOLERANCE:
+        raise RuntimeError(f'the ONNX export differs from the PyTorch model by {diff:.3g} '
+                           f'(relative; tolerance {ONNX_TOLERANCE})')
+    return dict(file=ONNX_FILE, opset=opset, max_relative_difference=diff,
+                checked_against='gated model' if gated else 'PyTorch export')
 
 
 if __name__ == '__main__':

@@ -93,7 +93,8 @@ def build_resource(spec: Union[str, dict, Resource], groups) -> Resource:
         spec = spec.get('type')
     if spec not in RESOURCES:
         raise KeyError(f'unknown resource {spec!r}; registered: {sorted(RESOURCES)} '
-                       '(add one with gdpseg.core.register_resource)')
+                       '(add one with gdpseg.core.register_resource; the measured latency '
+                       "model registers 'latency' when gdpseg.deploy is imported)")
     return RESOURCES[spec](groups, **kwargs)
 
 

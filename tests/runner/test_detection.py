@@ -31,6 +31,8 @@ def test_retinanet_is_gated_pruned_and_evaluated_like_its_export(tmp_path):
     ckpt = tmp_path / 'gdp' / 'iter_4.pth'
     info = prune.main([GDP, str(ckpt), '--out', str(tmp_path / 'export')])
     assert info['flops']['ratio'] < 1  # something was pruned
+    # all of RetinaNet's per-level outputs go to ONNX, checked against the gated detector
+    assert info['onnx']['max_relative_difference'] <= 1e-4
     groups = {g['name']: g for g in info['groups']}
     assert groups['neck.fpn_convs.0.conv (+2 coupled)']['prunable']  # one group, all levels
     # every prediction kept (score_thr 0), so the metrics compare the two models' boxes

@@ -48,6 +48,10 @@ def test_a_classifier_is_gated_pruned_and_evaluated_like_its_export(tmp_path, mo
     ckpt = tmp_path / 'gdp' / 'iter_4.pth'
     info = prune.main([str(tmp_path / 'gdp.py'), str(ckpt), '--out', str(tmp_path / 'export')])
     assert info['flops']['ratio'] < 1
+    # the ONNX file was checked with ONNX Runtime against the gated model, batch 1 and 2
+    assert info['onnx']['checked_against'] == 'gated model'
+    assert info['onnx']['max_relative_difference'] <= 1e-4
+    assert (tmp_path / 'export' / 'pruned.onnx').stat().st_size > 0
     gated, gated_flops = test.main([str(tmp_path / 'gdp.py'), str(ckpt), '--work-dir',
                                     str(tmp_path / 't1')])
     exported, exp_flops = test.main([str(tmp_path / 'gdp.py'), str(tmp_path / 'export'),

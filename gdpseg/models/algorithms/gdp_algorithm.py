@@ -8,6 +8,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
 from gdpseg.core import GateSet, attach_gates
+from gdpseg.deploy import latency as _latency  # noqa: F401  (resource='latency')
 from gdpseg.registry import MODELS
 
 

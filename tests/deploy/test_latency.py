@@ -1,0 +1,106 @@
+"""The latency model: the fit, the bilinear resource it builds, and budgets in milliseconds."""
+import pytest
+import torch
+
+from gdpseg.core import PruningPlan, attach_gates, prune, resolve, trace_groups
+from gdpseg.deploy.latency import (build_latency_model, fit_bilinear, latency_resource,
+                                   measure_latency_table, signature)
+from gdpseg.models import CifarResNet
+
+
+def test_fit_recovers_known_coefficients_from_synthetic_timings():
+    gen = torch.Generator().manual_seed(0)
+    a, b, c, d = 3e-6, 0.02, 0.05, 0.7
+    points = []
+    for cin in (16, 32, 48, 64):
+        for cout in (8, 16, 24, 32):
+            flops = 9 * 64 * cin * cout
+            noise = 1 + 0.001 * float(torch.randn(1, generator=gen))
+            points.append((flops, cin, cout, (a * flops + b * cin + c * cout + d) * noise))
+    fit = fit_bilinear(points)
+    for got, want in zip(fit, (a, b, c, d)):
+        assert got == pytest.approx(want, rel=0.05)
+
+
+class FlopsTimer:
+    """A deterministic 'machine': a layer takes 1 ms per 10⁶ multiply-adds plus 0.1 ms per
+    layer and 10⁻⁵ ms per output element of every BatchNorm."""
+    backend, threads = 'synthetic', 1
+
+    def __call__(self, module, x, forward_fn=None):
+        from gdpseg.evaluation import count_conv_linear_flops
+        flops = count_conv_linear_flops(module, (x,))
+        layers = sum(isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) for m in module.modules())
+        elements = []
+        hooks = [m.register_forward_hook(lambda m, i, o: elements.append(o.numel()))
+                 for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        with torch.no_grad():
+            module(x)
+        for h in hooks:
+            h.remove()
+        return flops / 1e6 + 0.1 * layers + 1e-5 * sum(elements)
+
+
+def test_latency_model_of_a_network_predicts_its_exports():
+    torch.manual_seed(0)
+    net = CifarResNet(8, num_classes=10).eval()
+    x = torch.randn(1, 3, 32, 32)
+    groups = trace_groups(net, (x,))
+    timer = FlopsTimer()
+    table = measure_latency_table(net, groups, x, timer)
+    # every distinct layer was fitted, and the synthetic machine is fitted exactly
+    assert len(table['layers']) == len({signature(c) for c in groups.counted_calls()})
+    assert max(v['max_fit_error'] for v in table['layers'].values()) < 1e-6
+    resource = latency_resource(groups, table)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(3):
+        keep = [torch.arange(g.size) if not g.prunable else
+                torch.sort(torch.randperm(g.size, generator=gen)[:max(1, g.size // 3)]).values
+                for g in groups.groups]
+        plan = resolve(groups, PruningPlan(keep))
+        measured = timer(prune(net, groups, plan), x)
+        assert resource.plan_value(groups, plan) == pytest.approx(measured, rel=0.02)
+
+
+def test_latency_resource_drives_gates_and_a_budget_in_milliseconds():
+    net = CifarResNet(8, num_classes=10).eval()
+    x = torch.randn(1, 3, 32, 32)
+    groups = trace_groups(net, (x,))
+    table = measure_latency_table(net, groups, x, FlopsTimer())
+    gates = attach_gates(net, (x,), resource=dict(type='latency', table=table))
+    full = gates.full_resource_value()
+    assert full == pytest.approx(table['networks']['full_ms'], rel=1e-6)
+    with torch.no_grad():
+        for a in gates.alphas:
+            a.uniform_(0.1, 1.0)
+    gates.prox_step(lr=1.0, lam=1e4, min_ratio=0.5)
+    assert 0.5 <= gates.resource_ratio() < 0.6
+    assert gates.resource_value() == pytest.approx(gates.resource_ratio() * full)
+
+
+def test_a_table_of_another_model_is_refused_by_layer():
+    net = CifarResNet(8, num_classes=10).eval()
+    groups = trace_groups(net, (torch.randn(1, 3, 32, 32),))
+    other = trace_groups(CifarResNet(8, num_classes=10).eval(), (torch.randn(1, 3, 16, 16),))
+    fits = {signature(c): dict(coef=[1.0, 0, 0, 0]) for c in other.counted_calls()}
+    with pytest.raises(KeyError, match='measured for another model or input size'):
+        build_latency_model(groups, fits, 0.0, 0.0)
+
+
+def test_measure_tool_writes_a_table_that_gates_use(tmp_path, monkeypatch):
+    """The command-line tool on a real (tiny) network: the table loads as a resource."""
+    from pathlib import Path
+
+    from tests.runner.test_other_task import BASELINE
+    from tests.runner.test_runner import _tool
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.syspath_prepend(str(root))
+    (tmp_path / 'cls.py').write_text(BASELINE.replace("depth=20", "depth=8"))
+    measure = _tool('analysis_tools/measure_latency')
+    out = tmp_path / 'latency.json'
+    table = measure.main([str(tmp_path / 'cls.py'), '--out', str(out), '--shape', '32', '32',
+                          '--check', '2', '--min-seconds', '0.005'])
+    assert out.is_file() and table['networks']['full_ms'] > 0
+    assert [r['network'] for r in table['check']] == ['full', 'random 1', 'random 2']
+    assert all(r['predicted_ms'] > 0 and r['measured_ms'] > 0 for r in table['check'])

@@ -1,0 +1,120 @@
+"""Measure a latency model of a config's network on this machine, and check its predictions.
+
+    python tools/analysis_tools/measure_latency.py CONFIG --out latency.json
+        [--backend torch|onnxruntime] [--threads 2] [--shape H W] [--check 5]
+
+Times every distinct conv/linear layer of the network on a grid of channel counts, fits the
+bilinear model of ``gdpseg.deploy.latency`` (paper Eq. 5 form), calibrates it on whole exports
+(full, half width, four random widths), and writes the table. ``--check N`` then exports N
+randomly pruned networks and prints predicted against measured latency. Use the table with
+
+    model = dict(type='GDPAlgorithm', ..., resource=dict(type='latency', table='latency.json'))
+
+and a budget in milliseconds: ``lam=dict(type='TargetLambda', value=MS)``. The table belongs to
+the model, its input size, the backend and the machine it was measured on.
+"""
+import argparse
+import json
+import sys
+
+import torch
+from mmengine.config import DictAction
+from mmengine.registry import DefaultScope
+from mmengine.utils import ProgressBar
+
+from gdpseg.core import PruningPlan, prune, resolve, trace_groups
+from gdpseg.deploy.latency import Timer, latency_resource, measure_latency_table, random_plan
+from gdpseg.registry import MODELS
+from gdpseg.utils import load_config, register_all_modules
+
+
+def _tensor_mode(model, inputs):
+    return model(*inputs, mode='tensor')
+
+
+def build_network(cfg, shape):
+    """The ungated task network of a config (a GDP config's architecture), its channel groups
+    and how to call it."""
+    model_cfg = cfg.model
+    if str(model_cfg.get('type', '')).endswith('GDPAlgorithm'):
+        model_cfg = model_cfg.architecture
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
+        net = MODELS.build(model_cfg).eval()
+    forward_fn = _tensor_mode if hasattr(net, 'data_preprocessor') else None
+    example = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    groups = trace_groups(net, (example,), forward_fn)
+    return net, groups, example, forward_fn
+
+
+def check(net, groups, example, forward_fn, table, timer, n, seed=1):
+    """Predicted and measured latency of the full network and ``n`` random exports (other
+    random widths than the calibration's, which used seed 0)."""
+    resource = latency_resource(groups, table)
+    gen = torch.Generator().manual_seed(seed)
+    rows = []
+    plans = [PruningPlan([torch.arange(g.size) for g in groups.groups])] + \
+        [random_plan(groups, gen) for _ in range(n)]
+    for i, plan in enumerate(plans):
+        plan = resolve(groups, plan)
+        pruned = prune(net, groups, plan)
+        measured = timer(pruned, example, forward_fn)
+        predicted = resource.plan_value(groups, plan)
+        rows.append(dict(network='full' if i == 0 else f'random {i}', predicted_ms=predicted,
+                         measured_ms=measured, error=(predicted - measured) / measured))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='Measure a latency model of a network')
+    parser.add_argument('config')
+    parser.add_argument('--out', required=True, help='JSON file to write the table to')
+    parser.add_argument('--backend', choices=('torch', 'onnxruntime'), default='torch')
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--check', type=int, default=5, metavar='N',
+                        help='compare predicted and measured latency on N random exports')
+    parser.add_argument('--min-seconds', type=float, default=0.05,
+                        help='time each measurement for at least this long')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    register_all_modules(init_default_scope=False)
+    cfg = load_config(args.config, args.cfg_options)
+    shape = (1, 3, *args.shape) if args.shape else tuple(cfg.model.get('input_shape',
+                                                                       (1, 3, 512, 512)))
+    net, groups, example, forward_fn = build_network(cfg, shape)
+    timer = Timer(args.backend, args.threads, min_seconds=args.min_seconds)
+    bar = None
+
+    def progress(done, total):
+        nonlocal bar
+        if bar is None:
+            print(f'timing {total} distinct layers on a grid of channel counts '
+                  f'({args.backend}, {args.threads} threads)')
+            bar = ProgressBar(total)
+        bar.update()
+
+    table = measure_latency_table(net, groups, example, timer, forward_fn, progress=progress)
+    print()
+    rows = check(net, groups, example, forward_fn, table, timer, args.check) \
+        if args.check else []
+    table['check'] = rows
+    with open(args.out, 'w') as f:
+        json.dump(table, f, indent=1)
+    worst_fit = max(v['max_fit_error'] for v in table['layers'].values())
+    print(f'input {list(shape)}; {len(table["layers"])} layer fits (worst point off by '
+          f'{100 * worst_fit:.1f} %); full network {table["networks"]["full_ms"]:.2f} ms, '
+          f'half width {table["networks"]["half_ms"]:.2f} ms')
+    if rows:
+        print('| network | predicted ms | measured ms | error |\n| --- | --- | --- | --- |')
+        for r in rows:
+            print(f'| {r["network"]} | {r["predicted_ms"]:.2f} | {r["measured_ms"]:.2f} | '
+                  f'{100 * r["error"]:+.1f} % |')
+    print(f'wrote {args.out}')
+    return table
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        sys.exit(f'error: {exc}')
