@@ -37,9 +37,15 @@ $(STAMPS)/deps: requirements/runtime.txt requirements/tests.txt $(STAMPS)/mmcv
 	$(PIP) install $(PIN) -r requirements/runtime.txt -r requirements/tests.txt
 	@touch $@
 
-$(STAMPS)/package: setup.py $(STAMPS)/deps
+# mmpretrain without its declared dependencies: one of them (`modelindex`) is an unrelated PyPI
+# package; the real ones are in runtime.txt.
+$(STAMPS)/mmpretrain: requirements/mmpretrain.txt $(STAMPS)/deps
+	$(PIP) install $(PIN) --no-deps -r requirements/mmpretrain.txt
+	@touch $@
+
+$(STAMPS)/package: setup.py $(STAMPS)/mmpretrain
 	$(PIP) install $(PIN) --no-deps --no-build-isolation -e .
-	@$(PY) -c "import gdpseg, mmseg.models, mmdet.models, segmentation_models_pytorch, torchvision.ops, onnxruntime"
+	@$(PY) -c "import gdpseg, mmseg.models, mmdet.models, segmentation_models_pytorch, torchvision.ops, onnxruntime, mmpretrain.models"
 	@touch $@
 
 demo: install

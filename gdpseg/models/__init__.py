@@ -1,5 +1,6 @@
 """Task networks in plain PyTorch and the MMEngine models around them, in gdpseg's MODELS."""
 from .algorithms import GDPAlgorithm
+from .backbones import CifarResNetBackbone, CifarVGG
 from .cifar_resnet import CifarResNet
 from .deeplabv3plus import DeepLabV3Plus
 from .exported import ExportedNetwork, PrunedModel
@@ -7,5 +8,5 @@ from .segmentors import PlainSegmentor
 from .smp_model import SMPModel
 from .transformer_net import TransformerNet
 
-__all__ = ['CifarResNet', 'DeepLabV3Plus', 'ExportedNetwork', 'GDPAlgorithm', 'PlainSegmentor',
-           'PrunedModel', 'SMPModel', 'TransformerNet']
+__all__ = ['CifarResNet', 'CifarResNetBackbone', 'CifarVGG', 'DeepLabV3Plus', 'ExportedNetwork',
+           'GDPAlgorithm', 'PlainSegmentor', 'PrunedModel', 'SMPModel', 'TransformerNet']

@@ -65,8 +65,11 @@ class CifarResNet(nn.Module):
         self.layer1, self.layer2, self.layer3 = layers
         self.linear = nn.Linear(64, num_classes)
 
-    def forward(self, x):
+    def features(self, x):
+        """The last stage's feature map (64 channels, 1/4 of the input's size)."""
         out = F.relu(self.bn1(self.conv1(x)))
-        out = self.layer3(self.layer2(self.layer1(out)))
-        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
+        return self.layer3(self.layer2(self.layer1(out)))
+
+    def forward(self, x):
+        out = F.adaptive_avg_pool2d(self.features(x), 1).flatten(1)
         return self.linear(out)

@@ -1,7 +1,8 @@
 """Task adapters: what the tools (test, prune, train) need to know per task family."""
 from .base import TaskAdapter, check_data, task_for, task_for_cfg
+from .classification import ClassificationTask
 from .detection import DetectionTask
 from .segmentation import SegmentationTask
 
-__all__ = ['TaskAdapter', 'DetectionTask', 'SegmentationTask', 'task_for', 'task_for_cfg',
-           'check_data']
+__all__ = ['TaskAdapter', 'ClassificationTask', 'DetectionTask', 'SegmentationTask', 'task_for',
+           'task_for_cfg', 'check_data']

@@ -17,6 +17,7 @@ class TaskAdapter:
     priority = 0
     # (visualization hook, visualizer) that draw predictions, for ``--show-dir``
     draw_types = None
+    draw_options = dict(draw=True)  # what switches the hook on
     headline = ()  # metrics printed first
 
     def model_class(self):
@@ -42,7 +43,7 @@ class TaskAdapter:
             raise ValueError(f'--show-dir: drawing predictions is not available for the '
                              f'{self.name} task')
         hook, visualizer = self.draw_types
-        cfg.default_hooks.visualization = dict(type=hook, draw=True, interval=1)
+        cfg.default_hooks.visualization = dict(type=hook, interval=1, **self.draw_options)
         # a visualizer of its own: MMEngine reuses one by name within a process, with the
         # save dir it was first given
         cfg.visualizer = dict(cfg.get('visualizer') or {}, type=visualizer,

@@ -1,0 +1,15 @@
+# VGG-16 (13 conv-BN-ReLU, HRank's structure) on CIFAR-10: 350 epochs, SGD 0.1, cosine.
+#   python tools/train.py configs/cls/vgg16_cifar10_baseline.py
+_base_ = ['../_base_/datasets/cifar10.py']
+model = dict(
+    _scope_='mmpretrain',
+    type='ImageClassifier',
+    data_preprocessor=_base_.data_preprocessor,
+    backbone=dict(type='gdpseg.CifarVGG'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=10, in_channels=512,
+              loss=dict(type='CrossEntropyLoss', loss_weight=1.0), topk=(1, 5)))
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
+                                                         weight_decay=5e-4, nesterov=True))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=350, by_epoch=True, eta_min=0)]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=350, val_interval=10)
