@@ -1,6 +1,7 @@
 # gdpseg: install into .venv, run the demo, run the tests.
 #   make install   build .venv (idempotent: a second run does nothing)
 #   make demo      install, then run the main job on its built-in default
+#   make demo-cls, make demo-style   the same for classification and style transfer
 #   make test      install, then run the whole test suite
 # A prebuilt mmcv wheel for this torch can be supplied with PIP_FIND_LINKS=<dir>.
 
@@ -12,7 +13,7 @@ STAMPS := $(VENV)/.gdpseg-stamps
 # Every install after torch is constrained to the pinned torch/mmcv, so nothing can swap them.
 PIN    := -c requirements/torch.txt -c requirements/mminstall.txt
 
-.PHONY: install demo test clean-venv
+.PHONY: install demo demo-cls demo-style test clean-venv
 install: $(STAMPS)/package
 
 $(PY):
@@ -50,6 +51,13 @@ $(STAMPS)/package: setup.py $(STAMPS)/mmpretrain
 
 demo: install
 	$(PY) tools/demo.py
+
+# the other task families, same steps: classification (mmpretrain) and style transfer
+demo-cls: install
+	$(PY) tools/demo.py --task cls
+
+demo-style: install
+	$(PY) tools/demo.py --task style
 
 test: install
 	$(PY) -m pytest tests

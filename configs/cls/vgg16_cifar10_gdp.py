@@ -1,7 +1,8 @@
 # GDP on VGG-16 / CIFAR-10 from the baseline (paper section 4.1): 350 epochs, ε ×0.96 per
 # epoch, gate lr 0.1× the base lr without weight decay, cosine lr, α=1 and ε=0.1 at start. The
-# budget is a FLOPs ratio (TargetLambda); the paper's Table 2 row is at ~0.35-0.5.
-#   python tools/train.py configs/cls/resnet56_cifar10_gdp.py
+# budget is a FLOPs ratio (TargetLambda): the paper's Table 2 row is 30.55 % (93.99 % top-1,
+# baseline 93.89).
+#   python tools/train.py configs/cls/vgg16_cifar10_gdp.py
 _base_ = ['./vgg16_cifar10_baseline.py']
 model = dict(
     _delete_=True,
@@ -14,7 +15,7 @@ model = dict(
 optim_wrapper = dict(constructor='GDPOptimWrapperConstructor',
                      paramwise_cfg=dict(gate_lr_mult=0.1))
 custom_hooks = [
-    dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.45), eps_factor=0.96,
+    dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.3055), eps_factor=0.96,
          eps_period=1, by_epoch=True),
     dict(type='GDPVisualHook', interval=50),
 ]

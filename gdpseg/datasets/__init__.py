@@ -4,7 +4,9 @@ from .cifar import CIFAR10Local
 from .digits_cifar import make_digits_cifar
 from .digits_coco import make_digits_coco
 from .digits_voc import make_digits_voc
+from .image_folder import ImageFolder
+from .sample_style import make_sample_style_data
 from .voc_check import check_voc_layout
 
-__all__ = ['CIFAR10Local', 'check_voc_layout', 'make_digits_cifar', 'make_digits_coco',
-           'make_digits_voc']
+__all__ = ['CIFAR10Local', 'ImageFolder', 'check_voc_layout', 'make_digits_cifar',
+           'make_digits_coco', 'make_digits_voc', 'make_sample_style_data']

@@ -6,7 +6,9 @@ from .deeplabv3plus import DeepLabV3Plus
 from .exported import ExportedNetwork, PrunedModel
 from .segmentors import PlainSegmentor
 from .smp_model import SMPModel
+from .style_transfer import StyleTransferModel
 from .transformer_net import TransformerNet
 
 __all__ = ['CifarResNet', 'CifarResNetBackbone', 'CifarVGG', 'DeepLabV3Plus', 'ExportedNetwork',
-           'GDPAlgorithm', 'PlainSegmentor', 'PrunedModel', 'SMPModel', 'TransformerNet']
+           'GDPAlgorithm', 'PlainSegmentor', 'PrunedModel', 'SMPModel', 'StyleTransferModel',
+           'TransformerNet']
