@@ -5,7 +5,7 @@ _base_ = ['../_base_/datasets/imagenet.py']
 model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',
-    data_preprocessor=_base_.data_preprocessor,
+    data_preprocessor=_base_.preprocess_cfg,
     backbone=dict(type='MobileNetV2', widen_factor=1.0),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=1000, in_channels=1280,

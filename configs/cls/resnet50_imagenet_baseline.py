@@ -4,7 +4,7 @@ _base_ = ['../_base_/datasets/imagenet.py']
 model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',
-    data_preprocessor=_base_.data_preprocessor,
+    data_preprocessor=_base_.preprocess_cfg,
     backbone=dict(type='ResNet', depth=50, num_stages=4, out_indices=(3, ), style='pytorch'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=1000, in_channels=2048,

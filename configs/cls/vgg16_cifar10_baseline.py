@@ -4,7 +4,7 @@ _base_ = ['../_base_/datasets/cifar10.py']
 model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',
-    data_preprocessor=_base_.data_preprocessor,
+    data_preprocessor=_base_.preprocess_cfg,
     backbone=dict(type='gdpseg.CifarVGG'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=10, in_channels=512,

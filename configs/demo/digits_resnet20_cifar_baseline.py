@@ -7,7 +7,7 @@ data_root = 'data/digits_cifar/'
 model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',
-    data_preprocessor=_base_.data_preprocessor,
+    data_preprocessor=_base_.preprocess_cfg,
     backbone=dict(type='gdpseg.CifarResNetBackbone', depth=20, shortcut='A'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=10, in_channels=64,

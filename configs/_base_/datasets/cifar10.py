@@ -3,7 +3,9 @@
 # pad-4 crop (the paper's section 4.1), top-1/top-5 accuracy.
 _base_ = ['../default_runtime.py']
 data_root = 'data/cifar10/'
-data_preprocessor = dict(
+# the model's data_preprocessor; not named data_preprocessor: MMEngine gives a top-level one
+# to every model a config builds, fine-tuned exports (PrunedModel) included
+preprocess_cfg = dict(
     _scope_='mmpretrain', type='ClsDataPreprocessor', num_classes=10,
     mean=[125.307, 122.961, 113.8575], std=[51.5865, 50.847, 51.255], to_rgb=False)
 train_pipeline = [

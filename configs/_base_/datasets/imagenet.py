@@ -3,7 +3,9 @@
 # meta/{train,val}.txt where present. Batch 32 per GPU: 8 GPUs give the usual 256.
 _base_ = ['../default_runtime.py']
 data_root = 'data/imagenet/'
-data_preprocessor = dict(
+# the model's data_preprocessor; not named data_preprocessor: MMEngine gives a top-level one
+# to every model a config builds, fine-tuned exports (PrunedModel) included
+preprocess_cfg = dict(
     _scope_='mmpretrain', type='ClsDataPreprocessor', num_classes=1000,
     mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 train_pipeline = [
