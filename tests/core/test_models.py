@@ -8,6 +8,7 @@ import torchvision
 from gdpseg.core import attach_gates, prune
 from gdpseg.evaluation import count_conv_linear_flops
 from gdpseg.models import CifarResNet, DeepLabV3Plus, TransformerNet
+from gdpseg.models.backbones import CifarMobileNetV2, MobileNetV1
 
 from .helpers import Call, check_export, randomize_gates
 
@@ -44,6 +45,8 @@ MODELS = {
     'deeplabv3plus_mmseg': (mmseg_deeplabv3plus, (1, 3, 64, 64), _mmseg_tensor),
     'deeplabv3plus_smp': (smp_deeplabv3plus, (1, 3, 64, 64), None),
     'transformer_net': (TransformerNet, (1, 3, 64, 64), None),
+    'mobilenet_v1': (lambda: _with_head(MobileNetV1(), 1024), (2, 3, 64, 64), None),
+    'cifar_mobilenet_v2': (lambda: _with_head(CifarMobileNetV2(), 1280), (2, 3, 32, 32), None),
 }
 # A group to zero entirely: a residual block's inner group or an ASPP branch (VGG has neither:
 # every group of a plain chain cuts the network, which would make the output constant).
@@ -53,7 +56,19 @@ WHOLE = {
     'deeplabv3plus_paper': 'classifier.aspp.convs.3.0',
     'deeplabv3plus_mmseg': 'decode_head.aspp_modules.3.pointwise_conv.conv',
     'deeplabv3plus_smp': 'decoder.aspp.0.convs.3.0.1', 'transformer_net': 'res2.conv1.conv2d',
+    'mobilenet_v1': None, 'cifar_mobilenet_v2': '0.features.5.conv.0',
 }
+
+
+def _with_head(backbone, channels):
+    """A classifier from a one-tuple backbone: pool and linear, as mmpretrain's head does."""
+    return torch.nn.Sequential(backbone, _First(), torch.nn.AdaptiveAvgPool2d(1),
+                               torch.nn.Flatten(), torch.nn.Linear(channels, 10))
+
+
+class _First(torch.nn.Module):
+    def forward(self, x):
+        return x[0]
 
 
 def _attach(name):

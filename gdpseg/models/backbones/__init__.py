@@ -1,5 +1,6 @@
 """Classification backbones in mmpretrain's form (``forward(x) -> tuple of feature maps``) for
-the CIFAR networks of the pruning literature, which mmpretrain does not ship."""
+the networks of the pruning literature that mmpretrain does not ship."""
 from .cifar import CifarResNetBackbone, CifarVGG
+from .mobilenet import CifarMobileNetV2, MobileNetV1
 
-__all__ = ['CifarResNetBackbone', 'CifarVGG']
+__all__ = ['CifarResNetBackbone', 'CifarVGG', 'CifarMobileNetV2', 'MobileNetV1']
