@@ -35,6 +35,7 @@ from gdpseg.deploy.onnx import DEFAULT_OPSET
 from gdpseg.engine.checkpoint import load_weights
 from gdpseg.engine.export import export_model, save_export, structure, write_report
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
+from gdpseg.models.algorithms.gdp_algorithm import tensor_mode
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
 
@@ -119,7 +120,7 @@ def write_onnx(model, pruned, example, path, opset, gated=True):
         raise ValueError('onnx and onnxruntime are not installed: pip install onnx onnxruntime '
                          '(requirements/runtime.txt), or pass --no-onnx')
     # the deployed network is the tensor mode alone (no auxiliary heads)
-    fn = None if model.forward_fn is None else (lambda m, x: m(*x, mode='tensor'))
+    fn = None if model.forward_fn is None else tensor_mode
     export_onnx(pruned, example, path, fn, opset)
     reference = FlatOutputs(model.architecture if gated else pruned, fn).eval()
     batch2 = torch.cat([example, torch.randn(example.shape,

@@ -14,7 +14,8 @@ from .export import prune
 from .gates import GateSet, attach_gates, polarized_gate
 from .groups import ChannelGroups, Group, trace_groups
 from .layers import LayerHandler, handler_of, register_layer
-from .plan import PruningPlan, full_plan, keep_by_score, plan_flops, plan_params, resolve
+from .plan import (PruningPlan, export_widths, full_plan, keep_by_score, plan_flops, plan_params,
+                   resolve)
 from .prox import alternating_prox, soft_threshold
 from .resource import (RESOURCES, BilinearResource, Resource, build_resource,
                        register_resource)
@@ -22,7 +23,8 @@ from .schedule import EpsilonSchedule
 from .trace import UnsupportedOpError, trace_channels
 
 __all__ = ['attach_gates', 'prune', 'GateSet', 'Group', 'ChannelGroups', 'trace_groups',
-           'PruningPlan', 'full_plan', 'keep_by_score', 'plan_flops', 'plan_params', 'resolve',
+           'PruningPlan', 'export_widths', 'full_plan', 'keep_by_score', 'plan_flops',
+           'plan_params', 'resolve',
            'polarized_gate', 'soft_threshold', 'alternating_prox', 'Resource',
            'BilinearResource', 'RESOURCES', 'register_resource', 'build_resource',
            'EpsilonSchedule', 'LayerHandler', 'register_layer', 'handler_of',

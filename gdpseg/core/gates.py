@@ -64,6 +64,7 @@ class GateSet(nn.Module):
             nn.Parameter(torch.full((g.size,), float(init)), requires_grad=g.prunable)
             for g in channel_groups.groups])
         self.resource: Resource = build_resource(resource, channel_groups)
+        self._full_value = None  # see full_resource_value
         self.keep_connected = bool(keep_connected)
         self._handles = []
         self._stash: Dict[nn.Module, torch.Tensor] = {}
@@ -192,9 +193,10 @@ class GateSet(nn.Module):
         """Channel indices export keeps per group."""
         return self.plan().keep
 
-    def flops(self) -> int:
-        """conv+linear multiply-adds of the network as export would leave it (traced input)."""
-        return plan_flops(self.channel_groups, self.plan())
+    def flops(self, plan: Optional[PruningPlan] = None) -> int:
+        """conv+linear multiply-adds of the network as export would leave it (traced input);
+        of ``plan`` when given (the current plan computed once for several counts)."""
+        return plan_flops(self.channel_groups, self.plan() if plan is None else plan)
 
     def full_flops(self) -> int:
         """conv+linear multiply-adds of the ungated network (traced input)."""
@@ -207,8 +209,8 @@ class GateSet(nn.Module):
     def full_params(self) -> int:
         return self.channel_groups.full_params()
 
-    def flops_ratio(self) -> float:
-        return self.flops() / self.full_flops()
+    def flops_ratio(self, plan: Optional[PruningPlan] = None) -> float:
+        return self.flops(plan) / self.full_flops()
 
     def resource_value(self, plan: Optional[PruningPlan] = None) -> float:
         """The resource the gates penalise, of the export of ``plan`` (default: the current
@@ -217,8 +219,11 @@ class GateSet(nn.Module):
                                         self.plan() if plan is None else plan)
 
     def full_resource_value(self) -> float:
-        """The resource of the ungated network."""
-        return self.resource.plan_value(self.channel_groups, full_plan(self.channel_groups))
+        """The resource of the ungated network (computed once: it is every ratio's divisor)."""
+        if self._full_value is None:
+            self._full_value = self.resource.plan_value(self.channel_groups,
+                                                        full_plan(self.channel_groups))
+        return self._full_value
 
     def resource_ratio(self, plan: Optional[PruningPlan] = None) -> float:
         """:meth:`resource_value` over :meth:`full_resource_value` (for FLOPs: the exact
@@ -249,11 +254,12 @@ class GateSet(nn.Module):
         alphas = [self.alphas[i] for i in idx]
         cut = set(self.channel_groups.cut_groups()) if self.keep_connected else set()
         hat = [a.detach().clone() for a in alphas]
+        sizes = [g.size for g in self.groups]
+        protected = [j for j, i in enumerate(idx) if i in cut]
 
         def step(lam_):
-            return alternating_prox(hat, self.resource, idx, [g.size for g in self.groups],
-                                    lr, lam_, passes, min_keep=self.min_channels,
-                                    protected=[j for j, i in enumerate(idx) if i in cut])
+            return alternating_prox(hat, self.resource, idx, sizes, lr, lam_, passes,
+                                    min_keep=self.min_channels, protected=protected)
 
         def ratio(new):
             full = list(self.alphas)

@@ -204,6 +204,13 @@ def resolve(groups, plan: PruningPlan) -> PruningPlan:
 
 
 # ----------------------------------------------------------------- counting
+def export_widths(groups, plan: PruningPlan) -> List[int]:
+    """Channels per group that the export of ``plan`` computes: a silent group's placeholder
+    channel (read with weight zero) counts as 0."""
+    plan = resolve(groups, plan)
+    return [0 if i in plan.silent else len(k) for i, k in enumerate(plan.keep)]
+
+
 def plan_flops(groups, plan: PruningPlan) -> int:
     """conv+linear multiply-adds of the export of ``plan`` (traced input), as mmengine's
     analyzer counts them on that export."""

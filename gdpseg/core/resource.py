@@ -19,7 +19,7 @@ from typing import Callable, Dict, Sequence, Union
 import torch
 
 from .layers import handler_of
-from .plan import plan_flops, plan_params, resolve
+from .plan import export_widths, plan_flops, plan_params
 
 
 class Resource:
@@ -36,8 +36,7 @@ class Resource:
         """The resource of the export of a :class:`~gdpseg.core.plan.PruningPlan`: ``value``
         at the plan's widths, a silent group (its placeholder read with weight zero) counted
         as width 0. A resource with an exact count of an export overrides this."""
-        plan = resolve(groups, plan)
-        return self.value([0 if i in plan.silent else len(k) for i, k in enumerate(plan.keep)])
+        return self.value(export_widths(groups, plan))
 
 
 class BilinearResource(Resource):

@@ -31,7 +31,7 @@ import torch.nn as nn
 
 from gdpseg.core import BilinearResource, full_plan, prune, register_resource
 from gdpseg.core.layers import handler_of
-from gdpseg.core.plan import PruningPlan, resolve
+from gdpseg.core.plan import PruningPlan, export_widths, resolve
 
 FORMAT = 'gdpseg.latency/1'
 TIMED_KINDS = ('conv', 'depthwise', 'linear')
@@ -217,20 +217,12 @@ def _elements(groups) -> List[float]:
 class LatencyResource(BilinearResource):
     """Predicted latency (ms) of the network, bilinear in the group widths."""
 
-    def __init__(self, num_groups: int, table: dict):
-        super().__init__(num_groups)
-        self.table = table
-
-    def predict(self, groups, plan) -> float:
-        return self.plan_value(groups, plan)
-
 
 def build_latency_model(groups, fits: Dict[str, dict], k_other: float,
-                        const_other: float, table: Optional[dict] = None,
-                        scale: float = 1.0) -> LatencyResource:
+                        const_other: float, scale: float = 1.0) -> LatencyResource:
     """Sum the fitted layer models (times ``scale``) and the other ops' term into one bilinear
     resource."""
-    res = LatencyResource(len(groups.groups), table or {})
+    res = LatencyResource(len(groups.groups))
     sizes = [g.size for g in groups.groups]
     for call in groups.counted_calls():
         key = signature(call)
@@ -322,7 +314,7 @@ def measure_latency_table(model: nn.Module, groups, example: torch.Tensor, timer
     for plan in plans:
         plan = resolve(groups, plan)
         measured = timer(prune(model, groups, plan), example, forward_fn)
-        widths = [0 if i in plan.silent else len(k) for i, k in enumerate(plan.keep)]
+        widths = export_widths(groups, plan)
         rows.append((layers_only.plan_value(groups, plan),
                      sum(e * w for e, w in zip(elements, widths)), measured))
         timings.append(measured)
@@ -351,5 +343,5 @@ def latency_resource(groups, table) -> LatencyResource:
     """The measured latency model: ``resource=dict(type='latency', table=PATH_OR_DICT)``."""
     data = load_table(table) if isinstance(table, str) else table
     other = data['other']
-    return build_latency_model(groups, data['layers'], other['k'], other['const'], data,
+    return build_latency_model(groups, data['layers'], other['k'], other['const'],
                                other.get('scale', 1.0))

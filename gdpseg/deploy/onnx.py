@@ -9,7 +9,7 @@ from typing import Callable, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from gdpseg.core.nested import iter_tensors
+from gdpseg.core.nested import iter_tensors, max_difference
 
 # The opset used unless asked otherwise: the newest the TorchScript exporter of the pinned
 # torch writes and the pinned ONNX Runtime runs.
@@ -83,6 +83,7 @@ def check_onnx(path: str, reference: Callable, inputs: Sequence[torch.Tensor]) -
 
     Raises:
         RuntimeError: when the outputs differ in number or shape.
+        ValueError: when they are not finite.
     """
     session = onnx_session(path)
     worst = 0.0
@@ -94,8 +95,5 @@ def check_onnx(path: str, reference: Callable, inputs: Sequence[torch.Tensor]) -
                                        for g, r in zip(got, ref)):
             raise RuntimeError(f'ONNX outputs {[g.shape for g in got]} differ from PyTorch\'s '
                                f'{[tuple(r.shape) for r in ref]} for input {tuple(x.shape)}')
-        scale = max((float(r.abs().max()) for r in ref), default=0.0) or 1.0
-        diff = max((float((torch.from_numpy(g) - r).abs().max()) for g, r in zip(got, ref)),
-                   default=0.0)
-        worst = max(worst, diff / scale)
+        worst = max(worst, max_difference(ref, [torch.from_numpy(g) for g in got]))
     return worst

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from gdpseg.core import PruningPlan, prune
-from gdpseg.core.nested import iter_tensors
+from gdpseg.core.nested import max_difference
 
 PLAN_FILE, WEIGHTS_FILE, CONFIG_FILE, MODULE_FILE = ('plan.json', 'pruned_weights.pth',
                                                      'config.py', 'pruned.pth')
@@ -28,24 +28,6 @@ PLAN_FILE, WEIGHTS_FILE, CONFIG_FILE, MODULE_FILE = ('plan.json', 'pruned_weight
 def _gdpseg_classes(module):
     return sorted({type(m).__name__ for m in module.modules()
                    if type(m).__module__.split('.')[0] == 'gdpseg'})
-
-
-def max_difference(ref, out) -> float:
-    """Largest |ref - out| over all tensors of two (nested) outputs, relative to |ref|'s max.
-
-    Raises:
-        RuntimeError: when the outputs differ in structure.
-        ValueError: when they are not finite (a broken checkpoint).
-    """
-    refs, outs = list(iter_tensors(ref)), list(iter_tensors(out))
-    if len(refs) != len(outs) or any(a.shape != b.shape for a, b in zip(refs, outs)):
-        raise RuntimeError('the export returns outputs of other shapes than the model')
-    if not all(bool(torch.isfinite(t).all()) for t in refs + outs):
-        raise ValueError('the model or its export produces outputs that are not finite '
-                         '(NaN/inf): the checkpoint is broken (e.g. training diverged)')
-    diff = max((float((a - b).abs().max()) for a, b in zip(refs, outs)), default=0.0)
-    scale = max((float(a.abs().max()) for a in refs), default=0.0) or 1.0
-    return diff / scale
 
 
 def standalone(network: nn.Module, example: torch.Tensor) -> nn.Module:

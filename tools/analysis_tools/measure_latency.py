@@ -22,14 +22,11 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 
-from gdpseg.core import PruningPlan, prune, resolve, trace_groups
+from gdpseg.core import full_plan, prune, resolve, trace_groups
 from gdpseg.deploy.latency import Timer, latency_resource, measure_latency_table, random_plan
+from gdpseg.models.algorithms.gdp_algorithm import tensor_mode
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
-
-
-def _tensor_mode(model, inputs):
-    return model(*inputs, mode='tensor')
 
 
 def build_network(cfg, shape):
@@ -40,7 +37,7 @@ def build_network(cfg, shape):
         model_cfg = model_cfg.architecture
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
         net = MODELS.build(model_cfg).eval()
-    forward_fn = _tensor_mode if hasattr(net, 'data_preprocessor') else None
+    forward_fn = tensor_mode if hasattr(net, 'data_preprocessor') else None
     example = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     groups = trace_groups(net, (example,), forward_fn)
     return net, groups, example, forward_fn
@@ -52,7 +49,7 @@ def check(net, groups, example, forward_fn, table, timer, n, seed=1):
     resource = latency_resource(groups, table)
     gen = torch.Generator().manual_seed(seed)
     rows = []
-    plans = [PruningPlan([torch.arange(g.size) for g in groups.groups])] + \
+    plans = [full_plan(groups)] + \
         [random_plan(groups, gen) for _ in range(n)]
     for i, plan in enumerate(plans):
         plan = resolve(groups, plan)

@@ -14,14 +14,15 @@ random: latency does not depend on them. Plans made this way say which *shapes* 
 prefers, not what accuracy they keep.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import sys
-import tempfile
 
 import torch
 
-from gdpseg.core import GateSet, full_plan, plan_flops, prune, trace_groups
+from gdpseg.core import (GateSet, PruningPlan, full_plan, keep_by_score, plan_flops, prune,
+                         resolve, trace_groups)
 from gdpseg.deploy import Timer, load_table, measure_latency_table
 from gdpseg.deploy.latency import latency_resource
 
@@ -74,6 +75,19 @@ def resource_plan(groups, resource, ratio, seed=0):
     return gates.plan()
 
 
+def rounded(groups, plan):
+    """The channels ``plan`` keeps, rounded up to ``groups.channel_multiple`` with zero-scaled
+    fillers (as GDP's plan rounds)."""
+    masks = []
+    for g, keep in zip(groups.groups, plan.keep):
+        mask = torch.zeros(g.size)
+        mask[keep] = 1
+        masks.append(mask)
+    keep = keep_by_score(groups, [m != 0 for m in masks], masks)
+    return resolve(groups, PruningPlan(keep, [m if g.prunable else None
+                                              for m, g in zip(masks, groups.groups)]))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--models', nargs='+', default=['resnet50', 'deeplabv3plus'])
@@ -102,7 +116,6 @@ def main(argv=None):
             print(f'measuring the latency model of {name} (cached in {table_path})',
                   file=sys.stderr)
             table = measure_latency_table(net, groups, x, Timer('torch', args.threads))
-            import json
             with open(table_path, 'w') as f:
                 json.dump(table, f)
         model = latency_resource(groups, table)
@@ -121,15 +134,7 @@ def main(argv=None):
                 for multiple in (1, 8):
                     groups.channel_multiple = multiple
                     try:
-                        gates = GateSet(groups, eps=1e-8)
-                        gates.detach()
-                        with torch.no_grad():
-                            for a, keep in zip(gates.alphas, plan.keep):
-                                mask = torch.zeros_like(a)
-                                mask[keep] = 1
-                                a.mul_(mask)
-                        # the same kept channels, rounded up to the multiple
-                        final = gates.plan()
+                        final = rounded(groups, plan)
                         pruned = prune(net, groups, final).eval()
                         flops = plan_flops(groups, final) / full_flops
                         predicted = model.plan_value(groups, final)
@@ -148,5 +153,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    with tempfile.TemporaryDirectory():
-        main()
+    main()

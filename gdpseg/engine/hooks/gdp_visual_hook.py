@@ -15,9 +15,10 @@ BINS = np.linspace(0, 1, 41)
 
 def gate_stats(gates, values):
     """Scalars describing the gates now (``values``: ``gates.gate_values()`` as numpy)."""
+    plan = gates.plan()
     return {
-        'flops_ratio': gates.flops_ratio(),
-        'resource_ratio': gates.resource_ratio(),
+        'flops_ratio': gates.flops_ratio(plan),
+        'resource_ratio': gates.resource_ratio(plan),
         'live_channels': int(sum(gates.live(i) for i, g in enumerate(gates.groups) if g.prunable)),
         'zero_gates': int((values == 0).sum()),
         'mid_gates': float(((values > 0) & (values < 0.9)).mean()) if values.size else 0.0,

@@ -7,16 +7,15 @@ controller adapts λ online instead:
   the start to ``ratio`` over the first ``ramp`` of the training iterations, then holds. Gates
   are shrunk a little at a time, not all at once when λ finally gets large.
 * λ is adapted multiplicatively on the error between the ratio the export would have now (exact,
-  :meth:`GateSet.resource_ratio`) and the scheduled one, less half the tolerance (so training
-  settles *inside* the band): ``log λ += gain · error / (1 − ratio) · 100 / ramp_steps``. The
-  gain is per 1 % of the ramp, so the same setting behaves alike on runs of any length. The
-  error is clipped so λ cannot wind up while gates are still shrinking toward zero.
-* The proximal step never goes below ``ratio`` (:meth:`GateSet.prox_step` with ``min_ratio``):
-  one step that would zero many gates at once is taken with a smaller λ. With ``GDPHook``'s
-  ``hold_zeros`` a zero gate stays zero, so the ratio only falls, and it stops inside
-  ``[ratio, ratio + tolerance]``.
-* Once the ratio is inside the band, λ decays: the surviving α are no longer shrunk and, with ε
-  decaying, their gates polarize toward 1.
+  :meth:`GateSet.resource_ratio`) and the scheduled one plus a quarter of the tolerance:
+  ``log λ += gain · error / (1 − ratio) · 100 / ramp_steps``. The gain is per 1 % of the ramp,
+  so the same setting behaves alike on runs of any length. The error is clipped so λ cannot
+  wind up while gates are still shrinking toward zero.
+* The proximal step never goes below the scheduled ratio (:meth:`GateSet.prox_step` with
+  ``min_ratio``): one step that would zero many gates at once is taken with a smaller λ. With
+  ``GDPHook``'s ``hold_zeros`` a zero gate stays zero, so the ratio only falls.
+* Once the ratio is within half the tolerance of ``ratio``, λ is 0: the zeros are final, the
+  surviving α are no longer shrunk and, with ε decaying, their gates polarize toward 1.
 
 The first λ is chosen so that the median group's α (starting at ``init``) would reach zero over
 the ramp under the penalty alone; the controller corrects it from there.
@@ -124,7 +123,6 @@ class TargetLambda:
         now = gates.resource_ratio()
         self.target_now = self.scheduled(runner)
         runner.message_hub.update_info('gdp_target', self.target_now)
-        runner.message_hub.update_info('gdp_target_final', self.ratio)
         if now <= self.ratio + 0.5 * self.tolerance:
             return 0.0  # landed: zeros are final; the survivors' gates may polarize
         span = max(1.0 - self.ratio, 1e-3)

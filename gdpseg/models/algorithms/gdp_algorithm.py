@@ -12,7 +12,8 @@ from gdpseg.deploy import latency as _latency  # noqa: F401  (resource='latency'
 from gdpseg.registry import MODELS
 
 
-def _tensor_mode(model, inputs):
+def tensor_mode(model, inputs):
+    """``forward_fn`` of an MMEngine model's tensor mode (for tracing, export checks, timing)."""
     return model(*inputs, mode='tensor')
 
 
@@ -98,7 +99,7 @@ class GDPAlgorithm(BaseModel):
         self.init = float(init)
         fn, ignore = None, ()
         if forward_mode == 'tensor':
-            fn = _tensor_mode
+            fn = tensor_mode
             if _auxiliary_heads(architecture):
                 fn, ignore = _tensor_mode_with_aux, ('auxiliary_head.*',)
         self.forward_fn = fn
