@@ -21,6 +21,7 @@ from .resource import (RESOURCES, BilinearResource, Resource, build_resource,
                        register_resource)
 from .schedule import EpsilonSchedule
 from .trace import UnsupportedOpError, trace_channels
+from .verify import ExportMismatchError, export_difference, verify_groups
 
 __all__ = ['attach_gates', 'prune', 'GateSet', 'Group', 'ChannelGroups', 'trace_groups',
            'PruningPlan', 'export_widths', 'full_plan', 'keep_by_score', 'plan_flops',
@@ -28,4 +29,5 @@ __all__ = ['attach_gates', 'prune', 'GateSet', 'Group', 'ChannelGroups', 'trace_
            'polarized_gate', 'soft_threshold', 'alternating_prox', 'Resource',
            'BilinearResource', 'RESOURCES', 'register_resource', 'build_resource',
            'EpsilonSchedule', 'LayerHandler', 'register_layer', 'handler_of',
-           'UnsupportedOpError', 'trace_channels']
+           'UnsupportedOpError', 'trace_channels', 'ExportMismatchError', 'export_difference',
+           'verify_groups']

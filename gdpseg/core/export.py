@@ -40,6 +40,15 @@ def _positions(groups, plan: PruningPlan, segs):
     return torch.cat(idx), (torch.cat(vals) if any_scale else None)
 
 
+def _replace_everywhere(root: nn.Module, old: nn.Module, new: nn.Module) -> None:
+    """Put ``new`` wherever ``old`` is a child: a layer shared by several parents (one conv for
+    every level of a detection head) is one record of the trace under its first name only."""
+    for parent in list(root.modules()):
+        for name, child in list(parent.named_children()):
+            if child is old:
+                setattr(parent, name, new)
+
+
 @torch.no_grad()
 def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None) -> nn.Module:
     """Return the pruned copy of ``model`` described by ``plan``; ``model`` is left unchanged.
@@ -71,12 +80,14 @@ def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None) -> nn.Mo
         m = modules[rec.name]
         handler = handler_of(rec.kind)
         if rec.name in plan.carriers:
-            parent, _, child = rec.name.rpartition('.')
-            setattr(modules[parent] if parent else pruned, child,
-                    handler.carrier(m, rec, plan.width(groups, rec.in_segs)))
+            _replace_everywhere(pruned, m, handler.carrier(m, rec, plan.width(groups,
+                                                                               rec.in_segs)))
             continue
         in_idx, in_scale = _positions(groups, plan, rec.in_segs)
         out_idx = plan.keep[groups.group_index_of_node(rec.out_node)] \
             if rec.out_node is not None else None
         handler.prune(m, rec, in_idx, in_scale if handler.consumer else None, out_idx)
+    for mname, attr, parts in groups.graph.size_attributes:  # explicit split sizes
+        old = getattr(modules[mname], attr)
+        setattr(modules[mname], attr, type(old)(plan.width(groups, segs) for segs in parts))
     return pruned

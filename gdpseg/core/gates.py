@@ -317,7 +317,7 @@ def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: 
                  min_channels: int = 1, channel_multiple: int = 1,
                  flops_ignore: Sequence[str] = (),
                  resource: Union[str, dict, Resource] = 'flops',
-                 keep_connected: bool = True) -> GateSet:
+                 keep_connected: bool = True, verify: bool = True) -> GateSet:
     """Find the channel groups of ``model`` (:func:`trace_groups`) and gate them in place.
 
     Args:
@@ -339,10 +339,12 @@ def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: 
         resource: What the proximal step penalises (see :class:`GateSet`).
         keep_connected: Never let a group that disconnects input and output die (see
             :class:`GateSet`); ``False`` lets any group die.
+        verify: Check the export of a random plan against the model now (see
+            :func:`trace_groups`).
 
     Returns:
         GateSet: the gates; ``gates.groups`` lists every group found.
     """
     groups = trace_groups(model, example_inputs, forward_fn, strict, exclude, min_channels,
-                          channel_multiple, flops_ignore)
+                          channel_multiple, flops_ignore, verify)
     return GateSet(groups, eps, init, resource, keep_connected)

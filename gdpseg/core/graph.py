@@ -74,6 +74,9 @@ class ChannelGraph:
         # (from, to): channels of ``to`` are computed from those of ``from`` by an op that is
         # not modelled channel by channel (its output is a fixed node)
         self.links: List[Tuple[int, int]] = []
+        # (module, attribute, segments of each part): a list of channel sizes the module keeps
+        # (explicit split sizes); export rewrites it with the widths the plan keeps
+        self.size_attributes: List[Tuple[str, str, Tuple[Tuple[Seg, ...], ...]]] = []
 
     # ----------------------------------------------------------------- nodes and classes
     def new_node(self, size: int, blocked: Optional[str] = None) -> int:

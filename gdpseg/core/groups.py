@@ -119,6 +119,14 @@ class ChannelGroups:
                                 members[root], root))
         return groups
 
+    def fix(self, i: int, reason: str) -> None:
+        """Make group ``i`` non-prunable after the fact (:func:`~gdpseg.core.verify.verify_groups`)."""
+        g = self.groups[i]
+        self.graph.block(g.root, reason)
+        g.prunable = False
+        g.reasons.append(reason)
+        self._cache.clear()
+
     # ----------------------------------------------------------------- lookups
     def group_index(self, seg: Seg) -> int:
         """Position in ``groups`` of the group a segment's channels belong to."""
@@ -237,7 +245,7 @@ class ChannelGroups:
 
 def trace_groups(model: nn.Module, example_inputs: tuple, forward_fn=None, strict: bool = False,
                  exclude: Sequence[str] = (), min_channels: int = 1, channel_multiple: int = 1,
-                 flops_ignore: Sequence[str] = ()) -> ChannelGroups:
+                 flops_ignore: Sequence[str] = (), verify: bool = True) -> ChannelGroups:
     """Find the channel groups of ``model`` from one forward pass (no gates, no hooks left).
 
     Args:
@@ -248,8 +256,13 @@ def trace_groups(model: nn.Module, example_inputs: tuple, forward_fn=None, stric
         strict: Raise :class:`UnsupportedOpError` on an op the engine does not model,
             instead of keeping the channels it touches (with a warning).
         exclude, min_channels, channel_multiple, flops_ignore: see :class:`ChannelGroups`.
+        verify: Export a random plan and compare it with the model on ``example_inputs``
+            (:func:`~gdpseg.core.verify.verify_groups`): groups whose pruning the export gets
+            wrong are fixed with a warning, so that a disagreement shows now, not after
+            training.
     """
     from .trace import trace_channels
+    from .verify import verify_groups
 
     if not isinstance(example_inputs, tuple):
         raise TypeError('example_inputs must be a tuple of positional inputs, e.g. (x,)')
@@ -265,4 +278,6 @@ def trace_groups(model: nn.Module, example_inputs: tuple, forward_fn=None, stric
                         if groups.has_group(n)})
         warnings.warn(f'gdpseg: {issue.op} in {issue.module} is not modelled; channels of '
                       f'{", ".join(names) or "its inputs"} are kept (not prunable)', stacklevel=3)
+    if verify:
+        verify_groups(groups, example_inputs, forward_fn)
     return groups

@@ -23,7 +23,10 @@ CHANNELWISE = {
     'exp', 'log', 'sqrt', 'rsqrt', 'square', 'clamp', 'clamp_', 'clip', 'clamp_min',
     'clamp_max', 'interpolate', 'upsample', 'upsample_nearest', 'upsample_bilinear',
     'requires_grad_', 'cpu', 'cuda', 'zero_', 'fill_', 'sign', 'floor', 'ceil', 'round',
-    'nan_to_num', 'softmax2d_spatial',
+    'nan_to_num', 'softmax2d_spatial', 'hardsigmoid_', 'hardswish_', 'silu_', 'mish_',
+    'selu_', 'celu_', 'rrelu', 'rrelu_', 'threshold', 'threshold_', 'softsign', 'tanhshrink',
+    'hardshrink', 'softshrink', 'logsigmoid', 'exp_', 'abs_', 'neg_', 'sqrt_', 'clamp_min_',
+    'clamp_max_', 'nan_to_num_', 'erf', 'erf_',
 }
 # Binary element-wise ops: broadcast, channels of both operands are paired one to one.
 BINARY = {
@@ -244,7 +247,13 @@ def getitem(tracer, args, kwargs, out):
     tracer.set_label(out, Label(out_dim + lab.dim - in_dim, lab.segs))
 
 def split_like(tracer, args, kwargs, out):
-    """split/chunk: along the channels only at segment boundaries."""
+    """split/chunk along the channels, at segment boundaries only.
+
+    The parts of ``chunk`` (and of ``split`` by one size) are recomputed from the tensor's width,
+    so they stay equal only if they are pruned alike: their groups are tied. Explicit sizes
+    (``split(x, [a, b])``) are constants: they are rewritten on export when they are a list
+    attribute of the calling module (timm's ``MixedConv2d.splits``), else the groups are fixed.
+    """
     name = tracer.current_op
     lab = first_label(tracer, args)
     if lab is None:
@@ -261,14 +270,37 @@ def split_like(tracer, args, kwargs, out):
         offsets[pos] = i
         pos += tracer.graph.sizes[s.node] * s.expand
     offsets[pos] = len(lab.segs)
-    start = 0
+    start, labels = 0, []
     for p in parts:
         stop = start + p.shape[dim]
         if start not in offsets or stop not in offsets:
             tracer.unsupported(f'{name} inside a channel group', [lab])
             return
-        tracer.set_label(p, Label(dim, lab.segs[offsets[start]:offsets[stop]]))
+        labels.append(Label(dim, lab.segs[offsets[start]:offsets[stop]]))
         start = stop
+    sizes = args[1] if len(args) > 1 else kwargs.get('split_size_or_sections',
+                                                      kwargs.get('split_size'))
+    if name == 'split' and isinstance(sizes, (list, tuple)) and len(parts) > 1:
+        attr = _module_attribute(tracer, sizes)
+        if attr is None:
+            tracer.unsupported(f'{name} into constant sizes {list(sizes)}', [lab])
+            return
+        tracer.graph.size_attributes.append((*attr, tuple(lab.segs for lab in labels)))
+    elif len(parts) > 1 and not all(tracer.graph.unify(labels[0].segs, lab.segs)
+                                    for lab in labels[1:]):
+        tracer.unsupported(f'{name} into parts that cannot be pruned alike', [lab])
+        return
+    for p, part in zip(parts, labels):
+        tracer.set_label(p, part)
+
+
+def _module_attribute(tracer, value):
+    """``(module name, attribute)`` of the innermost running module holding ``value``."""
+    for mname in reversed(tracer.running_modules()):
+        for attr, v in vars(tracer.module(mname)).items():
+            if v is value:
+                return mname, attr
+    return None
 
 def expand(tracer, args, kwargs, out):
     lab = first_label(tracer, args)

@@ -6,6 +6,11 @@ their channels come from. Each op is handled by an explicit rule; an op without 
 touches labelled channels makes those channels non-prunable and is reported (or raises with
 ``strict=True``) -- nothing is guessed from shapes.
 
+Custom autograd functions (``torch.autograd.Function.apply``, e.g. mmcv's RoIAlign) call their
+compiled code where no mode can see it. The pass therefore runs with autograd on: a tensor that
+comes out of such a function without a label is found by its backward node, and the channels of
+every labelled tensor that node reaches are fixed, like those of any other unmodelled op.
+
 Rules are found in one place, in this order: ``_IGNORED`` (calls without a channel result), the
 layer handlers registered for the function (:mod:`gdpseg.core.layers`: conv, linear, norms, ...),
 then :data:`gdpseg.core.rules.RULES` (ops that move or combine channels without weights).
@@ -14,6 +19,7 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
+from torch.autograd.function import BackwardCFunction
 from torch.overrides import TorchFunctionMode
 
 from .graph import ChannelGraph, Label, ModuleRecord, Seg, TraceIssue
@@ -49,6 +55,8 @@ class ChannelTracer(TorchFunctionMode):
         self.strict = strict
         self.issues: List[TraceIssue] = []
         self._labels: Dict[int, tuple] = {}  # id(tensor) -> (tensor, Label); keeps ids unique
+        self._by_grad_node: Dict[object, Label] = {}  # autograd node of a labelled tensor
+        self._opaque_seen: set = set()  # backward nodes of custom functions already handled
         self._stack: List[str] = []
         self._op = ''
         self._param_owner: Dict[int, tuple] = {}
@@ -56,6 +64,7 @@ class ChannelTracer(TorchFunctionMode):
             for pname, p in list(module.named_parameters(recurse=False)) + \
                     list(module.named_buffers(recurse=False)):
                 self._param_owner.setdefault(id(p), (mname, module, pname))
+        self._modules = dict(model.named_modules())
         self._hooks = []
         for mname, module in model.named_modules():
             self._hooks.append(module.register_forward_pre_hook(self._enter(mname)))
@@ -67,6 +76,7 @@ class ChannelTracer(TorchFunctionMode):
         return hook
 
     def _leave(self, module, args, output):
+        self.find_opaque(output)
         self._stack.pop()
 
     def remove_hooks(self):
@@ -83,6 +93,51 @@ class ChannelTracer(TorchFunctionMode):
     def set_label(self, t, label: Optional[Label]):
         if isinstance(t, torch.Tensor) and label is not None:
             self._labels[id(t)] = (t, label)
+            if t.grad_fn is not None:
+                self._by_grad_node[t.grad_fn] = label
+
+    # ----------------------------------------------------------------- opaque functions
+    def find_opaque(self, tensors) -> None:
+        """Handle unlabelled outputs of custom autograd functions among ``tensors``."""
+        for t in iter_tensors(tensors):
+            fn = t.grad_fn
+            if isinstance(fn, BackwardCFunction) and fn not in self._opaque_seen and \
+                    self.label(t) is None:
+                self._opaque_seen.add(fn)
+                op = f'custom autograd function {type(fn).__name__.removesuffix("Backward")}'
+                read = self._labels_reached(fn)
+                self.unsupported(op, read, ' (its forward is not visible to the trace)')
+                if t.dim() >= 2:  # the output's channels: one fixed node, linked to the inputs
+                    node = self.graph.new_node(t.shape[1], f'output of {op} in {self.where}')
+                    for lab in read:
+                        for s in lab.segs:
+                            self.graph.links.append((s.node, node))
+                    self.set_label(t, Label(1, (Seg(node),)))
+
+    def _labels_reached(self, fn) -> List[Label]:
+        """Labels of the tensors a backward node depends on (through unlabelled tensors)."""
+        found, seen, todo = [], set(), [fn]
+        while todo:
+            node = todo.pop()
+            for nxt, _ in node.next_functions:
+                if nxt is None or nxt in seen:
+                    continue
+                seen.add(nxt)
+                lab = self._by_grad_node.get(nxt)
+                if lab is None and hasattr(nxt, 'variable'):  # a leaf (the network input)
+                    lab = self.label(nxt.variable)
+                if lab is not None:
+                    found.append(lab)
+                else:
+                    todo.append(nxt)
+        return found
+
+    def running_modules(self) -> List[str]:
+        """Names of the modules whose forward is running, outermost first."""
+        return list(self._stack)
+
+    def module(self, name: str) -> nn.Module:
+        return self._modules[name]
 
     @property
     def where(self) -> str:
@@ -103,6 +158,7 @@ class ChannelTracer(TorchFunctionMode):
     # ----------------------------------------------------------------- dispatch
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        self.find_opaque((args, kwargs))
         out = func(*args, **kwargs)
         name = self._op = _name(func)
         if name in _IGNORED:
@@ -166,13 +222,18 @@ def trace_channels(model: nn.Module, example_inputs: tuple, forward_fn=None,
     tracer = ChannelTracer(model, strict=strict)
     was_training = model.training
     model.eval()
-    for t in iter_tensors(example_inputs):
+    # Autograd stays on (custom functions are found by their backward nodes): the batched float
+    # inputs are replaced by copies that require grad, so that every feature map has a node.
+    inputs = tuple(x.detach().requires_grad_().clone() if isinstance(x, torch.Tensor) and
+                   x.dim() >= 2 and x.is_floating_point() else x for x in example_inputs)
+    for t in iter_tensors(inputs):
         if t.dim() >= 2 and t.is_floating_point():  # batched input, channels on dim 1
             tracer.set_label(t, Label(1, (Seg(tracer.graph.new_node(t.shape[1],
                                                                    'network input')),)))
     try:
-        with torch.no_grad(), tracer:
-            out = forward_fn(model, example_inputs) if forward_fn else model(*example_inputs)
+        with torch.enable_grad(), tracer:
+            out = forward_fn(model, inputs) if forward_fn else model(*inputs)
+            tracer.find_opaque(out)
         for t in iter_tensors(out):
             lab = tracer.label(t)
             if lab is not None:

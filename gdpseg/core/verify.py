@@ -1,0 +1,156 @@
+"""Check that the export of a plan computes what the model computes with the plan applied.
+
+The trace decides which channels may be removed; an op it cannot see (a compiled extension that
+reads channels, a module attribute that fixes a size) could make an export disagree with the
+model. :func:`verify_groups` catches such a disagreement when the groups are found, not after
+training: it exports a random plan with random factors, compares it with the model whose
+consumers see the same factors, finds the groups that cause any difference by halving, and fixes
+them (with a warning naming them).
+"""
+import warnings
+from typing import List, Optional, Sequence
+
+import torch
+
+from .export import prune
+from .layers import handler_of
+from .nested import max_difference
+from .plan import PruningPlan, resolve
+
+
+class ExportMismatchError(RuntimeError):
+    """The export of a plan does not compute what the model computes with the plan applied."""
+
+
+def _factor_vector(groups, plan: PruningPlan, segs) -> torch.Tensor:
+    parts = []
+    for s in segs:
+        i = groups.group_index(s)
+        vec = torch.zeros(groups.groups[i].size)
+        scale = plan.group_scale(i)
+        k = plan.keep[i]
+        vec[k] = scale[k].float() if scale is not None else 1.0
+        parts.append(vec.repeat_interleave(s.expand))
+    return torch.cat(parts)
+
+
+@torch.no_grad()
+def masked_outputs(groups, plan: PruningPlan, example_inputs: tuple, forward_fn=None):
+    """Outputs of the model with every conv/linear reading its input groups multiplied by the
+    plan's factors (zero for channels the plan removes): what the export must compute."""
+    plan = resolve(groups, plan)
+    model = groups.model
+    modules = dict(model.named_modules())
+    handles = []
+    for rec in groups.graph.modules.values():
+        handler = handler_of(rec.kind)
+        if not handler.consumer or all(not groups.group_of(s).prunable for s in rec.in_segs):
+            continue
+        vec = _factor_vector(groups, plan, rec.in_segs)
+        dim = handler.gate_dims(rec)[1]
+
+        def hook(module, args, vec=vec, dim=dim):
+            x = args[0]
+            shape = [1] * x.dim()
+            shape[dim] = -1
+            return (x * vec.to(x).view(shape), *args[1:])
+        handles.append(modules[rec.name].register_forward_pre_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        return forward_fn(model, example_inputs) if forward_fn else model(*example_inputs)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+
+
+@torch.no_grad()
+def export_difference(groups, plan: PruningPlan, example_inputs: tuple,
+                      forward_fn=None) -> float:
+    """Largest relative difference between the export of ``plan`` and the masked model."""
+    ref = masked_outputs(groups, plan, example_inputs, forward_fn)
+    pruned = prune(groups.model, groups, plan).eval()
+    out = forward_fn(pruned, example_inputs) if forward_fn else pruned(*example_inputs)
+    return max_difference(ref, out)
+
+
+def _random_patterns(groups, seed: int):
+    """Per prunable group: kept channels and factors (some groups removed entirely)."""
+    gen = torch.Generator().manual_seed(seed)
+    cut = set(groups.cut_groups())
+    patterns = {}
+    for i, g in enumerate(groups.groups):
+        if not g.prunable:
+            continue
+        scale = torch.rand(g.size, generator=gen) * 1.5 + 0.25
+        mask = torch.rand(g.size, generator=gen) >= 0.35
+        if i not in cut and float(torch.rand(1, generator=gen)) < 0.2:
+            mask[:] = False  # a dead group: its producers become carriers
+        elif not mask.any():
+            mask[0] = True
+        patterns[i] = (torch.nonzero(mask).flatten(), scale)
+    return patterns
+
+
+def random_plan(groups, seed: int = 0) -> PruningPlan:
+    """A plan that keeps about 65 % of every prunable group's channels with random factors in
+    [0.25, 1.75], and removes about one in five groups that do not cut the network."""
+    patterns = _random_patterns(groups, seed)
+    return _plan(groups, patterns, sorted(patterns))
+
+
+def _plan(groups, patterns, subset) -> PruningPlan:
+    keep = [torch.arange(g.size) for g in groups.groups]
+    scale: List[Optional[torch.Tensor]] = [None] * len(keep)
+    for i in subset:
+        keep[i], scale[i] = patterns[i]
+    return PruningPlan(keep, scale)
+
+
+def verify_groups(groups, example_inputs: tuple, forward_fn=None, seed: int = 0,
+                  rtol: float = 1e-3) -> List[int]:
+    """Fix the groups whose pruning makes the export differ from the model; return them.
+
+    Raises:
+        ExportMismatchError: when the export still differs with those groups fixed.
+    """
+    patterns = _random_patterns(groups, seed)
+    if not patterns:
+        return []
+
+    def differs(subset: Sequence[int], patterns=patterns) -> bool:
+        try:
+            return export_difference(groups, _plan(groups, patterns, subset), example_inputs,
+                                     forward_fn) > rtol
+        except RuntimeError:  # the export could not even run: a shape disagreement
+            return True
+
+    def culprits(subset: List[int]) -> List[int]:
+        if not differs(subset):
+            return []
+        if len(subset) == 1:
+            return subset
+        half = len(subset) // 2
+        found = culprits(subset[:half]) + culprits(subset[half:])
+        return found or subset  # they differ only together: keep them all
+
+    found = culprits(sorted(patterns))
+    if not found:
+        return []
+    names = [groups.groups[i].name for i in found]
+    for i in found:
+        groups.fix(i, 'its export differs from the model (an op the trace cannot see)')
+    warnings.warn(f'gdpseg: pruning {", ".join(names)} changes what the export computes (an op '
+                  'the trace cannot see reads them); they are kept (not prunable)', stacklevel=3)
+    left = _random_patterns(groups, seed + 1)  # the groups still prunable (maybe none)
+    if differs(sorted(left), left):
+        raise ExportMismatchError(
+            'the export of a random plan differs from the model even with '
+            f'{", ".join(names)} fixed; trace with strict=True to see the unmodelled ops, or '
+            'exclude the layers around them (exclude=[...])')
+    return found
+
+
+__all__ = ['ExportMismatchError', 'export_difference', 'masked_outputs', 'random_plan',
+           'verify_groups']

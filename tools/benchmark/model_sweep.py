@@ -1,0 +1,173 @@
+"""Sweep public model families through the engine: exactness, FLOPs agreement, prunable share.
+
+Every model is built from an installed package with random weights, traced on a small input,
+exported with a random plan (about a third of every prunable group removed, random factors,
+some groups removed entirely), and compared with the model whose layers see the same factors.
+
+    python tools/benchmark/model_sweep.py                    # every family below
+    python tools/benchmark/model_sweep.py --only timm:mixnet_s tv:resnext50_32x4d
+    python tools/benchmark/model_sweep.py --out docs/model_sweep.md
+
+Columns: groups prunable / all, channels prunable / all (share), the export's largest relative
+difference from the masked model, the plan's FLOPs against mmengine's counter on the export, and
+the fixed reasons that cover most channels.
+"""
+import argparse
+import collections
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from gdpseg.core import export_difference, plan_flops, prune, trace_groups  # noqa: E402
+from gdpseg.core.verify import random_plan  # noqa: E402
+from gdpseg.evaluation import count_conv_linear_flops  # noqa: E402
+
+TORCHVISION = ['resnet18', 'resnet50', 'resnext50_32x4d', 'wide_resnet50_2', 'regnet_x_400mf',
+               'regnet_y_400mf', 'mobilenet_v2', 'mobilenet_v3_small', 'mnasnet0_5',
+               'efficientnet_b0', 'shufflenet_v2_x1_0', 'squeezenet1_1', 'densenet121',
+               'vgg11_bn', 'convnext_tiny', 'googlenet']
+TIMM = ['resnet26d', 'seresnext26d_32x4d', 'regnetx_002', 'regnety_002', 'mixnet_s',
+        'ghostnet_100', 'rexnet_100', 'cspresnet50', 'cspdarknet53', 'res2net50_26w_4s',
+        'dpn68', 'skresnet18', 'resnest14d', 'nf_resnet26', 'convnext_atto', 'mobilevit_xxs',
+        'efficientnet_b0', 'tf_mobilenetv3_small_100', 'dla34', 'ese_vovnet19b_dw', 'gernet_s',
+        'repvgg_a0', 'hrnet_w18_small', 'lcnet_050', 'fbnetc_100', 'mobileone_s0']
+SMP = ['Unet:resnet18', 'FPN:resnet18', 'DeepLabV3Plus:resnet34', 'Linknet:resnet18',
+       'PSPNet:resnet18', 'PAN:resnet18', 'MAnet:resnet18', 'UnetPlusPlus:resnet18',
+       'Unet:efficientnet-b0', 'FPN:resnext50_32x4d']
+MMDET = ['retinanet/retinanet_r50_fpn_1x_coco.py', 'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+         'atss/atss_r50_fpn_1x_coco.py', 'gfl/gfl_r50_fpn_1x_coco.py',
+         'yolox/yolox_s_8xb8-300e_coco.py', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+         'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
+FAMILIES = ([f'tv:{n}' for n in TORCHVISION] + [f'timm:{n}' for n in TIMM] +
+            [f'smp:{n}' for n in SMP] + [f'mmdet:{n}' for n in MMDET])
+FAST = ['tv:resnext50_32x4d', 'tv:regnet_x_400mf', 'timm:mixnet_s', 'smp:FPN:resnet18',
+        'mmdet:rtmdet/rtmdet_tiny_8xb32-300e_coco.py']
+
+
+def build(spec):
+    """``(model, input shape, forward_fn)`` of a family entry."""
+    kind, _, name = spec.partition(':')
+    if kind == 'tv':
+        import torchvision
+        kwargs = dict(aux_logits=False, init_weights=False) if name == 'googlenet' else {}
+        return torchvision.models.get_model(name, num_classes=10, **kwargs), (2, 3, 64, 64), None
+    if kind == 'timm':
+        import timm
+        return timm.create_model(name, pretrained=False, num_classes=10), (2, 3, 64, 64), None
+    if kind == 'smp':
+        import segmentation_models_pytorch as smp
+        arch, encoder = name.split(':')
+        return getattr(smp, arch)(encoder_name=encoder, encoder_weights=None, classes=3), \
+            (1, 3, 64, 64), None
+    if kind == 'mmdet':
+        return _mmdet(name)
+    raise ValueError(f'unknown family {kind!r} in {spec!r} (tv:, timm:, smp:, mmdet:)')
+
+
+def _mmdet(config):
+    import mmdet
+    from mmengine.config import Config
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules()
+    cfg = Config.fromfile(str(Path(mmdet.__file__).parent / '.mim' / 'configs' / config))
+    model_cfg = cfg.model
+    for part in ('backbone', 'neck'):
+        if isinstance(model_cfg.get(part), dict):
+            model_cfg[part].pop('init_cfg', None)
+    model = MODELS.build(model_cfg)
+
+    def forward(m, inputs):
+        feats = m.extract_feat(inputs[0])
+        if hasattr(m, 'bbox_head'):
+            return m.bbox_head.forward(feats)
+        from mmdet.structures.bbox import bbox2roi
+        boxes = torch.tensor([[0, 0, 60, 60.], [0, 0, 150, 150], [0, 0, 300, 300],
+                              [0, 0, 600, 600]])  # one RoI per FPN level
+        rois = m.roi_head._bbox_forward(feats, bbox2roi([boxes]))
+        return m.rpn_head.forward(feats), rois['cls_score'], rois['bbox_pred']
+    return model, (1, 3, 64, 64), forward
+
+
+def sweep_one(spec, seed=0):
+    torch.manual_seed(seed)
+    model, shape, fn = build(spec)
+    model.eval()
+    x = torch.randn(*shape)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        groups = trace_groups(model, (x,), forward_fn=fn)
+    fixed = collections.Counter()
+    for g in groups.groups:
+        if not g.prunable:
+            for r in g.reasons:
+                fixed[r.split(' in ')[0]] += g.size
+    plan = random_plan(groups, seed)
+    diff = export_difference(groups, plan, (x,), fn)
+    pruned = prune(model, groups, plan).eval()
+
+    class Call(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, inp):
+            return fn(self.m, (inp,)) if fn else self.m(inp)
+    counted = count_conv_linear_flops(Call(pruned), (x,))
+    full_counted = count_conv_linear_flops(Call(model), (x,))
+    total = sum(g.size for g in groups.groups)
+    return dict(
+        model=spec, groups=f'{sum(g.prunable for g in groups.groups)}/{len(groups.groups)}',
+        channels=sum(g.size for g in groups.groups if g.prunable), total=total,
+        diff=diff, flops=plan_flops(groups, plan), counted=counted,
+        full_ok=groups.full_flops() == full_counted,
+        warnings=sum(str(w.message).startswith('gdpseg') for w in caught),
+        fixed=', '.join(f'{r} ({n})' for r, n in fixed.most_common(2)
+                        if r not in ('network input', 'network output')),
+        seconds=time.perf_counter() - start)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--only', nargs='*', help='family entries to run (default: all)')
+    parser.add_argument('--fast', action='store_true', help=f'only {FAST}')
+    parser.add_argument('--out', help='also write the Markdown table here')
+    args = parser.parse_args(argv)
+    specs = args.only or (FAST if args.fast else FAMILIES)
+    lines = ['| model | groups | prunable channels | max rel. diff | FLOPs plan = counter | '
+             'most channels fixed by | s |', '|---|---|---|---|---|---|---|']
+    exact = 0
+    for k, spec in enumerate(specs, 1):
+        print(f'[{k}/{len(specs)}] {spec} ...', end=' ', flush=True)
+        try:
+            r = sweep_one(spec)
+        except Exception as e:  # a row per failure: the sweep is a report, not a test
+            print(f'FAILED: {type(e).__name__}: {str(e).splitlines()[0][:200]}')
+            lines.append(f'| {spec} | error | | | | {type(e).__name__}: '
+                         f'{str(e).splitlines()[0][:100]} | |')
+            continue
+        ok = r['diff'] <= 1e-4 and r['flops'] == r['counted'] and r['full_ok']
+        exact += ok
+        share = 100 * r['channels'] / max(1, r['total'])
+        row = (f"| {spec} | {r['groups']} | {r['channels']:,}/{r['total']:,} ({share:.0f} %) | "
+               f"{r['diff']:.1e} | {'yes' if r['flops'] == r['counted'] else 'NO'}"
+               f"{'' if r['full_ok'] else ' (full: NO)'} | {r['fixed']} | {r['seconds']:.1f} |")
+        print(f"{'exact' if ok else 'NOT EXACT'}, {share:.0f} % of channels prunable")
+        lines.append(row)
+    lines.append(f'\n{exact} of {len(specs)} exact (outputs within 1e-4 and FLOPs equal).')
+    table = '\n'.join(lines)
+    print(table)
+    if args.out:
+        Path(args.out).write_text(table + '\n')
+    return exact, len(specs)
+
+
+if __name__ == '__main__':
+    main()
