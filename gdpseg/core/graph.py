@@ -5,7 +5,8 @@ ops add or multiply them channel by channel; a merged class of nodes is one *gro
 gate vector. A tensor's channel axis is described by a :class:`Label`: the concatenation of
 segments, each a node whose channels may be repeated ``expand`` times in a row (flatten -> linear).
 """
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
 
@@ -34,6 +35,8 @@ class ModuleRecord:
     kind: str
     in_segs: Optional[Tuple[Seg, ...]] = None
     out_node: Optional[int] = None
+    out_expand: int = 1  # each channel of the output group is this many channels of the layer
+    tied_node: Optional[int] = None  # a member's output node tied to its input (grouped conv)
     transposed: bool = False
     in_numel: int = 0  # elements of one sample's input, to choose how the gate is applied
     in_spatial: Tuple[int, ...] = ()  # spatial size of the traced input and output
@@ -77,6 +80,13 @@ class ChannelGraph:
         # (module, attribute, segments of each part): a list of channel sizes the module keeps
         # (explicit split sizes); export rewrites it with the widths the plan keeps
         self.size_attributes: List[Tuple[str, str, Tuple[Tuple[Seg, ...], ...]]] = []
+        # channels per unit of a class (root -> block): grouped layers keep or remove whole
+        # blocks; finalize() makes every block one channel of the group
+        self._block: Dict[int, int] = {}
+        # (a, block_a, b, block_b): block i of a's class is block i of b's (grouped convs)
+        self._ties: List[Tuple[int, int, int, int]] = []
+        self.finalized = False
+        self.unit: List[int] = []  # per node, layer channels per channel (set by finalize)
 
     # ----------------------------------------------------------------- nodes and classes
     def new_node(self, size: int, blocked: Optional[str] = None) -> int:
@@ -103,6 +113,8 @@ class ChannelGraph:
         self._parent[rb] = ra
         if rb in self._blocked:
             self._blocked.setdefault(ra, []).extend(self._blocked.pop(rb))
+        if rb in self._block:
+            self.require_block(ra, self._block.pop(rb))
 
     def block(self, node: int, reason: str) -> None:
         reasons = self._blocked.setdefault(self.find(node), [])
@@ -111,6 +123,66 @@ class ChannelGraph:
 
     def blocked_reasons(self, node: int) -> List[str]:
         return self._blocked.get(self.find(node), [])
+
+    # ----------------------------------------------------------------- blocks
+    def block_of(self, node: int) -> int:
+        return self._block.get(self.find(node), 1)
+
+    def require_block(self, node: int, block: int) -> bool:
+        """Channels of ``node``'s class are kept or removed in runs of ``block`` (a multiple of
+        any earlier requirement). False, and the class fixed, when the size does not allow it."""
+        root = self.find(node)
+        need = math.lcm(self._block.get(root, 1), int(block))
+        if self.sizes[root] % need == 0:
+            self._block[root] = need
+            return True
+        self.block(root, f'channel blocks of {self._block.get(root, 1)} and {block} do not fit '
+                         f'{self.sizes[root]} channels')
+        self._block[root] = self.sizes[root]  # one block: nothing to remove anyway
+        return False
+
+    def tie_blocks(self, a: int, block_a: int, b: int, block_b: int) -> None:
+        """Blocks of ``block_a`` channels of ``a``'s class pair one to one with blocks of
+        ``block_b`` channels of ``b``'s (a grouped conv's input and output groups)."""
+        self.require_block(a, block_a)
+        self.require_block(b, block_b)
+        self._ties.append((a, block_a, b, block_b))
+
+    def finalize(self) -> None:
+        """Make every block one channel: node sizes shrink by their class's block, and the
+        segments of the module and call records and size attributes expand by it."""
+        changed, rounds = True, 0
+        while changed and rounds < 64:  # tied classes need blocks of the same count
+            changed, rounds = False, rounds + 1
+            for a, ba, b, bb in self._ties:
+                t = math.lcm(self.block_of(a) // ba, self.block_of(b) // bb)
+                for node, unit in ((a, ba), (b, bb)):
+                    if self.block_of(node) != unit * t:
+                        self.require_block(node, unit * t)
+                        changed = True
+        factor = [self.block_of(n) for n in range(len(self.sizes))]
+        self.unit = factor
+        self.sizes = [size // f for size, f in zip(self.sizes, factor)]
+        self._block = {}
+
+        def segs(ss):
+            return tuple(Seg(s.node, s.expand * factor[s.node]) for s in ss)
+        for rec in self.modules.values():
+            if rec.in_segs is not None:
+                rec.in_segs = segs(rec.in_segs)
+            if rec.out_node is not None:
+                rec.out_expand = factor[rec.out_node]
+        self.calls = [replace(c, in_segs=segs(c.in_segs), out_segs=segs(c.out_segs))
+                      for c in self.calls]
+        self.size_attributes = [(m, a, tuple(segs(p) for p in parts))
+                                for m, a, parts in self.size_attributes]
+        for a, _, b, _ in self._ties:
+            if self.sizes[self.find(a)] == self.sizes[self.find(b)]:
+                self.union(a, b)
+            else:  # cannot happen after the loop above; keep both fixed if it does
+                self.block(a, 'grouped convolution with uneven blocks')
+                self.block(b, 'grouped convolution with uneven blocks')
+        self.finalized = True
 
     # ----------------------------------------------------------------- labels
     def width(self, segs) -> int:

@@ -31,6 +31,8 @@ class Group:
             plan's scales are folded into them).
         members: Channel-wise layers (norms, depthwise convs) that follow the group.
         root: The group's node in the channel graph.
+        unit: Layer channels per channel of the group (a grouped conv's or GroupNorm's
+            channels per conv/norm group; 1 otherwise).
     """
     name: str
     size: int
@@ -40,6 +42,12 @@ class Group:
     consumers: List[str] = field(default_factory=list)
     members: List[str] = field(default_factory=list)
     root: int = -1
+    unit: int = 1
+
+    @property
+    def channels(self) -> int:
+        """Channels of the layers producing the group."""
+        return self.size * self.unit
 
 
 class ChannelGroups:
@@ -115,12 +123,13 @@ class ChannelGroups:
             name = prods[0] if prods else 'input of ' + (consumers[root] or members[root])[0]
             if len(prods) > 1:
                 name += f' (+{len(prods) - 1} coupled)'
+            unit = graph.unit[root] if graph.unit else 1
             groups.append(Group(name, size, not reasons, reasons, prods, consumers[root],
-                                members[root], root))
+                                members[root], root, unit))
         return groups
 
     def fix(self, i: int, reason: str) -> None:
-        """Make group ``i`` non-prunable after the fact (:func:`~gdpseg.core.verify.verify_groups`)."""
+        """Make group ``i`` non-prunable after the fact (see :mod:`gdpseg.core.verify`)."""
         g = self.groups[i]
         self.graph.block(g.root, reason)
         g.prunable = False
@@ -232,10 +241,12 @@ class ChannelGroups:
         lines = [f'{"group":60s} {"size":>6s} {"kept":>6s}  status']
         for g, k in zip(self.groups, plan.keep):
             status = 'prunable' if g.prunable else 'fixed: ' + '; '.join(g.reasons)
+            if g.unit > 1:
+                status += f' (in blocks of {g.unit} channels)'
             lines.append(f'{g.name[:60]:60s} {g.size:6d} {len(k):6d}  {status}')
         flops, full = plan_flops(self, plan), self.full_flops()
-        total = sum(g.size for g in self.groups)
-        prunable = sum(g.size for g in self.groups if g.prunable)
+        total = sum(g.channels for g in self.groups)
+        prunable = sum(g.channels for g in self.groups if g.prunable)
         lines.append(f'prunable: {sum(g.prunable for g in self.groups)} of {len(self.groups)} '
                      f'groups, {prunable:,} of {total:,} channels '
                      f'({100 * prunable / max(1, total):.1f} %)')

@@ -146,7 +146,7 @@ def _structure(groups) -> _Structure:
             if rec.out_node is not None:
                 producers.setdefault(groups.group_index_of_node(rec.out_node), []).append(
                     rec.name)
-                if handler.can_carry(modules[rec.name], rec):
+                if rec.out_expand == 1 and handler.can_carry(modules[rec.name], rec):
                     replaceable.add(rec.name)
             if handler.consumer:
                 for s in rec.in_segs:
@@ -234,7 +234,7 @@ def plan_params(groups, plan: PruningPlan) -> int:
         total -= sum(p.numel() for p in module.parameters(recurse=False))
         if rec.name in plan.carriers:
             continue
-        cout = len(plan.keep[groups.group_index_of_node(rec.out_node)]) \
+        cout = len(plan.keep[groups.group_index_of_node(rec.out_node)]) * rec.out_expand \
             if rec.out_node is not None else 0
         total += handler_of(rec.kind).params(module, rec, plan.width(groups, rec.in_segs or ()),
                                              cout)

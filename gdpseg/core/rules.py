@@ -203,6 +203,21 @@ def along_dim(tracer, args, kwargs, out):
         return
     tracer.set_label(out, lab)
 
+def layer_norm(tracer, args, kwargs, out):
+    """LayerNorm normalises over its trailing axes: channel-wise when the channels are not
+    among them; over the channels, removing any channel changes the statistics of all."""
+    lab = first_label(tracer, args)
+    if lab is None:
+        return
+    shape = args[1] if len(args) > 1 else kwargs['normalized_shape']
+    if lab.dim < args[0].dim() - len(shape):
+        tracer.set_label(out, lab)
+        return
+    tracer.unsupported('layer_norm over the channels (removing channels would change its '
+                       'statistics)', [lab])
+    tracer.label_fixed(args[0], out, 'layer_norm')
+
+
 def pad(tracer, args, kwargs, out):
     lab = first_label(tracer, args)
     if lab is None:
@@ -324,6 +339,7 @@ RULES: Dict[str, Callable] = {
     **{name: reduce for name in ('mean', 'sum', 'amax')},
     **{name: along_dim for name in ('softmax', 'log_softmax')},
     'pad': pad,
+    'layer_norm': layer_norm,
     '__getitem__': getitem,
     **{name: split_like for name in ('split', 'chunk')},
     **{name: expand for name in ('expand', 'expand_as')},

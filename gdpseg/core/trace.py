@@ -239,6 +239,7 @@ def trace_channels(model: nn.Module, example_inputs: tuple, forward_fn=None,
             if lab is not None:
                 for s in lab.segs:
                     tracer.graph.block(s.node, 'network output')
+        tracer.graph.finalize()
     finally:
         tracer.remove_hooks()
         model.train(was_training)

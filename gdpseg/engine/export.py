@@ -142,7 +142,7 @@ def load_export(path: str):
 
 def structure(groups, plan, before_flops, after_flops, before_params, after_params):
     """Channels kept per group and the model's size before and after, for structure.json."""
-    out = [dict(name=g.name, size=g.size, kept=len(k), prunable=g.prunable,
+    out = [dict(name=g.name, size=g.size, unit=g.unit, kept=len(k), prunable=g.prunable,
                 reasons=g.reasons, producers=g.producers, consumers=g.consumers)
            for g, k in zip(groups.groups, plan.keep)]
     return dict(groups=out, flops=dict(before=before_flops, after=after_flops,

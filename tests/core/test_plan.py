@@ -189,72 +189,68 @@ class OddGrouped(nn.Module):
         return self.b(F.relu(self.g(F.relu(self.a(x)))))
 
 
-def test_grouped_convolutions_are_kept_and_counted_exactly():
+def test_grouped_convolutions_are_counted_exactly():
     x = torch.randn(1, 3, 7, 7)  # 49 positions x 9 taps: not a multiple of groups=4
     model = OddGrouped().eval()
-    with pytest.warns(UserWarning, match='grouped convolution'):
-        groups = trace_groups(model, (x,))
+    groups = trace_groups(model, (x,))
     assert groups.full_flops() == count_conv_linear_flops(model, (x,))
-    assert not groups.group_of(groups.graph.modules['g'].in_segs[0]).prunable
+    assert groups.group_of(groups.graph.modules['g'].in_segs[0]).prunable
 
 
-class GroupNormNet(nn.Module):
+class PReLUNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.a = nn.Conv2d(3, 6, 3, padding=1)
-        self.gn = nn.GroupNorm(6, 6)  # one channel per group: channel-wise
+        self.act = nn.PReLU(6)  # one slope per channel: channel-wise
         self.b = nn.Conv2d(6, 2, 1)
 
     def forward(self, x):
-        return self.b(F.relu(self.gn(self.a(x))))
+        return self.b(self.act(self.a(x)))
 
 
-class ChannelwiseGroupNorm(LayerHandler):
-    """A handler of one's own: GroupNorm with one channel per group is channel-wise."""
+class ChannelwisePReLU(LayerHandler):
+    """A handler of one's own: PReLU with a slope per channel is a member of its group."""
 
-    kind = 'test_channelwise_group_norm'
-    functions = ('group_norm',)
+    kind = 'test_channelwise_prelu'
+    functions = ('prelu',)
 
     def match(self, tracer, args, kwargs, out):
-        num_groups = args[1] if len(args) > 1 else kwargs['num_groups']
-        return num_groups == args[0].shape[1] and tracer.label(args[0]) is not None
+        return args[1].numel() == args[0].shape[1] and tracer.label(args[0]) is not None
 
     def trace(self, tracer, args, kwargs, out):
         lab = tracer.label(args[0])
-        owner = tracer.owner(args[2] if len(args) > 2 else kwargs.get('weight'))
-        tracer.record_module(owner[0], self.kind, in_segs=lab.segs)
+        tracer.record_module(tracer.owner(args[1])[0], self.kind, in_segs=lab.segs)
         tracer.set_label(out, lab)
 
     def params(self, module, rec, cin, cout):
-        return 2 * cin
+        return cin
 
     def prune(self, module, rec, in_idx, in_scale, out_idx):
         set_tensor(module, 'weight', module.weight[in_idx])
-        set_tensor(module, 'bias', module.bias[in_idx])
-        module.num_groups = module.num_channels = len(in_idx)
+        module.num_parameters = len(in_idx)
 
 
 def test_a_new_layer_kind_is_one_handler():
     x = torch.randn(2, 3, 8, 8)
-    with pytest.warns(UserWarning, match='group_norm'):  # without a handler: kept
-        assert not trace_groups(GroupNormNet(), (x,)).groups[1].prunable
-    register_layer(ChannelwiseGroupNorm())
+    with pytest.warns(UserWarning, match='prelu'):  # without a handler: kept
+        assert not trace_groups(PReLUNet(), (x,)).groups[1].prunable
+    register_layer(ChannelwisePReLU())
     try:
         with pytest.raises(KeyError, match='exists'):
-            register_layer(ChannelwiseGroupNorm())
+            register_layer(ChannelwisePReLU())
         torch.manual_seed(0)
-        model = GroupNormNet().eval()
+        model = PReLUNet().eval()
         groups = trace_groups(model, (x,))
         grp = groups.groups[1]
-        assert grp.prunable and grp.members == ['gn']
+        assert grp.prunable and grp.members == ['act']
         plan = PruningPlan([torch.arange(g.size) if g is not grp else torch.tensor([0, 2, 5])
                             for g in groups.groups])
         pruned = prune(model, groups, plan).eval()
         with torch.no_grad():
             ref = _zero_columns_reference(model, groups, plan)(x)
             torch.testing.assert_close(pruned(x), ref)
-        assert pruned.gn.num_channels == 3
+        assert pruned.act.num_parameters == 3
         assert plan_params(groups, plan) == sum(p.numel() for p in pruned.parameters())
     finally:
-        unregister_layer('test_channelwise_group_norm')
+        unregister_layer('test_channelwise_prelu')
     assert isinstance(BilinearResource(1), Resource)

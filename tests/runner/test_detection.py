@@ -53,3 +53,31 @@ def test_retinanet_is_gated_pruned_and_evaluated_like_its_export(tmp_path):
     with pytest.raises(FileNotFoundError, match='make_digits_coco'):
         test.main([GDP, str(ckpt), '--cfg-options', 'test_dataloader.dataset.data_root=/nowhere/'])
     assert torch.load(tmp_path / 'export' / 'pruned_weights.pth', weights_only=True)
+
+
+@pytest.mark.parametrize('name', ['retinanet_r50_fpn_1x_coco_gdp.py',
+                                  'fcos_r50_fpn_gn-head_1x_coco_gdp.py'])
+def test_coco_configs_gate_backbone_neck_and_head(name):
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from gdpseg.registry import MODELS
+    from gdpseg.utils import register_all_modules
+
+    register_all_modules()
+    cfg = Config.fromfile(ROOT / 'configs' / 'det' / name)
+    data = cfg.train_dataloader.dataset
+    assert (data.data_root, data.ann_file) == ('data/coco/', 'annotations/instances_train2017.json')
+    assert cfg.val_dataloader.dataset.data_prefix.img == 'val2017/'
+    cfg.model.input_shape = (1, 3, 128, 128)  # a small trace; the size is not the point here
+    with DefaultScope.overwrite_default_scope('gdpseg'):
+        model = MODELS.build(cfg.model)
+    groups = model.gates.channel_groups.groups
+    fpn = next(g for g in groups if g.name.startswith('neck.fpn_convs.0.conv'))
+    assert fpn.prunable and len(fpn.producers) == 5  # every level, one group
+    head = [g for g in groups if g.name.startswith('bbox_head.') and g.prunable]
+    assert len(head) >= 4  # the stacked convs of the head
+    if 'fcos' in name:  # GroupNorm(32, 256): blocks of 8 channels
+        assert {g.unit for g in head} == {8}
+    share = sum(g.channels for g in groups if g.prunable) / sum(g.channels for g in groups)
+    assert share > 0.9

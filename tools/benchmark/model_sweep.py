@@ -108,7 +108,7 @@ def sweep_one(spec, seed=0):
     for g in groups.groups:
         if not g.prunable:
             for r in g.reasons:
-                fixed[r.split(' in ')[0]] += g.size
+                fixed[r.split(' in ')[0]] += g.channels
     plan = random_plan(groups, seed)
     diff = export_difference(groups, plan, (x,), fn)
     pruned = prune(model, groups, plan).eval()
@@ -122,10 +122,10 @@ def sweep_one(spec, seed=0):
             return fn(self.m, (inp,)) if fn else self.m(inp)
     counted = count_conv_linear_flops(Call(pruned), (x,))
     full_counted = count_conv_linear_flops(Call(model), (x,))
-    total = sum(g.size for g in groups.groups)
+    total = sum(g.channels for g in groups.groups)
     return dict(
         model=spec, groups=f'{sum(g.prunable for g in groups.groups)}/{len(groups.groups)}',
-        channels=sum(g.size for g in groups.groups if g.prunable), total=total,
+        channels=sum(g.channels for g in groups.groups if g.prunable), total=total,
         diff=diff, flops=plan_flops(groups, plan), counted=counted,
         full_ok=groups.full_flops() == full_counted,
         warnings=sum(str(w.message).startswith('gdpseg') for w in caught),

@@ -1,6 +1,6 @@
 """Layer handlers: one file per layer kind, looked up by the kind the trace records.
 
-To teach the engine a new layer (GroupNorm, grouped-conv pruning, ...), write a
+To teach the engine a new layer, write a
 :class:`LayerHandler` subclass and ``register_layer(MyHandler())``; handlers of the same torch
 function are tried newest first (``match``), so a specific handler can take calls from a general
 one.
@@ -8,9 +8,10 @@ one.
 from typing import Dict, List
 
 from .base import LayerHandler, scale_along, set_tensor
-from .conv import Conv
+from .conv import LAYER_FIXED, Conv
 from .depthwise import DepthwiseConv
 from .grouped import GroupedConv
+from .groupnorm import GroupNormLayer
 from .linear import Linear
 from .norm import Norm
 
@@ -56,9 +57,10 @@ def handlers_for(function: str) -> List[LayerHandler]:
 
 # Built-in handlers; later ones are tried first for a shared function, so the general dense
 # conv is the fallback of the grouped and depthwise ones.
-for _handler in (Conv(), GroupedConv(), DepthwiseConv(), Linear(), Norm()):
+for _handler in (Conv(), GroupedConv(), DepthwiseConv(), Linear(), Norm(), GroupNormLayer(),
+                 LAYER_FIXED):
     register_layer(_handler)
 
 __all__ = ['LayerHandler', 'set_tensor', 'scale_along', 'LAYERS', 'register_layer',
            'unregister_layer', 'handler_of', 'handlers_for', 'Conv', 'DepthwiseConv',
-           'GroupedConv', 'Linear', 'Norm']
+           'GroupedConv', 'GroupNormLayer', 'Linear', 'Norm']

@@ -6,26 +6,41 @@ import torch
 import torch.nn as nn
 
 from ..graph import CallRecord, Label, Seg
-from .base import DenseLayer, scale_along, set_tensor
+from .base import DenseLayer, LayerHandler, scale_along, set_tensor
 
 CONV_FUNCTIONS = ('conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d',
                   'conv_transpose3d')
 _TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
 
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d) + _TRANSPOSED
+
+
 def conv_call(tracer, args, kwargs, out):
     """The parts of a convolution call the handlers need, or None (reported) when its weight is
-    not a module's ``weight`` or its channels are not on axis 1."""
+    not a module's ``weight`` or its channels are not on axis 1.
+
+    A weight computed at run time inside a conv module (weight standardisation: timm's
+    ``StdConv2d``, NFNet's ``ScaledStdConv2d``) gives a call with ``fixed`` set to the reason:
+    its channels stay, its FLOPs are counted.
+    """
     x = args[0]
     weight = args[1] if len(args) > 1 else kwargs.get('weight')
     groups = args[6] if len(args) > 6 else kwargs.get('groups', 1)  # same slot for transposed
     owner = tracer.owner(weight)
     lab = tracer.label(x)
+    fixed = None
+    if owner is None and tracer.running_modules():
+        name = tracer.running_modules()[-1]
+        module = tracer.module(name)
+        if isinstance(module, _CONVS) and module.weight.shape == weight.shape:
+            owner = (name, module, 'weight')
+            fixed = 'convolution with a weight computed at run time (weight standardisation)'
     if owner is None or owner[2] != 'weight' or lab is not None and lab.dim != 1:
         tracer.unsupported('convolution with an untracked weight', [lab])
         return None
     return dict(x=x, weight=weight, groups=int(groups), name=owner[0], module=owner[1],
-                label=lab, transposed=isinstance(owner[1], _TRANSPOSED))
+                label=lab, transposed=isinstance(owner[1], _TRANSPOSED), fixed=fixed)
 
 
 def _pair(value, n):
@@ -84,7 +99,8 @@ class Conv(DenseLayer):
     def trace(self, tracer, args, kwargs, out):
         call = conv_call(tracer, args, kwargs, out)
         if call is not None:
-            trace_producer(self, tracer, call, out)
+            trace_producer(LAYER_FIXED if call['fixed'] else self, tracer, call, out,
+                           blocked=call['fixed'])
 
     def gate_dims(self, rec):
         return (0 if rec.transposed else 1), 1
@@ -96,9 +112,9 @@ class Conv(DenseLayer):
     def add_params(self, res, module, rec, ins, out, sizes):
         k = math.prod(module.weight.shape[2:])
         for p, e in ins:
-            res.add_pair(p, out, k * e)
+            res.add_pair(p, out, k * e * rec.out_expand)
         if module.bias is not None:
-            res.lin[out] += 1
+            res.lin[out] += rec.out_expand
 
     def prune(self, module, rec, in_idx, in_scale, out_idx):
         in_dim, out_dim = (0, 1) if rec.transposed else (1, 0)
@@ -132,3 +148,33 @@ def carrier_geometry(module: nn.Module, rec):
         return None
     return pool if tuple(out) == tuple(rec.out_spatial) else None
 
+
+
+class FixedConv(LayerHandler):
+    """A convolution whose channels stay (a grouped conv cutting its input's groups, a weight
+    computed at run time): counted, never sliced."""
+
+    kind = 'conv_fixed'
+    consumer = True
+
+    def gate_dims(self, rec):
+        return (0 if rec.transposed else 1), 1
+
+    def flops(self, call, cin, cout):
+        return call.coef * cin * cout // call.groups  # exact: the channels are fixed
+
+    def add_flops(self, res, call, ins, outs, sizes):
+        cin = sum(sizes[p] * e for p, e in ins)
+        cout = sum(sizes[q] * e for q, e in outs)
+        res.const += self.flops(call, cin, cout)
+
+    def prune(self, module, rec, in_idx, in_scale, out_idx):
+        full_in = module.weight.shape[0 if rec.transposed else 1] * module.groups
+        if len(in_idx) != full_in or out_idx is not None and len(out_idx) != module.out_channels:
+            raise RuntimeError(f'{rec.name}: this convolution cannot be sliced; its channels '
+                               'must be fixed')
+        if in_scale is not None and not bool((in_scale == 1).all()):
+            raise RuntimeError(f'{rec.name}: gates on this convolution cannot be folded')
+
+
+LAYER_FIXED = FixedConv()

@@ -1,7 +1,7 @@
 """Depthwise convolutions (``groups = C_in = C_out``): channel-wise members of their input group."""
 from ..graph import Label, Seg
 from .base import LayerHandler, set_tensor
-from .conv import CONV_FUNCTIONS, conv_call, make_call
+from .conv import CONV_FUNCTIONS, LAYER_FIXED, conv_call, make_call, trace_producer
 
 
 class DepthwiseConv(LayerHandler):
@@ -20,6 +20,9 @@ class DepthwiseConv(LayerHandler):
     def trace(self, tracer, args, kwargs, out):
         call = conv_call(tracer, args, kwargs, out)
         if call is None:
+            return
+        if call['fixed']:
+            trace_producer(LAYER_FIXED, tracer, call, out, blocked=call['fixed'])
             return
         lab = call['label']
         segs = lab.segs if lab is not None else (

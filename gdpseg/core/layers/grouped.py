@@ -1,12 +1,26 @@
-"""Grouped convolutions (1 < groups, not depthwise): traced and counted, channels kept.
+"""Grouped convolutions (1 < groups, not depthwise): pruned by whole convolution groups.
 
-Pruning them needs the same channels removed in every group (or whole groups removed); until a
-handler does that, the groups they read and write are fixed, with a warning naming the layer.
+A conv with ``groups = G`` reads ``a = C_in / G`` and writes ``b = C_out / G`` channels per
+group. Removing conv group ``g`` removes input channels ``g·a … g·a+a-1`` and output channels
+``g·b … g·b+b-1`` and nothing else, so the layer is a channel-wise *member* of one group whose
+channels are its conv groups: the trace asks for blocks of ``a`` channels on the input's class
+and ``b`` on the output's, ties them (:meth:`ChannelGraph.tie_blocks`), and the group's gate
+sits on the next conv. FLOPs ``coef · C_in · b`` are linear in the group's width. Depthwise
+convs with a channel multiplier are the case ``a = 1``.
+
+An input that is not one segment in whole blocks (a concatenation cutting a conv group) keeps
+the old rule: the channels it reads and writes are fixed, with the reason.
 """
-import math
+import torch
 
-from .base import LayerHandler
-from .conv import CONV_FUNCTIONS, conv_call, trace_producer
+from ..graph import Label, Seg
+from .base import LayerHandler, set_tensor
+from .conv import CONV_FUNCTIONS, LAYER_FIXED, conv_call, make_call, trace_producer
+
+
+def _per_conv_group(module) -> int:
+    """Parameters of one conv group (its filters and biases)."""
+    return sum(p.numel() for p in module.parameters(recurse=False)) // module.groups
 
 
 class GroupedConv(LayerHandler):
@@ -14,7 +28,6 @@ class GroupedConv(LayerHandler):
 
     kind = 'grouped'
     functions = CONV_FUNCTIONS
-    consumer = True
 
     def match(self, tracer, args, kwargs, out):
         groups = args[6] if len(args) > 6 else kwargs.get('groups', 1)
@@ -22,31 +35,57 @@ class GroupedConv(LayerHandler):
 
     def trace(self, tracer, args, kwargs, out):
         call = conv_call(tracer, args, kwargs, out)
-        if call is not None:
-            trace_producer(self, tracer, call, out,
-                           blocked=f"grouped convolution (groups={call['groups']})")
-
-    def gate_dims(self, rec):
-        return (0 if rec.transposed else 1), 1
+        if call is None:
+            return
+        if call['fixed']:
+            trace_producer(LAYER_FIXED, tracer, call, out, blocked=call['fixed'])
+            return
+        x, lab, groups = call['x'], call['label'], call['groups']
+        a, b = x.shape[1] // groups, out.shape[1] // groups
+        seg = lab.segs[0] if lab is not None and len(lab.segs) == 1 else None
+        graph = tracer.graph
+        rec = graph.modules.get(call['name'])
+        if seg is None or a % seg.expand or call['transposed'] or \
+                rec is not None and rec.kind != self.kind:
+            trace_producer(LAYER_FIXED, tracer, call, out,
+                           blocked=f'grouped convolution (groups={groups}) reading channels '
+                                   'that are not whole conv groups of one group')
+            return
+        if rec is None:
+            rec = tracer.record_module(call['name'], self.kind, in_segs=lab.segs)
+            rec.tied_node = graph.new_node(out.shape[1])
+        else:
+            tracer.record_module(call['name'], self.kind, in_segs=lab.segs)
+        graph.tie_blocks(seg.node, a // seg.expand, rec.tied_node, b)
+        rec.in_numel = x[0].numel()
+        out_segs = (Seg(rec.tied_node),)
+        graph.calls.append(make_call(self.kind, call, lab.segs, out_segs, out))
+        tracer.set_label(out, Label(1, out_segs))
 
     def flops(self, call, cin, cout):
-        # every output channel reads C_in / groups inputs; exact, as the channels are fixed
-        return call.coef * cin * cout // call.groups
+        # every output channel reads C_in / groups inputs: coef · C_in · (C_out / groups)
+        return call.coef * cin * (call.out_shape[1] // call.groups)
 
     def add_flops(self, res, call, ins, outs, sizes):
-        cin = sum(sizes[p] * e for p, e in ins)
-        cout = sum(sizes[q] * e for q, e in outs)
-        res.const += self.flops(call, cin, cout)
+        per_input = call.coef * (call.out_shape[1] // call.groups)
+        for p, e in ins:
+            res.lin[p] += per_input * e
 
     def params(self, module, rec, cin, cout):
-        return math.prod(module.weight.shape) + (
-            module.bias.numel() if module.bias is not None else 0)
+        return cin // (module.in_channels // module.groups) * _per_conv_group(module)
+
+    def add_params(self, res, module, rec, ins, out, sizes):
+        a = module.in_channels // module.groups
+        for p, e in ins:
+            res.lin[p] += _per_conv_group(module) * e / a
 
     def prune(self, module, rec, in_idx, in_scale, out_idx):
-        full_in = module.weight.shape[0 if rec.transposed else 1] * module.groups
-        full_out = module.out_channels
-        if len(in_idx) != full_in or out_idx is not None and len(out_idx) != full_out:
-            raise RuntimeError(f'{rec.name}: a grouped convolution cannot be sliced; its '
-                               'groups must be fixed')
-        if in_scale is not None and not bool((in_scale == 1).all()):
-            raise RuntimeError(f'{rec.name}: gates on a grouped convolution cannot be folded')
+        a = module.in_channels // module.groups
+        b = module.out_channels // module.groups
+        kept = torch.unique(in_idx // a)
+        rows = (kept.unsqueeze(1) * b + torch.arange(b)).flatten()
+        set_tensor(module, 'weight', module.weight[rows])
+        if module.bias is not None:
+            set_tensor(module, 'bias', module.bias[rows])
+        module.groups = len(kept)
+        module.in_channels, module.out_channels = len(kept) * a, len(rows)

@@ -44,9 +44,9 @@ class Linear(DenseLayer):
 
     def add_params(self, res, module, rec, ins, out, sizes):
         for p, e in ins:
-            res.add_pair(p, out, e)
+            res.add_pair(p, out, e * rec.out_expand)
         if module.bias is not None:
-            res.lin[out] += 1
+            res.lin[out] += rec.out_expand
 
     def prune(self, module, rec, in_idx, in_scale, out_idx):
         w = scale_along(module.weight.index_select(1, in_idx), 1, in_scale)

@@ -8,8 +8,9 @@ _PER_CHANNEL = ('weight', 'bias', 'running_mean', 'running_var')
 
 class Norm(LayerHandler):
     """``BatchNorm*d`` / ``InstanceNorm*d``: statistics and affine parameters per channel, so the
-    layer follows its input's group and is sliced alike. GroupNorm and LayerNorm over channels
-    mix channels and have no handler: the trace fixes what they touch."""
+    layer follows its input's group and is sliced alike. GroupNorm is pruned by whole norm
+    groups (:mod:`.groupnorm`); LayerNorm over channels has no handler: the trace fixes what it
+    touches."""
 
     kind = 'norm'
     functions = ('batch_norm', 'instance_norm')
