@@ -84,10 +84,7 @@ def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None) -> nn.Mo
                                                                                rec.in_segs)))
             continue
         in_idx, in_scale = _positions(groups, plan, rec.in_segs)
-        out_idx = None
-        if rec.out_node is not None:  # a channel of the group is out_expand layer channels
-            k = plan.keep[groups.group_index_of_node(rec.out_node)]
-            out_idx = (k.unsqueeze(1) * rec.out_expand + torch.arange(rec.out_expand)).flatten()
+        out_idx = _positions(groups, plan, rec.out_segs)[0] if rec.out_segs else None
         handler.prune(m, rec, in_idx, in_scale if handler.consumer else None, out_idx)
     for mname, attr, parts in groups.graph.size_attributes:  # explicit split sizes
         old = getattr(modules[mname], attr)

@@ -4,6 +4,15 @@ Every conv/linear output is a *node* of channels. Nodes are merged (union-find) 
 ops add or multiply them channel by channel; a merged class of nodes is one *group* and gets one
 gate vector. A tensor's channel axis is described by a :class:`Label`: the concatenation of
 segments, each a node whose channels may be repeated ``expand`` times in a row (flatten -> linear).
+
+Two refinements keep groups as large as the model allows:
+
+* a node can be *split* into consecutive sub-nodes (:meth:`ChannelGraph.refine`) when channels
+  are paired or split at a boundary inside it (an SE product over a concatenation, ``chunk`` of
+  one conv's output): every node of its class is split alike, and labels are read through the
+  split (:meth:`ChannelGraph.resolve`);
+* a class can be kept or removed only in *blocks* of channels (grouped convs, GroupNorm):
+  :meth:`ChannelGraph.finalize` makes every block one channel of the group.
 """
 import math
 from dataclasses import dataclass, field, replace
@@ -35,7 +44,7 @@ class ModuleRecord:
     kind: str
     in_segs: Optional[Tuple[Seg, ...]] = None
     out_node: Optional[int] = None
-    out_expand: int = 1  # each channel of the output group is this many channels of the layer
+    out_segs: Optional[Tuple[Seg, ...]] = None  # the output's segments, set by finalize()
     tied_node: Optional[int] = None  # a member's output node tied to its input (grouped conv)
     transposed: bool = False
     in_numel: int = 0  # elements of one sample's input, to choose how the gate is applied
@@ -86,6 +95,7 @@ class ChannelGraph:
         # (a, block_a, b, block_b): block i of a's class is block i of b's (grouped convs)
         self._ties: List[Tuple[int, int, int, int]] = []
         self.finalized = False
+        self._split: Dict[int, Tuple[int, ...]] = {}  # node -> its consecutive sub-nodes
         self.unit: List[int] = []  # per node, layer channels per channel (set by finalize)
 
     # ----------------------------------------------------------------- nodes and classes
@@ -117,9 +127,10 @@ class ChannelGraph:
             self.require_block(ra, self._block.pop(rb))
 
     def block(self, node: int, reason: str) -> None:
-        reasons = self._blocked.setdefault(self.find(node), [])
-        if reason not in reasons:
-            reasons.append(reason)
+        for leaf in self._leaves(node):
+            reasons = self._blocked.setdefault(self.find(leaf), [])
+            if reason not in reasons:
+                reasons.append(reason)
 
     def blocked_reasons(self, node: int) -> List[str]:
         return self._blocked.get(self.find(node), [])
@@ -148,9 +159,96 @@ class ChannelGraph:
         self.require_block(b, block_b)
         self._ties.append((a, block_a, b, block_b))
 
+    # ----------------------------------------------------------------- splits
+    @property
+    def has_splits(self) -> bool:
+        return bool(self._split)
+
+    def _leaves(self, node: int) -> Tuple[int, ...]:
+        subs = self._split.get(node)
+        return (node,) if subs is None else tuple(x for s in subs for x in self._leaves(s))
+
+    def resolve(self, segs: Tuple[Seg, ...]) -> Tuple[Seg, ...]:
+        """``segs`` with every split node replaced by its sub-nodes."""
+        if not self._split:
+            return tuple(segs)
+        return tuple(Seg(leaf, s.expand) for s in segs for leaf in self._leaves(s.node))
+
+    def refine(self, node: int, cuts) -> None:
+        """Split unsplit ``node`` at channel positions ``cuts``, and every node of its class
+        alike (their sub-nodes are merged one to one; reasons and blocks carry over)."""
+        root = self.find(node)
+        bounds = [0] + sorted(set(int(c) for c in cuts if 0 < c < self.sizes[node])) + \
+            [self.sizes[node]]
+        if len(bounds) == 2:
+            return
+        members = [n for n in range(len(self.sizes))
+                   if n not in self._split and self.find(n) == root]
+        reasons, block = list(self._blocked.get(root, [])), self._block.get(root)
+        first = None
+        for m in members:
+            subs = tuple(self.new_node(b - a) for a, b in zip(bounds, bounds[1:]))
+            self._split[m] = subs
+            if first is None:
+                first = subs
+            else:
+                for x, y in zip(first, subs):
+                    self.union(x, y)
+        for sub in first:
+            for r in reasons:
+                self.block(sub, r)
+            if block:
+                self.require_block(sub, block)
+
+    def boundaries(self, segs: Tuple[Seg, ...]) -> List[int]:
+        """Channel positions where the segments of an axis end."""
+        out, pos = [], 0
+        for s in self.resolve(segs):
+            pos += self.sizes[s.node] * s.expand
+            out.append(pos)
+        return out
+
+    def cut(self, segs: Tuple[Seg, ...], positions) -> Optional[Tuple[Seg, ...]]:
+        """``segs`` with nodes split so that every position is a segment boundary, or None when
+        a position falls inside a repeated channel."""
+        for _ in range(64):
+            segs, pos, done = self.resolve(segs), 0, True
+            for s in segs:
+                width = self.sizes[s.node] * s.expand
+                inner = [c - pos for c in positions if pos < c < pos + width]
+                if inner:
+                    if any(c % s.expand for c in inner):
+                        return None
+                    self.refine(s.node, [c // s.expand for c in inner])
+                    done = False
+                    break
+                pos += width
+            if done:
+                return segs
+        return None
+
+    def align(self, a: Tuple[Seg, ...], b: Tuple[Seg, ...]) -> bool:
+        """Split nodes so that two channel axes of equal width have their segment boundaries at
+        the same positions; False when a boundary falls inside a repeated channel."""
+        for _ in range(64):
+            bounds = set(self.boundaries(a)) | set(self.boundaries(b))
+            a2, b2 = self.cut(a, bounds), self.cut(b, bounds)
+            if a2 is None or b2 is None:
+                return False
+            if set(self.boundaries(a2)) == set(self.boundaries(b2)) == bounds:
+                return True
+            a, b = a2, b2
+        return False
+
     def finalize(self) -> None:
-        """Make every block one channel: node sizes shrink by their class's block, and the
-        segments of the module and call records and size attributes expand by it."""
+        """Read every record through the splits, and make every block one channel: node sizes
+        shrink by their class's block, and the segments of the module and call records and
+        size attributes expand by it."""
+        for a, _, b, _ in self._ties:  # a grouped conv on channels split later: kept
+            if a in self._split or b in self._split:
+                self.block(a, 'grouped convolution on split channels')
+                self.block(b, 'grouped convolution on split channels')
+        self._ties = [t for t in self._ties if t[0] not in self._split and t[2] not in self._split]
         changed, rounds = True, 0
         while changed and rounds < 64:  # tied classes need blocks of the same count
             changed, rounds = False, rounds + 1
@@ -166,16 +264,18 @@ class ChannelGraph:
         self._block = {}
 
         def segs(ss):
-            return tuple(Seg(s.node, s.expand * factor[s.node]) for s in ss)
+            return tuple(Seg(s.node, s.expand * factor[s.node]) for s in self.resolve(ss))
         for rec in self.modules.values():
             if rec.in_segs is not None:
                 rec.in_segs = segs(rec.in_segs)
             if rec.out_node is not None:
-                rec.out_expand = factor[rec.out_node]
+                rec.out_segs = segs((Seg(rec.out_node),))
         self.calls = [replace(c, in_segs=segs(c.in_segs), out_segs=segs(c.out_segs))
                       for c in self.calls]
         self.size_attributes = [(m, a, tuple(segs(p) for p in parts))
                                 for m, a, parts in self.size_attributes]
+        self.links = [(x, y) for a, b in self.links for x in self._leaves(a)
+                      for y in self._leaves(b)]
         for a, _, b, _ in self._ties:
             if self.sizes[self.find(a)] == self.sizes[self.find(b)]:
                 self.union(a, b)
@@ -189,10 +289,13 @@ class ChannelGraph:
         return sum(self.sizes[s.node] * s.expand for s in segs)
 
     def unify(self, a: Tuple[Seg, ...], b: Tuple[Seg, ...]) -> bool:
-        """Merge two channel axes that are combined channel by channel.
+        """Merge two channel axes that are combined channel by channel (splitting nodes where
+        their segment boundaries differ).
 
         Returns False (and merges nothing) when their segments do not line up one to one.
         """
+        if self.width(a) == self.width(b) and self.align(a, b):
+            a, b = self.resolve(a), self.resolve(b)
         if len(a) != len(b) or any(self.sizes[x.node] != self.sizes[y.node] or
                                    x.expand != y.expand for x, y in zip(a, b)):
             return False

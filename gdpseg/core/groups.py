@@ -90,19 +90,18 @@ class ChannelGroups:
     def _build(self, graph, exclude) -> List[Group]:
         roots = {}
         for rec in graph.modules.values():
-            for s in rec.in_segs or ():
+            for s in (rec.in_segs or ()) + (rec.out_segs or ()):
                 roots.setdefault(graph.find(s.node), None)
-            if rec.out_node is not None:
-                roots.setdefault(graph.find(rec.out_node), None)
         producers: Dict[int, List[str]] = {r: [] for r in roots}
         consumers: Dict[int, List[str]] = {r: [] for r in roots}
         members: Dict[int, List[str]] = {r: [] for r in roots}
         for rec in graph.modules.values():
             excluded = any(fnmatch.fnmatchcase(rec.name, pat) for pat in exclude)
             touched = [graph.find(s.node) for s in rec.in_segs or ()]
-            if rec.out_node is not None:
-                producers[graph.find(rec.out_node)].append(rec.name)
-                touched.append(graph.find(rec.out_node))
+            for s in rec.out_segs or ():
+                if rec.name not in producers[graph.find(s.node)]:
+                    producers[graph.find(s.node)].append(rec.name)
+                touched.append(graph.find(s.node))
             readers = consumers if handler_of(rec.kind).consumer else members
             for root in {graph.find(s.node) for s in rec.in_segs or ()}:
                 readers[root].append(rec.name)
@@ -183,9 +182,9 @@ class ChannelGroups:
 
         edges: Dict[object, set] = {}
         for rec in self.graph.modules.values():
-            if rec.out_node is not None:
+            for o in rec.out_segs or ():
                 for s in rec.in_segs or ():
-                    edges.setdefault(key(s.node), set()).add(key(rec.out_node))
+                    edges.setdefault(key(s.node), set()).add(key(o.node))
         for a, b in self.graph.links:
             edges.setdefault(key(a), set()).add(key(b))
         sources = [i for i, g in enumerate(self.groups) if 'network input' in g.reasons]

@@ -143,11 +143,11 @@ def _structure(groups) -> _Structure:
         replaceable: Set[str] = set()
         for rec in groups.graph.modules.values():
             handler = handler_of(rec.kind)
-            if rec.out_node is not None:
-                producers.setdefault(groups.group_index_of_node(rec.out_node), []).append(
-                    rec.name)
-                if rec.out_expand == 1 and handler.can_carry(modules[rec.name], rec):
-                    replaceable.add(rec.name)
+            for s in rec.out_segs or ():
+                producers.setdefault(groups.group_index(s), []).append(rec.name)
+            if rec.out_segs and len(rec.out_segs) == 1 and rec.out_segs[0].expand == 1 and \
+                    handler.can_carry(modules[rec.name], rec):
+                replaceable.add(rec.name)
             if handler.consumer:
                 for s in rec.in_segs:
                     readers.setdefault(groups.group_index(s), []).append(rec.name)
@@ -234,8 +234,7 @@ def plan_params(groups, plan: PruningPlan) -> int:
         total -= sum(p.numel() for p in module.parameters(recurse=False))
         if rec.name in plan.carriers:
             continue
-        cout = len(plan.keep[groups.group_index_of_node(rec.out_node)]) * rec.out_expand \
-            if rec.out_node is not None else 0
+        cout = plan.width(groups, rec.out_segs) if rec.out_segs else 0
         total += handler_of(rec.kind).params(module, rec, plan.width(groups, rec.in_segs or ()),
                                              cout)
     return int(total)

@@ -138,8 +138,7 @@ def params_resource(groups) -> BilinearResource:
     for rec in groups.graph.modules.values():
         module = modules[rec.name]
         covered += sum(p.numel() for p in module.parameters(recurse=False))
-        out = groups.group_index_of_node(rec.out_node) if rec.out_node is not None else None
         handler_of(rec.kind).add_params(res, module, rec, _seg_groups(groups, rec.in_segs or ()),
-                                        out, sizes)
+                                        _seg_groups(groups, rec.out_segs or ()), sizes)
     res.const += sum(p.numel() for p in groups.model.parameters()) - covered
     return res

@@ -5,6 +5,7 @@ Each rule is ``rule(tracer, args, kwargs, out)``: it reads the labels of the op'
 channels one to one, labels the outputs, or reports the op as unsupported (its channels stay).
 Layers with weights have their own handlers (:mod:`gdpseg.core.layers`).
 """
+import itertools
 import math
 from typing import Callable, Dict
 
@@ -262,12 +263,13 @@ def getitem(tracer, args, kwargs, out):
     tracer.set_label(out, Label(out_dim + lab.dim - in_dim, lab.segs))
 
 def split_like(tracer, args, kwargs, out):
-    """split/chunk along the channels, at segment boundaries only.
+    """split/chunk along the channels.
 
-    The parts of ``chunk`` (and of ``split`` by one size) are recomputed from the tensor's width,
-    so they stay equal only if they are pruned alike: their groups are tied. Explicit sizes
-    (``split(x, [a, b])``) are constants: they are rewritten on export when they are a list
-    attribute of the calling module (timm's ``MixedConv2d.splits``), else the groups are fixed.
+    ``chunk`` recomputes its parts from the tensor's width, so they stay equal only if they are
+    pruned alike: their groups are tied. Explicit sizes (``split(x, [a, b])``) are constants:
+    they are rewritten on export when they are a list attribute of the calling module (timm's
+    ``MixedConv2d.splits``), else the groups are fixed; so is ``split`` by one size. A part
+    boundary inside a group splits the group into sub-groups (:meth:`ChannelGraph.cut`).
     """
     name = tracer.current_op
     lab = first_label(tracer, args)
@@ -280,33 +282,35 @@ def split_like(tracer, args, kwargs, out):
         for p in parts:
             tracer.set_label(p, lab)
         return
-    offsets, pos = {}, 0
-    for i, s in enumerate(lab.segs):
-        offsets[pos] = i
-        pos += tracer.graph.sizes[s.node] * s.expand
-    offsets[pos] = len(lab.segs)
-    start, labels = 0, []
-    for p in parts:
-        stop = start + p.shape[dim]
-        if start not in offsets or stop not in offsets:
-            tracer.unsupported(f'{name} inside a channel group', [lab])
-            return
-        labels.append(Label(dim, lab.segs[offsets[start]:offsets[stop]]))
-        start = stop
     sizes = args[1] if len(args) > 1 else kwargs.get('split_size_or_sections',
                                                       kwargs.get('split_size'))
-    if name == 'split' and isinstance(sizes, (list, tuple)) and len(parts) > 1:
-        attr = _module_attribute(tracer, sizes)
+    attr = None
+    if name == 'split' and len(parts) > 1:
+        attr = _module_attribute(tracer, sizes) if isinstance(sizes, (list, tuple)) else None
         if attr is None:
-            tracer.unsupported(f'{name} into constant sizes {list(sizes)}', [lab])
+            tracer.unsupported(f'{name} into constant sizes {sizes}', [lab])
+            tracer.label_fixed(args[0], out, name)
             return
+    stops = list(itertools.accumulate(p.shape[dim] for p in parts))
+    segs = tracer.graph.cut(lab.segs, stops[:-1])
+    if segs is None:
+        tracer.unsupported(f'{name} inside a repeated channel', [lab])
+        tracer.label_fixed(args[0], out, name)
+        return
+    ends = tracer.graph.boundaries(segs)
+    labels, first = [], 0
+    for stop in stops:
+        last = ends.index(stop) + 1
+        labels.append(Label(dim, segs[first:last]))
+        first = last
+    if attr is not None:
         tracer.graph.size_attributes.append((*attr, tuple(lab.segs for lab in labels)))
     elif len(parts) > 1 and not all(tracer.graph.unify(labels[0].segs, lab.segs)
                                     for lab in labels[1:]):
         tracer.unsupported(f'{name} into parts that cannot be pruned alike', [lab])
         return
     for p, part in zip(parts, labels):
-        tracer.set_label(p, part)
+        tracer.set_label(p, Label(dim, tracer.graph.resolve(part.segs)))
 
 
 def _module_attribute(tracer, value):

@@ -88,7 +88,10 @@ class ChannelTracer(TorchFunctionMode):
         if not isinstance(t, torch.Tensor):
             return None
         entry = self._labels.get(id(t))
-        return entry[1] if entry is not None and entry[0] is t else None
+        if entry is None or entry[0] is not t:
+            return None
+        lab = entry[1]
+        return Label(lab.dim, self.graph.resolve(lab.segs)) if self.graph.has_splits else lab
 
     def set_label(self, t, label: Optional[Label]):
         if isinstance(t, torch.Tensor) and label is not None:
@@ -203,6 +206,7 @@ class ChannelTracer(TorchFunctionMode):
             rec = self.graph.modules[mname] = ModuleRecord(mname, kind, **fields)
             return rec
         if rec.in_segs is not None and fields.get('in_segs') is not None:
+            rec.in_segs = self.graph.resolve(rec.in_segs)
             if not self.graph.unify(rec.in_segs, fields['in_segs']):
                 self.unsupported(f'{kind} reused on other channels', [Label(1, rec.in_segs)])
         return rec

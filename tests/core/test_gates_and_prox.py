@@ -54,10 +54,13 @@ def test_groups_of_tiny_net():
     assert set(residual.consumers) == {'a1', 'b1', 'b2'}  # not dw: depthwise is channel-wise
     assert {'bn', 'dw'} <= set(residual.members)
     assert by_name['a1'].consumers == ['a2']
-    # The SE product pairs se's 9 outputs with the concat of two groups (5 + 4): segments that
-    # do not line up one to one, so those channels are kept, with a warning.
-    assert not by_name['se'].prunable
-    assert {g.name for g in gates.groups if g.prunable} == {'stem (+1 coupled)', 'a1'}
+    # The SE product pairs se's 9 outputs with the concat of two groups (5 + 4): se's output is
+    # split into two sub-groups, one coupled with b1, one with b2.
+    assert {g.name for g in gates.groups if g.prunable} == {
+        'stem (+1 coupled)', 'a1', 'b1 (+1 coupled)', 'b2 (+1 coupled)'}
+    assert by_name['b1 (+1 coupled)'].producers == ['b1', 'se']
+    assert [s.node for s in gates.channel_groups.graph.modules['se'].out_segs] != [
+        gates.channel_groups.graph.modules['se'].out_node]
 
 
 def test_gate_scales_consumer_inputs_and_gets_gradients():
@@ -72,6 +75,8 @@ def test_gate_scales_consumer_inputs_and_gets_gradients():
     g = polarized_gate(gates.alpha(res).detach(), 0.05).view(1, -1, 1, 1)
     inner = next(g for g in gates.groups if g.name == 'a1')
     g_a1 = polarized_gate(gates.alpha(inner).detach(), 0.05).view(1, -1, 1, 1)  # 1/(1+ε) at α=1
+    g_b = torch.cat([polarized_gate(gates.alpha(gates.channel_groups.by_name(n)).detach(), 0.05)
+                     for n in ('b1 (+1 coupled)', 'b2 (+1 coupled)')]).view(1, -1, 1, 1)
     gates.detach()
     m = model
     with torch.no_grad():
@@ -79,8 +84,8 @@ def test_gate_scales_consumer_inputs_and_gets_gradients():
         h = h + m.a2(F.relu(m.a1(h * g)) * g_a1)
         h = F.relu(m.dw(h))
         y = torch.cat([m.b1(h * g), m.b2(h * g)], 1)
-        y = y * torch.sigmoid(m.se(F.adaptive_avg_pool2d(y, 1)))
-        ref = m.fc(torch.flatten(F.adaptive_avg_pool2d(y, 2), 1))
+        y = y * torch.sigmoid(m.se(F.adaptive_avg_pool2d(y, 1) * g_b))
+        ref = m.fc(torch.flatten(F.adaptive_avg_pool2d(y, 2) * g_b, 1))
     gates.attach()
     torch.testing.assert_close(out.detach(), ref)
     out.sum().backward()
@@ -114,7 +119,7 @@ def test_tiny_net_export_matches_and_flops():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.booleans(), min_size=14, max_size=14), st.floats(0.01, 0.5))
+@given(st.lists(st.booleans(), min_size=23, max_size=23), st.floats(0.01, 0.5))
 def test_property_any_zero_pattern_exports_exactly(pattern, eps):
     model, gates = _tiny()
     gates.set_eps(eps)

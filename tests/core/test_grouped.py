@@ -46,7 +46,7 @@ def test_grouped_conv_is_pruned_by_whole_conv_groups(groups, mid, out_mid):
     inner = g.by_name('conv1')
     assert inner.prunable and inner.size == groups  # one channel per conv group
     assert 'conv2' in inner.members and inner.consumers == ['conv3']
-    assert g.graph.modules['conv1'].out_expand == mid // groups
+    assert g.graph.modules['conv1'].out_segs[0].expand == mid // groups
 
 
 def test_pruned_grouped_conv_keeps_its_layout():

@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gdpseg.core import PruningPlan, UnsupportedOpError, export_difference, prune, trace_groups
+from gdpseg.core.verify import random_plan
 
 
 class Net(nn.Module):
@@ -54,16 +55,23 @@ def test_stack_ties_the_channels_and_moves_the_axis():
     assert g['a'] is g['b'] and g['a'].prunable
 
 
-def test_split_and_chunk_on_segment_boundaries_keep_both_groups():
+def test_chunk_inside_groups_splits_them_into_sub_groups_pruned_alike():
     def body(m, x):
-        ya, yb = torch.cat([m.a(x), m.b(x)], 1).split([4, 2], 1)
-        za, zb = torch.cat([m.a(x), m.b(x)], 1).chunk(2, 1)  # 3 + 3 of a's 4 and b's 2
-        return m.c(torch.cat([ya, yb], 1)) + m.d(torch.cat([za, zb], 1))
+        za, zb = torch.cat([m.a(x), m.b(x)], 1).chunk(2, 1)  # 4 + 4 of a's 6 and b's 2
+        return m.c(torch.cat([zb, za], 1))
 
-    net = Net(body, cb=2, cin_c=6, extra=nn.Conv2d(6, 3, 1))
-    with pytest.warns(UserWarning, match='chunk inside a channel group'):
-        g = by_producer(groups_of(net))
-    assert not g['a'].prunable  # the chunk cuts a's channels 3 + 1
+    net = Net(body, ca=6, cb=2, cin_c=8)
+    groups = groups_of(net)
+    # a splits into a[0:2], a[2:4], a[4:6]: chunk's halves are (a[0:2], a[2:4]) and
+    # (a[4:6], b), tied one to one, so both halves keep the same width after any pruning
+    a_parts = groups.graph.modules['a'].out_segs
+    assert [groups.graph.sizes[s.node] for s in a_parts] == [2, 2, 2]
+    assert groups.group_index(a_parts[0]) == groups.group_index(a_parts[2])
+    assert groups.group_of(a_parts[1]) is groups.by_name('a (+1 coupled)')
+    assert all(g.prunable for g in groups.groups if g.name.startswith('a'))
+    x = torch.randn(2, 3, 4, 4)
+    for seed in range(3):
+        assert export_difference(groups, random_plan(groups, seed), (x,)) < 1e-5
 
     def constant(m, x):
         ya, yb = torch.cat([m.a(x), m.b(x)], 1).split([4, 4], 1)
@@ -111,12 +119,12 @@ def test_split_sizes_held_by_the_module_are_rewritten_on_export():
     assert export_difference(groups, plan, (x,)) < 1e-6
 
 
-def test_split_inside_a_group_fixes_it():
+def test_split_into_constant_sizes_fixes_the_group():
     def body(m, x):
         y1, y2 = m.a(x).split([1, 3], 1)
         return m.c(torch.cat([y2, y1], 1))
 
-    with pytest.warns(UserWarning, match='split inside a channel group'):
+    with pytest.warns(UserWarning, match=r'split into constant sizes \[1, 3\]'):
         g = by_producer(groups_of(Net(body, cin_c=4)))
     assert not g['a'].prunable
     with pytest.raises(UnsupportedOpError, match='split'):

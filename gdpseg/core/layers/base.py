@@ -56,9 +56,10 @@ class LayerHandler:
         """Parameters of the layer with ``cin`` input and ``cout`` output channels."""
         return sum(p.numel() for p in module.parameters(recurse=False))
 
-    def add_params(self, res, module: nn.Module, rec, ins: SegGroups, out: Optional[int],
+    def add_params(self, res, module: nn.Module, rec, ins: SegGroups, outs: SegGroups,
                    sizes: List[int]) -> None:
-        """Add the layer's parameters to a :class:`BilinearResource` over group widths."""
+        """Add the layer's parameters to a :class:`BilinearResource` over group widths (``outs``:
+        the segments of a producer's output, empty for other layers)."""
         res.const += self.params(module, rec, 0, 0)
 
     # ----------------------------------------------------------------- export

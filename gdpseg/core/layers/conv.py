@@ -109,12 +109,13 @@ class Conv(DenseLayer):
         k = math.prod(module.weight.shape[2:])
         return k * cin * cout + (cout if module.bias is not None else 0)
 
-    def add_params(self, res, module, rec, ins, out, sizes):
+    def add_params(self, res, module, rec, ins, outs, sizes):
         k = math.prod(module.weight.shape[2:])
-        for p, e in ins:
-            res.add_pair(p, out, k * e * rec.out_expand)
-        if module.bias is not None:
-            res.lin[out] += rec.out_expand
+        for q, eq in outs:
+            for p, e in ins:
+                res.add_pair(p, q, k * e * eq)
+            if module.bias is not None:
+                res.lin[q] += eq
 
     def prune(self, module, rec, in_idx, in_scale, out_idx):
         in_dim, out_dim = (0, 1) if rec.transposed else (1, 0)

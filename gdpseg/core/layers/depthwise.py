@@ -43,7 +43,7 @@ class DepthwiseConv(LayerHandler):
             module.weight.shape[0]
         return per_channel * cin
 
-    def add_params(self, res, module, rec, ins, out, sizes):
+    def add_params(self, res, module, rec, ins, outs, sizes):
         for p, e in ins:
             res.lin[p] += self.params(module, rec, 1, 1) * e
 

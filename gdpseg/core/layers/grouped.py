@@ -74,7 +74,7 @@ class GroupedConv(LayerHandler):
     def params(self, module, rec, cin, cout):
         return cin // (module.in_channels // module.groups) * _per_conv_group(module)
 
-    def add_params(self, res, module, rec, ins, out, sizes):
+    def add_params(self, res, module, rec, ins, outs, sizes):
         a = module.in_channels // module.groups
         for p, e in ins:
             res.lin[p] += _per_conv_group(module) * e / a

@@ -44,7 +44,7 @@ class GroupNormLayer(LayerHandler):
     def params(self, module, rec, cin, cout):
         return sum(1 for p in module.parameters(recurse=False)) * cin
 
-    def add_params(self, res, module, rec, ins, out, sizes):
+    def add_params(self, res, module, rec, ins, outs, sizes):
         for p, e in ins:
             res.lin[p] += self.params(module, rec, 1, 1) * e
 

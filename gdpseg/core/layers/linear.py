@@ -42,11 +42,12 @@ class Linear(DenseLayer):
     def params(self, module, rec, cin, cout):
         return cin * cout + (cout if module.bias is not None else 0)
 
-    def add_params(self, res, module, rec, ins, out, sizes):
-        for p, e in ins:
-            res.add_pair(p, out, e * rec.out_expand)
-        if module.bias is not None:
-            res.lin[out] += rec.out_expand
+    def add_params(self, res, module, rec, ins, outs, sizes):
+        for q, eq in outs:
+            for p, e in ins:
+                res.add_pair(p, q, e * eq)
+            if module.bias is not None:
+                res.lin[q] += eq
 
     def prune(self, module, rec, in_idx, in_scale, out_idx):
         w = scale_along(module.weight.index_select(1, in_idx), 1, in_scale)
