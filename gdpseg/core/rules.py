@@ -252,15 +252,48 @@ def getitem(tracer, args, kwargs, out):
             out_dim += 1
             continue
         if in_dim == lab.dim:
-            if not (isinstance(i, slice) and i == slice(None)):
-                tracer.unsupported('slicing of the channel axis', [lab])
-                return
-            tracer.set_label(out, Label(out_dim, lab.segs))
+            segs = lab.segs if isinstance(i, slice) and i == slice(None) else \
+                _channel_slice(tracer, lab, i, args[0].shape[lab.dim])
+            if segs is not None:
+                tracer.set_label(out, Label(out_dim, segs))
+            else:
+                tracer.label_fixed(args[0], out, 'slicing of the channel axis')
             return
         if not isinstance(i, int):
             out_dim += 1
         in_dim += 1
     tracer.set_label(out, Label(out_dim + lab.dim - in_dim, lab.segs))
+
+def _channel_slice(tracer, lab, index, width):
+    """Segments of ``x[:, a:b]`` with constant ``a`` and ``b``, or None (reported).
+
+    The constants do not follow pruning, so the channels before ``a`` are fixed (the offset
+    stays) and so are those taken when ``b`` ends inside the axis (the count stays); with an open
+    end (``x[:, a:]``, or ``b`` past the width: it stays past it) the taken channels follow
+    their groups. The channels after ``b`` are free. Boundaries inside a group split it.
+    """
+    if not isinstance(index, slice) or index.step not in (None, 1):
+        tracer.unsupported('slicing of the channel axis with a step or an index', [lab])
+        return None
+    start, stop, _ = index.indices(width)
+    open_end = index.stop is None or index.stop >= width
+    if stop <= start:
+        tracer.unsupported('empty slice of the channel axis', [lab])
+        return None
+    graph = tracer.graph
+    segs = graph.cut(lab.segs, [start, stop])
+    if segs is None:
+        tracer.unsupported('slicing inside a repeated channel', [lab])
+        return None
+    ends = graph.boundaries(segs)
+    first = ends.index(start) + 1 if start else 0
+    last = ends.index(stop) + 1
+    pinned = segs[:first] + (() if open_end else segs[first:last])
+    for seg in pinned:
+        graph.block(seg.node, f'slice x[:, {index.start}:{index.stop}] by constants in '
+                              f'{tracer.where}')
+    return segs[first:last]
+
 
 def split_like(tracer, args, kwargs, out):
     """split/chunk along the channels.

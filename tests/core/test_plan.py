@@ -254,3 +254,27 @@ def test_a_new_layer_kind_is_one_handler():
     finally:
         unregister_layer('test_channelwise_prelu')
     assert isinstance(BilinearResource(1), Resource)
+
+
+class Attention(nn.Module):
+    """A spatial self-attention: matmul of activations (counted by mmengine, never pruned)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.q = nn.Conv2d(3, 8, 1), nn.Conv2d(8, 4, 1)
+        self.out = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        f = self.a(x)
+        q = self.q(f).flatten(2)  # n, 4, hw
+        attn = torch.softmax(q.transpose(1, 2) @ q, -1)  # n, hw, hw
+        return self.out(torch.bmm(f.flatten(2), attn).view_as(f))
+
+
+def test_matrix_products_are_counted_and_fix_what_they_read():
+    x = torch.randn(2, 3, 5, 5)
+    model = Attention().eval()
+    with pytest.warns(UserWarning, match='matmul|bmm'):
+        groups = trace_groups(model, (x,))
+    assert groups.full_flops() == count_conv_linear_flops(model, (x,))
+    assert not groups.by_name('q').prunable and not groups.by_name('a').prunable

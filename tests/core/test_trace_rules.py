@@ -1,4 +1,6 @@
 """Each trace rule on its own: which channels a small network ties together or fixes."""
+import warnings
+
 import pytest
 import torch
 import torch.nn as nn
@@ -136,9 +138,33 @@ def test_getitem_over_other_axes_keeps_the_channels_slicing_them_fixes_them():
     assert g['a'].prunable
     g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x)[..., None][..., 0]), cin_c=4)))
     assert g['a'].prunable
-    with pytest.warns(UserWarning, match='slicing of the channel axis'):
-        g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x)[:, :2]), cin_c=2)))
+    with pytest.warns(UserWarning, match='slicing of the channel axis with a step'):
+        g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x)[:, ::2]), cin_c=2)))
     assert not g['a'].prunable
+
+
+def test_constant_channel_slices_pin_what_the_constants_describe():
+    x = torch.randn(2, 3, 4, 4)
+
+    def parts(body, **kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')  # the export check at trace time must agree
+            groups = groups_of(Net(body, **kw))
+        return groups, [groups.group_of(s) for s in groups.graph.modules['a'].out_segs]
+
+    # x[:, :2] of 6 channels: the 2 taken are pinned (their count is a constant), the rest free
+    groups, (head, tail) = parts(lambda m, x: m.c(m.a(x)[:, :2]) + m.d(m.a(x)), ca=6, cin_c=2,
+                                 extra=nn.Conv2d(6, 3, 1))
+    assert not head.prunable and 'by constants' in head.reasons[0] and tail.prunable
+    # x[:, 2:] (DPN's split): the offset is pinned, the open end follows pruning
+    groups, (head, tail) = parts(lambda m, x: m.c(m.a(x)[:, 2:]) + m.d(m.a(x)), ca=6, cin_c=4,
+                                 extra=nn.Conv2d(6, 3, 1))
+    assert not head.prunable and tail.prunable
+    # x[:, :k] with k at least the width (GhostNet's out[:, :oup]) is the whole axis, always
+    groups, (whole,) = parts(lambda m, x: m.c(m.a(x)[:, :9]), ca=6, cin_c=6)
+    assert whole.prunable
+    for seed in range(3):
+        assert export_difference(groups, random_plan(groups, seed), (x,)) < 1e-5
 
 
 def test_permute_and_transpose_move_the_channel_axis_to_a_linear_layer():

@@ -47,7 +47,8 @@ FAMILIES = ([f'tv:{n}' for n in TORCHVISION] + [f'timm:{n}' for n in TIMM] +
             [f'smp:{n}' for n in SMP] + [f'mmdet:{n}' for n in MMDET])
 # The cases behind each rule of the engine that the sweep found (CI runs these).
 FAST = ['tv:regnet_x_400mf', 'timm:mixnet_s', 'timm:nf_resnet26', 'smp:FPN:resnet18',
-        'mmdet:rtmdet/rtmdet_tiny_8xb32-300e_coco.py', 'mmdet:faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
+        'mmdet:rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+        'mmdet:faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
 
 
 def build(spec):
@@ -64,7 +65,7 @@ def build(spec):
         import segmentation_models_pytorch as smp
         arch, encoder = name.split(':')
         return getattr(smp, arch)(encoder_name=encoder, encoder_weights=None, classes=3), \
-            (1, 3, 64, 64), None
+            (1, 3, 128, 128), None  # PAN's pyramid pooling needs more than 64²
     if kind == 'mmdet':
         return _mmdet(name)
     raise ValueError(f'unknown family {kind!r} in {spec!r} (tv:, timm:, smp:, mmdet:)')

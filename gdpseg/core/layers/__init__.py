@@ -13,6 +13,7 @@ from .depthwise import DepthwiseConv
 from .grouped import GroupedConv
 from .groupnorm import GroupNormLayer
 from .linear import Linear
+from .matmul import MatMul
 from .norm import Norm
 
 LAYERS: Dict[str, LayerHandler] = {}
@@ -58,9 +59,9 @@ def handlers_for(function: str) -> List[LayerHandler]:
 # Built-in handlers; later ones are tried first for a shared function, so the general dense
 # conv is the fallback of the grouped and depthwise ones.
 for _handler in (Conv(), GroupedConv(), DepthwiseConv(), Linear(), Norm(), GroupNormLayer(),
-                 LAYER_FIXED):
+                 MatMul(), LAYER_FIXED):
     register_layer(_handler)
 
 __all__ = ['LayerHandler', 'set_tensor', 'scale_along', 'LAYERS', 'register_layer',
            'unregister_layer', 'handler_of', 'handlers_for', 'Conv', 'DepthwiseConv',
-           'GroupedConv', 'GroupNormLayer', 'Linear', 'Norm']
+           'GroupedConv', 'GroupNormLayer', 'Linear', 'MatMul', 'Norm']

@@ -8,8 +8,8 @@ and ``b`` on the output's, ties them (:meth:`ChannelGraph.tie_blocks`), and the 
 sits on the next conv. FLOPs ``coef · C_in · b`` are linear in the group's width. Depthwise
 convs with a channel multiplier are the case ``a = 1``.
 
-An input that is not one segment in whole blocks (a concatenation cutting a conv group) keeps
-the old rule: the channels it reads and writes are fixed, with the reason.
+A conv whose input is not whole conv groups of one segment (a concatenation cutting a conv
+group), or a transposed grouped conv, keeps the channels it reads and writes, with the reason.
 """
 import torch
 
@@ -45,11 +45,12 @@ class GroupedConv(LayerHandler):
         seg = lab.segs[0] if lab is not None and len(lab.segs) == 1 else None
         graph = tracer.graph
         rec = graph.modules.get(call['name'])
-        if seg is None or a % seg.expand or call['transposed'] or \
+        if call['transposed'] or seg is None or a % seg.expand or \
                 rec is not None and rec.kind != self.kind:
+            why = 'transposed' if call['transposed'] else \
+                'reading channels that are not whole conv groups of one group'
             trace_producer(LAYER_FIXED, tracer, call, out,
-                           blocked=f'grouped convolution (groups={groups}) reading channels '
-                                   'that are not whole conv groups of one group')
+                           blocked=f'grouped convolution (groups={groups}) {why}')
             return
         if rec is None:
             rec = tracer.record_module(call['name'], self.kind, in_segs=lab.segs)
