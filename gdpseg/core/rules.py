@@ -82,10 +82,25 @@ def binary(tracer, args, kwargs, out):
         if lab is not None:
             continue
         k = result.dim - (out.dim() - t.dim())
-        if k >= 0 and t.shape[k] != 1:  # an untracked tensor with its own channels
+        if k < 0 or t.shape[k] == 1:
+            continue  # broadcast over the channels
+        if not _channel_param(tracer, t, k, result):  # an untracked tensor with its own channels
             tracer.unsupported('element-wise op with an untracked tensor', [result])
             break
     tracer.set_label(out, result)
+
+def _channel_param(tracer, t, k, label) -> bool:
+    """Record ``t`` as a per-channel parameter of ``label``'s channels (layer scale), if it is
+    one: a parameter (or a view of one) with one value per channel on axis ``k``."""
+    src = tracer.param_source(t)
+    if src is None or t.numel() != t.shape[k] or getattr(src[1], src[2]).numel() != t.shape[k]:
+        return False
+    rec = tracer.graph.modules.get(src[0])
+    if rec is not None and (rec.kind != 'channel_param' or rec.attr != src[2]):
+        return False  # the module is another layer, or holds two such parameters
+    tracer.record_module(src[0], 'channel_param', in_segs=label.segs).attr = src[2]
+    return True
+
 
 def cat(tracer, args, kwargs, out):
     tensors = list(args[0]) if args else list(kwargs['tensors'])

@@ -32,6 +32,11 @@ class UnsupportedOpError(RuntimeError):
     """Raised with ``strict=True`` when an op mixes channels in a way the engine does not model."""
 
 
+# Ops whose result, applied to a parameter, is still that parameter's values (layer scale).
+_PARAM_VIEWS = {'view', 'reshape', 'unsqueeze', 'squeeze', 'flatten', 'expand', 'expand_as',
+                'view_as', 'reshape_as', '__getitem__', 'to', 'type_as', 'contiguous', 'float',
+                'half'}
+
 # Calls with no tensor result worth tracking.
 _IGNORED = {
     '__get__', 'size', 'dim', 'numel', '__len__', '__bool__', 'item', 'tolist', 'is_contiguous',
@@ -57,6 +62,7 @@ class ChannelTracer(TorchFunctionMode):
         self._labels: Dict[int, tuple] = {}  # id(tensor) -> (tensor, Label); keeps ids unique
         self._by_grad_node: Dict[object, Label] = {}  # autograd node of a labelled tensor
         self._opaque_seen: set = set()  # backward nodes of custom functions already handled
+        self._param_views: Dict[int, tuple] = {}  # id(view of a parameter) -> (view, owner)
         self._stack: List[str] = []
         self._op = ''
         self._param_owner: Dict[int, tuple] = {}
@@ -166,6 +172,10 @@ class ChannelTracer(TorchFunctionMode):
         name = self._op = _name(func)
         if name in _IGNORED:
             return out
+        if name in _PARAM_VIEWS and args and isinstance(out, torch.Tensor):
+            src = self.param_source(args[0])
+            if src is not None:
+                self._param_views[id(out)] = (out, src)
         for handler in handlers_for(name):
             if handler.match(self, args, kwargs, out):
                 handler.trace(self, args, kwargs, out)
@@ -214,6 +224,13 @@ class ChannelTracer(TorchFunctionMode):
     def owner(self, t):
         """``(module name, module, attribute)`` of a parameter or buffer, or None."""
         return self._param_owner.get(id(t)) if isinstance(t, torch.Tensor) else None
+
+    def param_source(self, t):
+        """:meth:`owner` of a parameter or of a view of one (``gamma.view(1, -1, 1, 1)``)."""
+        if not isinstance(t, torch.Tensor):
+            return None
+        entry = self._param_views.get(id(t))
+        return entry[1] if entry is not None and entry[0] is t else self.owner(t)
 
 def trace_channels(model: nn.Module, example_inputs: tuple, forward_fn=None,
                    strict: bool = False):

@@ -238,3 +238,38 @@ def test_unknown_op_on_tracked_channels_is_reported_and_fixed():
         g = by_producer(groups_of(Net(lambda m, x: m.c(m.a(x).cumsum(1)), cin_c=4)))
     assert not g['a'].prunable
     assert any('cumsum' in r for r in g['a'].reasons)
+
+
+class LayerScale(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.rand(c) + 0.5)
+
+    def forward(self, x):
+        return x * self.gamma.view(1, -1, 1, 1)
+
+
+def test_layer_scale_is_a_member_sliced_with_its_group():
+    class Net2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.ls, self.c = nn.Conv2d(3, 6, 1), LayerScale(6), nn.Conv2d(6, 2, 1)
+            self.bias = nn.Parameter(torch.rand(1, 6, 1, 1))  # a free per-channel bias
+
+        def forward(self, x):
+            return self.c(self.ls(self.a(x)) + self.bias)
+
+    torch.manual_seed(0)
+    net = Net2().eval()
+    x = torch.randn(2, 3, 4, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        groups = trace_groups(net, (x,))
+    g = groups.by_name('a')
+    assert g.prunable and {'ls', ''} <= set(g.members)
+    plan = PruningPlan([torch.tensor([1, 4, 5]) if grp is g else torch.arange(grp.size)
+                        for grp in groups.groups])
+    pruned = prune(net, groups, plan)
+    assert torch.equal(pruned.ls.gamma, net.ls.gamma[[1, 4, 5]])
+    assert pruned.bias.shape == (1, 3, 1, 1)
+    assert export_difference(groups, plan, (x,)) < 1e-6

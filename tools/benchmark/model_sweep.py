@@ -35,7 +35,8 @@ TIMM = ['resnet26d', 'seresnext26d_32x4d', 'regnetx_002', 'regnety_002', 'mixnet
         'ghostnet_100', 'rexnet_100', 'cspresnet50', 'cspdarknet53', 'res2net50_26w_4s',
         'dpn68', 'skresnet18', 'resnest14d', 'nf_resnet26', 'convnext_atto', 'mobilevit_xxs',
         'efficientnet_b0', 'tf_mobilenetv3_small_100', 'dla34', 'ese_vovnet19b_dw', 'gernet_s',
-        'repvgg_a0', 'hrnet_w18_small', 'lcnet_050', 'fbnetc_100', 'mobileone_s0']
+        'repvgg_a0', 'hrnet_w18_small', 'lcnet_050', 'fbnetc_100', 'mobileone_s0', 'fastvit_t8',
+        'inception_next_tiny']
 SMP = ['Unet:resnet18', 'FPN:resnet18', 'DeepLabV3Plus:resnet34', 'Linknet:resnet18',
        'PSPNet:resnet18', 'PAN:resnet18', 'MAnet:resnet18', 'UnetPlusPlus:resnet18',
        'Unet:efficientnet-b0', 'FPN:resnext50_32x4d']

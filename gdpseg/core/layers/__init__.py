@@ -8,6 +8,7 @@ one.
 from typing import Dict, List
 
 from .base import LayerHandler, scale_along, set_tensor
+from .channel_param import ChannelParam
 from .conv import LAYER_FIXED, Conv
 from .depthwise import DepthwiseConv
 from .grouped import GroupedConv
@@ -59,9 +60,9 @@ def handlers_for(function: str) -> List[LayerHandler]:
 # Built-in handlers; later ones are tried first for a shared function, so the general dense
 # conv is the fallback of the grouped and depthwise ones.
 for _handler in (Conv(), GroupedConv(), DepthwiseConv(), Linear(), Norm(), GroupNormLayer(),
-                 MatMul(), LAYER_FIXED):
+                 MatMul(), ChannelParam(), LAYER_FIXED):
     register_layer(_handler)
 
-__all__ = ['LayerHandler', 'set_tensor', 'scale_along', 'LAYERS', 'register_layer',
+__all__ = ['ChannelParam', 'LayerHandler', 'set_tensor', 'scale_along', 'LAYERS', 'register_layer',
            'unregister_layer', 'handler_of', 'handlers_for', 'Conv', 'DepthwiseConv',
            'GroupedConv', 'GroupNormLayer', 'Linear', 'MatMul', 'Norm']
