@@ -146,9 +146,9 @@ def stack(tracer, args, kwargs, out):
         lab.dim + (dim <= lab.dim), lab.segs) for lab in labels], out)
 
 def reshape(tracer, args, kwargs, out):
-    """view/reshape/flatten/(un)squeeze: the channel axis may only merge with the axes
-    after it (flatten -> linear); splitting it or merging it with earlier axes is not
-    modelled."""
+    """view/reshape/flatten/(un)squeeze: the channel axis may merge with the axes after it
+    (flatten -> linear), or split into ``(g, C / g)`` (channel shuffle, split attention's radix):
+    see :func:`_split_channels`. Merging it with earlier axes is not modelled."""
     x = args[0]
     lab = tracer.label(x)
     if lab is None or not isinstance(out, torch.Tensor):
@@ -168,7 +168,33 @@ def reshape(tracer, args, kwargs, out):
             tracer.set_label(out, Label(j, tuple(Seg(s.node, s.expand * merged)
                                                for s in lab.segs)))
             return
-    tracer.unsupported('reshape that splits the channel axis', [lab])
+    if not _split_channels(tracer, lab, ishape, oshape, out):
+        tracer.unsupported('reshape that splits the channel axis', [lab])
+
+
+def _split_channels(tracer, lab, ishape, oshape, out) -> bool:
+    """The channel axis split into ``(g, C / g)``: its ``g`` runs of ``C / g`` channels are
+    tied one to one (pruned alike), and the second new axis carries their shared channels. So
+    ShuffleNet's ``view(n, g, C/g, h, w).transpose(1, 2).reshape(n, C, h, w)`` repeats each
+    channel ``g`` times in a row, and ResNeSt's radix axis can be summed over."""
+    d = lab.dim
+    if len(oshape) != len(ishape) + 1 or oshape[:d] != ishape[:d] or \
+            oshape[d + 2:] != ishape[d + 1:] or oshape[d] * oshape[d + 1] != ishape[d]:
+        return False
+    runs, width = oshape[d], oshape[d + 1]
+    graph = tracer.graph
+    segs = graph.cut(lab.segs, [width * i for i in range(1, runs)])
+    if segs is None:
+        return False
+    ends, parts, first = graph.boundaries(segs), [], 0
+    for i in range(1, runs + 1):
+        last = ends.index(width * i) + 1
+        parts.append(segs[first:last])
+        first = last
+    if not all(graph.unify(parts[0], p) for p in parts[1:]):
+        return False
+    tracer.set_label(out, Label(d + 1, graph.resolve(parts[0])))
+    return True
 
 def permute(tracer, args, kwargs, out):
     lab = first_label(tracer, args)

@@ -179,15 +179,23 @@ def test_permute_and_transpose_move_the_channel_axis_to_a_linear_layer():
         assert not by_producer(groups_of(net))['a'].prunable
 
 
-def test_reshape_merging_channels_with_later_axes_repeats_them_splitting_fixes_them():
+def test_reshape_merging_channels_repeats_them_splitting_them_ties_the_runs():
     net = Net(lambda m, x: m.c(m.a(x).reshape(x.shape[0], -1)), linear=True, cin_c=64)
     groups = groups_of(net)
     rec = groups.graph.modules['c']
     assert by_producer(groups)['a'].prunable and rec.in_segs[0].expand == 16  # 4x4 positions
     net = Net(lambda m, x: m.c(m.a(x).flatten(1)), linear=True, cin_c=64)
     assert groups_of(net).graph.modules['c'].in_segs[0].expand == 16
+
+    def radix(m, x):  # split attention: (n, radix, C / radix, h, w) from the tensor's width
+        y = m.a(x)
+        return m.c(y.view(y.shape[0], 2, y.shape[1] // 2, *y.shape[2:]).sum(1))
+
+    assert by_producer(groups_of(Net(radix, cin_c=2)))['a'].prunable
+    # the same split by constants cannot follow pruning: the export check at trace time sees
+    # the difference and fixes the group
     net = Net(lambda m, x: m.c(m.a(x).view(2, 2, 2, 4, 4).sum(1)), cin_c=2)
-    with pytest.warns(UserWarning, match='reshape that splits the channel axis'):
+    with pytest.warns(UserWarning, match='changes what the export computes'):
         assert not by_producer(groups_of(net))['a'].prunable
 
 
@@ -273,3 +281,22 @@ def test_layer_scale_is_a_member_sliced_with_its_group():
     assert torch.equal(pruned.ls.gamma, net.ls.gamma[[1, 4, 5]])
     assert pruned.bias.shape == (1, 3, 1, 1)
     assert export_difference(groups, plan, (x,)) < 1e-6
+
+
+def test_channel_shuffle_ties_the_shuffled_runs_and_exports_exactly():
+    def body(m, x):  # ShuffleNetV2's unit: concat, shuffle(2), chunk(2)
+        y = torch.cat([m.a(x), m.b(x)], 1)
+        n, c, h, w = y.shape
+        y = y.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
+        left, right = y.chunk(2, 1)
+        return m.c(left) + m.d(right)
+
+    net = Net(body, ca=4, cb=4, cin_c=4, extra=nn.Conv2d(4, 3, 1)).eval()
+    x = torch.randn(2, 3, 4, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        groups = groups_of(net)
+    g = by_producer(groups)
+    assert g['a'].prunable and g['b'].prunable
+    for seed in range(3):
+        assert export_difference(groups, random_plan(groups, seed), (x,)) < 1e-5

@@ -99,13 +99,19 @@ def _mmdet(config):
 
 
 def layer_channels(groups):
-    """(output channels of conv/linear layers in prunable groups, all of them)."""
+    """(output channels of conv/linear layers in prunable groups, all of them); depthwise convs
+    are left out (their channels are their input's)."""
+    modules = dict(groups.model.named_modules())
     prunable = total = 0
     for rec in groups.graph.modules.values():
         for s in rec.out_segs or ():
             n = groups.graph.sizes[s.node] * s.expand
             total += n
             prunable += n if groups.group_of(s).prunable else 0
+        if rec.kind == 'grouped':  # a member of its input's group, writing its own channels
+            n = modules[rec.name].out_channels
+            total += n
+            prunable += n if groups.group_of(rec.in_segs[0]).prunable else 0
     return prunable, total
 
 
