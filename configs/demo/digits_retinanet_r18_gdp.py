@@ -1,5 +1,6 @@
 # Detection demo with GDP: the RetinaNet baseline gated, pruned through the Runner from the
-# baseline's checkpoint. The FPN outputs are one group (RetinaHead's convs read every level).
+# baseline's checkpoint to a FLOPs budget of 50 %. The FPN outputs are one group (RetinaHead's
+# convs read every level).
 _base_ = ['./digits_retinanet_r18_baseline.py']
 model = dict(
     _delete_=True,
@@ -15,7 +16,8 @@ param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-4, begin=0, end=300
                         by_epoch=False)]
 train_cfg = dict(max_iters=300, val_interval=300)
 custom_hooks = [
-    dict(type='GDPHook', lam=100.0, eps_factor=0.9, eps_period=20),
+    dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5), eps_factor=0.9,
+         eps_period=20),
     dict(type='GDPVisualHook', interval=10),
 ]
 default_hooks = dict(checkpoint=dict(interval=300))

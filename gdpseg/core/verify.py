@@ -75,8 +75,9 @@ def export_difference(groups, plan: PruningPlan, example_inputs: tuple,
     return max_difference(ref, out)
 
 
-def _random_patterns(groups, seed: int):
-    """Per prunable group: kept channels and factors (some groups removed entirely)."""
+def _random_patterns(groups, seed: int, dead: float = 0.2):
+    """Per prunable group: kept channels and factors (a share ``dead`` of the groups that do
+    not cut the network removed entirely)."""
     gen = torch.Generator().manual_seed(seed)
     cut = set(groups.cut_groups())
     patterns = {}
@@ -85,7 +86,7 @@ def _random_patterns(groups, seed: int):
             continue
         scale = torch.rand(g.size, generator=gen) * 1.5 + 0.25
         mask = torch.rand(g.size, generator=gen) >= 0.35
-        if i not in cut and float(torch.rand(1, generator=gen)) < 0.2:
+        if i not in cut and float(torch.rand(1, generator=gen)) < dead:
             mask[:] = False  # a dead group: its producers become carriers
         elif not mask.any():
             mask[0] = True
@@ -93,10 +94,12 @@ def _random_patterns(groups, seed: int):
     return patterns
 
 
-def random_plan(groups, seed: int = 0) -> PruningPlan:
+def random_plan(groups, seed: int = 0, dead: float = 0.2) -> PruningPlan:
     """A plan that keeps about 65 % of every prunable group's channels with random factors in
-    [0.25, 1.75], and removes about one in five groups that do not cut the network."""
-    patterns = _random_patterns(groups, seed)
+    [0.25, 1.75], and removes a share ``dead`` of the groups that do not cut the network (dead
+    branches can together leave an output constant: use ``dead=0`` to check that an output
+    still depends on every group)."""
+    patterns = _random_patterns(groups, seed, dead)
     return _plan(groups, patterns, sorted(patterns))
 
 
