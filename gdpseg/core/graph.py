@@ -14,6 +14,7 @@ Two refinements keep groups as large as the model allows:
 * a class can be kept or removed only in *blocks* of channels (grouped convs, GroupNorm):
   :meth:`ChannelGraph.finalize` makes every block one channel of the group.
 """
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
@@ -227,6 +228,21 @@ class ChannelGraph:
             if done:
                 return segs
         return None
+
+    def pieces(self, segs: Tuple[Seg, ...], sizes) -> Optional[List[Tuple[Seg, ...]]]:
+        """The segments of consecutive pieces of ``sizes`` channels (summing to the axis's
+        width), nodes split where a piece ends inside one; None when it ends inside a repeated
+        channel."""
+        stops = list(itertools.accumulate(sizes))
+        cut = self.cut(segs, stops[:-1])
+        if cut is None:
+            return None
+        ends, out, first = self.boundaries(cut), [], 0
+        for stop in stops:
+            last = ends.index(stop) + 1 if stop else 0
+            out.append(cut[first:last])
+            first = last
+        return out
 
     def align(self, a: Tuple[Seg, ...], b: Tuple[Seg, ...]) -> bool:
         """Split nodes so that two channel axes of equal width have their segment boundaries at

@@ -5,7 +5,6 @@ Each rule is ``rule(tracer, args, kwargs, out)``: it reads the labels of the op'
 channels one to one, labels the outputs, or reports the op as unsupported (its channels stay).
 Layers with weights have their own handlers (:mod:`gdpseg.core.layers`).
 """
-import itertools
 import math
 from typing import Callable, Dict
 
@@ -181,17 +180,9 @@ def _split_channels(tracer, lab, ishape, oshape, out) -> bool:
     if len(oshape) != len(ishape) + 1 or oshape[:d] != ishape[:d] or \
             oshape[d + 2:] != ishape[d + 1:] or oshape[d] * oshape[d + 1] != ishape[d]:
         return False
-    runs, width = oshape[d], oshape[d + 1]
     graph = tracer.graph
-    segs = graph.cut(lab.segs, [width * i for i in range(1, runs)])
-    if segs is None:
-        return False
-    ends, parts, first = graph.boundaries(segs), [], 0
-    for i in range(1, runs + 1):
-        last = ends.index(width * i) + 1
-        parts.append(segs[first:last])
-        first = last
-    if not all(graph.unify(parts[0], p) for p in parts[1:]):
+    parts = graph.pieces(lab.segs, [oshape[d + 1]] * oshape[d])
+    if parts is None or not all(graph.unify(parts[0], p) for p in parts[1:]):
         return False
     tracer.set_label(out, Label(d + 1, graph.resolve(parts[0])))
     return True
@@ -322,18 +313,15 @@ def _channel_slice(tracer, lab, index, width):
         tracer.unsupported('empty slice of the channel axis', [lab])
         return None
     graph = tracer.graph
-    segs = graph.cut(lab.segs, [start, stop])
-    if segs is None:
+    parts = graph.pieces(lab.segs, [start, stop - start, width - stop])
+    if parts is None:
         tracer.unsupported('slicing inside a repeated channel', [lab])
         return None
-    ends = graph.boundaries(segs)
-    first = ends.index(start) + 1 if start else 0
-    last = ends.index(stop) + 1
-    pinned = segs[:first] + (() if open_end else segs[first:last])
-    for seg in pinned:
+    before, taken, _ = parts
+    for seg in before + (() if open_end else taken):
         graph.block(seg.node, f'slice x[:, {index.start}:{index.stop}] by constants in '
                               f'{tracer.where}')
-    return segs[first:last]
+    return taken
 
 
 def split_like(tracer, args, kwargs, out):
@@ -365,18 +353,12 @@ def split_like(tracer, args, kwargs, out):
             tracer.unsupported(f'{name} into constant sizes {sizes}', [lab])
             tracer.label_fixed(args[0], out, name)
             return
-    stops = list(itertools.accumulate(p.shape[dim] for p in parts))
-    segs = tracer.graph.cut(lab.segs, stops[:-1])
-    if segs is None:
+    pieces = tracer.graph.pieces(lab.segs, [p.shape[dim] for p in parts])
+    if pieces is None:
         tracer.unsupported(f'{name} inside a repeated channel', [lab])
         tracer.label_fixed(args[0], out, name)
         return
-    ends = tracer.graph.boundaries(segs)
-    labels, first = [], 0
-    for stop in stops:
-        last = ends.index(stop) + 1
-        labels.append(Label(dim, segs[first:last]))
-        first = last
+    labels = [Label(dim, segs) for segs in pieces]
     if attr is not None:
         tracer.graph.size_attributes.append((*attr, tuple(lab.segs for lab in labels)))
     elif len(parts) > 1 and not all(tracer.graph.unify(labels[0].segs, lab.segs)
