@@ -35,7 +35,7 @@ from gdpseg.deploy.onnx import DEFAULT_OPSET
 from gdpseg.engine.checkpoint import load_weights
 from gdpseg.engine.export import export_model, save_export, structure, write_report
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
-from gdpseg.models.algorithms.gdp_algorithm import tensor_mode
+from gdpseg.models.algorithms.base import tensor_mode
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
 
@@ -81,7 +81,8 @@ def main(argv=None):
     if not (hasattr(model, 'plan') and hasattr(model, 'channel_groups')):
         raise ValueError(f'the config builds a {type(model).__name__}, not a pruning model: '
                          "wrap the task model in model=dict(type='GDPAlgorithm', "
-                         'architecture=...)')
+                         "architecture=...) (or type='OneShotPruning', ratio=..., "
+                         "score='l1' for a one-shot baseline)")
     load_weights(model, args.checkpoint)
     model.eval()
     groups = model.channel_groups
@@ -100,7 +101,7 @@ def main(argv=None):
         info['bn_recalibrated_batches'] = recalibrate(cfg, pruned, args.recalibrate_bn)
     if not args.no_onnx:
         info['onnx'] = write_onnx(model, pruned, example, osp.join(args.out, ONNX_FILE),
-                                  args.opset, gated=not args.recalibrate_bn)
+                                  args.opset, gated=model.gated and not args.recalibrate_bn)
     save_export(args.out, cfg, model, pruned, plan, example,
                 {k: info[k] for k in ('flops', 'params', 'bn_recalibrated_batches', 'onnx')
                  if k in info})

@@ -20,6 +20,7 @@ import torch.nn as nn
 
 from gdpseg.core import PruningPlan, prune
 from gdpseg.core.nested import max_difference
+from gdpseg.core.verify import masked_outputs
 
 PLAN_FILE, WEIGHTS_FILE, CONFIG_FILE, MODULE_FILE = ('plan.json', 'pruned_weights.pth',
                                                      'config.py', 'pruned.pth')
@@ -49,8 +50,9 @@ def _call(model, forward_fn, x):
 
 
 def export_model(model, example: torch.Tensor, tolerance: float = 1e-4):
-    """Prune the architecture of a pruning model (``GDPAlgorithm``) by its plan and check the
-    export against the model on ``example``.
+    """Prune the architecture of a pruning model (:class:`PruningAlgorithm`) by its plan and
+    check the export against the model with the plan applied (GDP: the gated model) on
+    ``example``.
 
     Returns:
         tuple: ``(pruned architecture, plan, max |difference| relative to the output's max)``.
@@ -59,8 +61,11 @@ def export_model(model, example: torch.Tensor, tolerance: float = 1e-4):
     arch = model.architecture.eval()
     pruned = prune(arch, model.channel_groups, plan).eval()
     with torch.no_grad():
-        diff = max_difference(_call(arch, model.forward_fn, example),
-                              _call(pruned, model.forward_fn, example))
+        # GDP's architecture computes its plan through its gates; other methods' plans are
+        # applied to the architecture for the comparison
+        ref = _call(arch, model.forward_fn, example) if model.gated else \
+            masked_outputs(model.channel_groups, plan, (example,), model.forward_fn)
+        diff = max_difference(ref, _call(pruned, model.forward_fn, example))
     if diff > tolerance:
         raise RuntimeError(f'export differs from the gated model by {diff:.3g} (relative)')
     return pruned, plan, diff

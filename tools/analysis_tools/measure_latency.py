@@ -24,7 +24,7 @@ from mmengine.utils import ProgressBar
 
 from gdpseg.core import full_plan, prune, resolve, trace_groups
 from gdpseg.deploy.latency import Timer, latency_resource, measure_latency_table, random_plan
-from gdpseg.models.algorithms.gdp_algorithm import tensor_mode
+from gdpseg.models.algorithms.base import tensor_mode
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
 

@@ -1,3 +1,4 @@
+from .base import PruningAlgorithm
 from .gdp_algorithm import GDPAlgorithm
 
-__all__ = ['GDPAlgorithm']
+__all__ = ['GDPAlgorithm', 'PruningAlgorithm']
