@@ -1,5 +1,5 @@
 """Task networks in plain PyTorch and the MMEngine models around them, in gdpseg's MODELS."""
-from .algorithms import GDPAlgorithm, PruningAlgorithm
+from .algorithms import GDPAlgorithm, OneShotPruning, PruningAlgorithm
 from .backbones import CifarResNetBackbone, CifarVGG
 from .cifar_resnet import CifarResNet
 from .deeplabv3plus import DeepLabV3Plus
@@ -10,6 +10,6 @@ from .style_transfer import StyleTransferModel
 from .transformer_net import TransformerNet
 
 __all__ = ['CifarResNet', 'CifarResNetBackbone', 'CifarVGG', 'DeepLabV3Plus', 'ExportedNetwork',
-           'GDPAlgorithm', 'PlainSegmentor', 'PrunedModel',
+           'GDPAlgorithm', 'OneShotPruning', 'PlainSegmentor', 'PrunedModel',
            'PruningAlgorithm', 'SMPModel', 'StyleTransferModel',
            'TransformerNet']

@@ -1,4 +1,5 @@
 from .base import PruningAlgorithm
 from .gdp_algorithm import GDPAlgorithm
+from .one_shot import OneShotPruning
 
-__all__ = ['GDPAlgorithm', 'PruningAlgorithm']
+__all__ = ['GDPAlgorithm', 'OneShotPruning', 'PruningAlgorithm']

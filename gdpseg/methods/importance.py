@@ -1,0 +1,114 @@
+"""Channel importance and one-shot plans: the baselines GDP is compared with.
+
+* :func:`filter_l1`: L1 norm of the filters producing each channel (PFEC, Li et al. 2017);
+* :func:`bn_gamma`: ``|γ|`` of the BatchNorm following each channel (Network Slimming's
+  criterion, Liu et al. 2017; meaningful after its sparsity training);
+* :func:`random_scores`: random pruning, the control of both.
+
+:func:`plan_at_ratio` turns scores into a :class:`~gdpseg.core.PruningPlan` whose export has at
+most a given share of the network's FLOPs: the same share of channels in every group
+(``scope='uniform'``, PFEC's per-layer rule, and a uniform width rescale) or one threshold
+across groups (``scope='global'``, Network Slimming's rule). Scores of a group's channels sum
+over every layer producing (or normalising) them, so coupled groups (residuals) are scored as a
+whole.
+"""
+import math
+from typing import Callable, Dict, List
+
+import torch
+
+from gdpseg.core import PruningPlan, keep_by_score, plan_flops
+
+
+def _by_group(groups, segs, values: torch.Tensor, scores: List[torch.Tensor]) -> None:
+    """Add per-position ``values`` along an axis made of ``segs`` to the groups' scores."""
+    offset = 0
+    for s in segs:
+        i = groups.group_index(s)
+        n = groups.groups[i].size
+        scores[i] += values[offset:offset + n * s.expand].view(n, s.expand).sum(1).float()
+        offset += n * s.expand
+
+
+@torch.no_grad()
+def filter_l1(groups) -> List[torch.Tensor]:
+    """Per group, per channel: L1 norm of the conv/linear filters producing it."""
+    modules = dict(groups.model.named_modules())
+    scores = [torch.zeros(g.size) for g in groups.groups]
+    for rec in groups.graph.modules.values():
+        if not rec.out_segs:
+            continue
+        w = modules[rec.name].weight.detach()
+        if rec.transposed:
+            w = w.transpose(0, 1)
+        _by_group(groups, rec.out_segs, w.abs().reshape(w.shape[0], -1).sum(1), scores)
+    return scores
+
+
+@torch.no_grad()
+def bn_gamma(groups) -> List[torch.Tensor]:
+    """Per group, per channel: ``|γ|`` of the affine BatchNorm/InstanceNorm layers on it."""
+    modules = dict(groups.model.named_modules())
+    scores = [torch.zeros(g.size) for g in groups.groups]
+    for rec in groups.graph.modules.values():
+        weight = getattr(modules[rec.name], 'weight', None)
+        if rec.kind == 'norm' and weight is not None:
+            _by_group(groups, rec.in_segs, weight.detach().abs(), scores)
+    return scores
+
+
+def random_scores(groups, seed: int = 0) -> List[torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.rand(g.size, generator=gen) for g in groups.groups]
+
+
+SCORES: Dict[str, Callable] = {'l1': filter_l1, 'bn': bn_gamma, 'random': random_scores}
+
+
+def _plan(groups, scores, keep_of) -> PruningPlan:
+    masks = []
+    for g, s in zip(groups.groups, scores):
+        k = max(1, min(g.size, keep_of(g, s))) if g.prunable else g.size
+        mask = torch.zeros(g.size, dtype=torch.bool)
+        mask[torch.argsort(s, descending=True, stable=True)[:k]] = True
+        masks.append(mask)
+    return PruningPlan(keep_by_score(groups, masks, scores))
+
+
+def plan_at_ratio(groups, scores: List[torch.Tensor], ratio: float, scope: str = 'uniform',
+                  steps: int = 40) -> PruningPlan:
+    """The plan with the most FLOPs at most ``ratio`` of the full network's, by bisection.
+
+    Args:
+        scope: ``'uniform'`` keeps the same share of channels (the best-scored) in every
+            prunable group; ``'global'`` keeps the channels scored above one threshold. Every
+            prunable group keeps at least one channel.
+    """
+    if not 0 < ratio <= 1:
+        raise ValueError(f'ratio must be in (0, 1], got {ratio}')
+    if scope not in ('uniform', 'global'):
+        raise ValueError(f"scope must be 'uniform' or 'global', got {scope!r}")
+    target = ratio * groups.full_flops()
+    if scope == 'uniform':
+        def at(t):
+            return _plan(groups, scores, lambda g, s: math.ceil(t * g.size))
+        lo, hi = 0.0, 1.0  # share kept
+    else:
+        def at(t):
+            return _plan(groups, scores, lambda g, s: int((s > t).sum()))
+        values = torch.cat([s for g, s in zip(groups.groups, scores) if g.prunable] or
+                           [torch.zeros(1)])
+        lo, hi = float(values.max()), float(values.min()) - 1.0  # threshold: high keeps few
+    best = at(lo)
+    if plan_flops(groups, best) > target:
+        raise ValueError(f'a FLOPs ratio of {ratio} cannot be reached: one channel in every '
+                         'prunable group already leaves '
+                         f'{plan_flops(groups, best) / groups.full_flops():.3f}')
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        plan = at(mid)
+        if plan_flops(groups, plan) <= target:
+            best, lo = plan, mid
+        else:
+            hi = mid
+    return best

@@ -1,0 +1,52 @@
+"""One-shot pruning baselines as MMEngine models: a task model and a scoring rule.
+
+``tools/prune.py CONFIG BASELINE_CHECKPOINT --out DIR`` scores the baseline's channels, chooses
+the plan at the config's FLOPs ratio and exports it through the same path as GDP; the export is
+then fine-tuned like any other (``PrunedModel``)."""
+from typing import Optional, Sequence
+
+from gdpseg.methods import SCORES, plan_at_ratio
+from gdpseg.registry import MODELS
+
+from .base import PruningAlgorithm
+
+
+@MODELS.register_module()
+class OneShotPruning(PruningAlgorithm):
+    """Prune a trained model once by channel scores.
+
+    Args:
+        architecture, input_shape, forward_mode, exclude, min_channels, channel_multiple,
+            strict: see :class:`PruningAlgorithm`.
+        ratio: Share of the network's FLOPs the export keeps (at most).
+        score: ``'l1'`` (filter L1 norms, PFEC), ``'bn'`` (``|γ|`` of the BatchNorms, Network
+            Slimming) or ``'random'``.
+        scope: ``'uniform'`` (the same share of every group) or ``'global'`` (one threshold;
+            L1 scores are divided by their group's largest, so that layers of different fan-in
+            compare).
+        seed: Seed of the random scores.
+    """
+
+    def __init__(self, architecture, ratio: float, score: str = 'l1', scope: str = 'uniform',
+                 seed: int = 0, input_shape: Sequence[int] = (1, 3, 512, 512),
+                 forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
+                 min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
+                 data_preprocessor=None, init_cfg=None):
+        if score not in SCORES:
+            raise ValueError(f'score must be one of {sorted(SCORES)}, got {score!r}')
+        super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
+                         channel_multiple, strict, data_preprocessor, init_cfg)
+        self.ratio, self.score, self.scope, self.seed = float(ratio), score, scope, int(seed)
+
+    def scores(self):
+        groups = self.channel_groups
+        if self.score == 'random':
+            return SCORES['random'](groups, self.seed)
+        scores = SCORES[self.score](groups)
+        if self.score == 'l1' and self.scope == 'global':
+            scores = [s / s.max() if s.numel() and s.max() > 0 else s for s in scores]
+        return scores
+
+    def plan(self):
+        """The plan at ``ratio`` from the current weights' scores."""
+        return plan_at_ratio(self.channel_groups, self.scores(), self.ratio, self.scope)
