@@ -96,7 +96,6 @@ class ChannelGraph:
         self._block: Dict[int, int] = {}
         # (a, block_a, b, block_b): block i of a's class is block i of b's (grouped convs)
         self._ties: List[Tuple[int, int, int, int]] = []
-        self.finalized = False
         self._split: Dict[int, Tuple[int, ...]] = {}  # node -> its consecutive sub-nodes
         self.unit: List[int] = []  # per node, layer channels per channel (set by finalize)
 
@@ -141,18 +140,17 @@ class ChannelGraph:
     def block_of(self, node: int) -> int:
         return self._block.get(self.find(node), 1)
 
-    def require_block(self, node: int, block: int) -> bool:
+    def require_block(self, node: int, block: int) -> None:
         """Channels of ``node``'s class are kept or removed in runs of ``block`` (a multiple of
-        any earlier requirement). False, and the class fixed, when the size does not allow it."""
+        any earlier requirement); the class is fixed when its size does not allow it."""
         root = self.find(node)
         need = math.lcm(self._block.get(root, 1), int(block))
         if self.sizes[root] % need == 0:
             self._block[root] = need
-            return True
+            return
         self.block(root, f'channel blocks of {self._block.get(root, 1)} and {block} do not fit '
                          f'{self.sizes[root]} channels')
         self._block[root] = self.sizes[root]  # one block: nothing to remove anyway
-        return False
 
     def tie_blocks(self, a: int, block_a: int, b: int, block_b: int) -> None:
         """Blocks of ``block_a`` channels of ``a``'s class pair one to one with blocks of
@@ -299,7 +297,6 @@ class ChannelGraph:
             else:  # cannot happen after the loop above; keep both fixed if it does
                 self.block(a, 'grouped convolution with uneven blocks')
                 self.block(b, 'grouped convolution with uneven blocks')
-        self.finalized = True
 
     # ----------------------------------------------------------------- labels
     def width(self, segs) -> int:

@@ -65,14 +65,14 @@ class ChannelTracer(TorchFunctionMode):
         self._param_views: Dict[int, tuple] = {}  # id(view of a parameter) -> (view, owner)
         self._stack: List[str] = []
         self._op = ''
+        self._modules = dict(model.named_modules())
         self._param_owner: Dict[int, tuple] = {}
-        for mname, module in model.named_modules():
+        for mname, module in self._modules.items():
             for pname, p in list(module.named_parameters(recurse=False)) + \
                     list(module.named_buffers(recurse=False)):
                 self._param_owner.setdefault(id(p), (mname, module, pname))
-        self._modules = dict(model.named_modules())
         self._hooks = []
-        for mname, module in model.named_modules():
+        for mname, module in self._modules.items():
             self._hooks.append(module.register_forward_pre_hook(self._enter(mname)))
             self._hooks.append(module.register_forward_hook(self._leave, always_call=True))
 

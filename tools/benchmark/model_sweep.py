@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from gdpseg.core import (export_difference, full_plan, plan_flops, prune,  # noqa: E402
                          trace_groups)
 from gdpseg.core.nested import max_difference  # noqa: E402
+from gdpseg.deploy.onnx import FlatOutputs  # noqa: E402
 from gdpseg.core.verify import masked_outputs, random_plan  # noqa: E402
 from gdpseg.evaluation import count_conv_linear_flops  # noqa: E402
 
@@ -156,18 +157,11 @@ def sweep_one(spec, seed=0):
     plan = random_plan(groups, seed)
     pruned = prune(model, groups, plan).eval()
 
-    class Call(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, inp):
-            return fn(self.m, (inp,)) if fn else self.m(inp)
-    counted = count_conv_linear_flops(Call(pruned), (x,))
+    counted = count_conv_linear_flops(FlatOutputs(pruned, fn), (x,))
     with torch.no_grad():  # a constant output would make the comparison meaningless
-        other = Call(model)(torch.randn(*shape))
-        varies = max_difference(Call(model)(x), other) > 1e-6
-    full_counted = count_conv_linear_flops(Call(model), (x,))
+        other = FlatOutputs(model, fn)(torch.randn(*shape))
+        varies = max_difference(FlatOutputs(model, fn)(x), other) > 1e-6
+    full_counted = count_conv_linear_flops(FlatOutputs(model, fn), (x,))
     prunable, total = layer_channels(groups)
     return dict(
         model=spec, groups=f'{sum(g.prunable for g in groups.groups)}/{len(groups.groups)}',

@@ -58,7 +58,6 @@ class GroupedConv(LayerHandler):
         else:
             tracer.record_module(call['name'], self.kind, in_segs=lab.segs)
         graph.tie_blocks(seg.node, a // seg.expand, rec.tied_node, b)
-        rec.in_numel = x[0].numel()
         out_segs = (Seg(rec.tied_node),)
         graph.calls.append(make_call(self.kind, call, lab.segs, out_segs, out))
         tracer.set_label(out, Label(1, out_segs))

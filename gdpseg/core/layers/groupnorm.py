@@ -9,11 +9,13 @@ any removal changes the statistics, so it has no handler and its channels stay f
 """
 import torch.nn as nn
 
-from .base import LayerHandler, set_tensor
+from .base import set_tensor
+from .norm import Norm
 
 
-class GroupNormLayer(LayerHandler):
-    """``nn.GroupNorm`` (the module, since the export rewrites its ``num_groups``)."""
+class GroupNormLayer(Norm):
+    """``nn.GroupNorm`` (the module, since the export rewrites its ``num_groups``); counted
+    like the other norms (:class:`Norm`)."""
 
     kind = 'groupnorm'
     functions = ('group_norm',)
@@ -40,13 +42,6 @@ class GroupNormLayer(LayerHandler):
             tracer.graph.require_block(s.node, run // s.expand)
         tracer.record_module(running[-1], self.kind, in_segs=lab.segs)
         tracer.set_label(out, lab)
-
-    def params(self, module, rec, cin, cout):
-        return sum(1 for p in module.parameters(recurse=False)) * cin
-
-    def add_params(self, res, module, rec, ins, outs, sizes):
-        for p, e in ins:
-            res.lin[p] += self.params(module, rec, 1, 1) * e
 
     def prune(self, module, rec, in_idx, in_scale, out_idx):
         run = module.num_channels // module.num_groups

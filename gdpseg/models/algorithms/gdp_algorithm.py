@@ -45,10 +45,6 @@ class GDPAlgorithm(PruningAlgorithm):
 
     gated = True
 
-    @property
-    def channel_groups(self):
-        return self.gates.channel_groups
-
     def plan(self):
         """The pruning plan of the gates now (:meth:`GateSet.plan`)."""
         return self.gates.plan()
