@@ -74,3 +74,28 @@ def plot_flops_curve(history, path):
     ax.grid(alpha=0.3)
     ax.set_title('Remaining resource during GDP training')
     return _save(fig, path)
+
+
+def plot_polarization(history, path):
+    """Shares of gates exactly 0, in between and >= 0.9 against the iteration, with the number
+    of groups that lost every channel (GDP's polarization, paper Fig. 4, over time)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    it = history['iter']
+    zero = 100 * np.asarray(history['zero_share'], dtype=float)
+    high = 100 * np.asarray(history['high_share'], dtype=float)
+    ax.stackplot(it, zero, 100 - zero - high, high, alpha=0.8,
+                 labels=['exactly 0', 'in (0, 0.9)', '>= 0.9'],
+                 colors=['#4c72b0', '#dd8452', '#55a868'])
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('gates (%)')
+    ax.set_ylim(0, 100)
+    dead = history.get('dead_groups')
+    if dead and max(dead) > 0:
+        twin = ax.twinx()
+        twin.step(it, dead, where='post', color='black', label='dead groups')
+        twin.set_ylabel('groups with no channel')
+        twin.legend(loc='lower right', fontsize=7)
+    ax.legend(loc='lower left', fontsize=7)
+    ax.set_title('Gate polarization during GDP training')
+    return _save(fig, path)

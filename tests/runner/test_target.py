@@ -47,6 +47,12 @@ def test_target_mode_lands_on_the_requested_flops_ratio(tmp_path, monkeypatch, r
     assert all(r >= t - 1e-9 for r, t in zip(reached, history['target']) if t is not None)
     assert history['target'][-1] == pytest.approx(ratio)
     assert (tmp_path / 'run' / 'gdp_flops_ratio.png').stat().st_size > 0
+    # polarization over training: nothing zero at the start, the zeros are what was pruned
+    zero, high = history['zero_share'], history['high_share']
+    assert len(zero) == len(high) == len(history['dead_groups']) == len(reached)
+    assert zero[0] == 0 and high[0] == 1 and 0 < zero[-1] < 1
+    assert all(z + h <= 1 + 1e-9 for z, h in zip(zero, high))
+    assert (tmp_path / 'run' / 'gdp_polarization.png').stat().st_size > 0
 
 
 def test_target_can_be_given_in_the_resources_units_and_is_validated():
@@ -95,3 +101,19 @@ def test_zeroed_gates_lose_their_momentum_so_zero_stays_zero():
     alpha.grad = torch.zeros_like(alpha)  # dg/dα = 0 at α = 0
     opt.step()
     assert torch.all(alpha[:3] == 0) and torch.all(alpha[3:] != 0)
+
+
+def test_init_spread_starts_alphas_apart_within_the_spread_and_is_validated():
+    from gdpseg.models import GDPAlgorithm
+    arch = CifarResNet(20, num_classes=10)
+    torch.manual_seed(3)
+    model = GDPAlgorithm(arch, input_shape=(1, 3, 32, 32), forward_mode=None, init=1.0,
+                         init_spread=0.3)
+    values = torch.cat([a.detach() for a, g in zip(model.gates.alphas, model.gates.groups)
+                        if g.prunable])
+    assert values.min() >= 0.7 and values.max() <= 1.0
+    assert values.unique().numel() == values.numel()  # no two channels start together
+    fixed = [a for a, g in zip(model.gates.alphas, model.gates.groups) if not g.prunable]
+    assert all(bool((a == 1).all()) for a in fixed)
+    with pytest.raises(ValueError, match='init_spread'):
+        GDPAlgorithm(arch, input_shape=(1, 3, 32, 32), forward_mode=None, init_spread=1.0)

@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 
 from gdpseg.engine.utils import get_gates
 from gdpseg.registry import HOOKS
-from gdpseg.visualization import plot_flops_curve, plot_gate_histograms
+from gdpseg.visualization import plot_flops_curve, plot_gate_histograms, plot_polarization
 
 BINS = np.linspace(0, 1, 41)
 
@@ -22,6 +22,11 @@ def gate_stats(gates, values):
         'live_channels': int(sum(gates.live(i) for i, g in enumerate(gates.groups) if g.prunable)),
         'zero_gates': int((values == 0).sum()),
         'mid_gates': float(((values > 0) & (values < 0.9)).mean()) if values.size else 0.0,
+        # polarization (paper Fig. 4): shares exactly 0 and >= 0.9; and whole groups lost
+        'zero_share': float((values == 0).mean()) if values.size else 0.0,
+        'high_share': float((values >= 0.9).mean()) if values.size else 0.0,
+        'dead_groups': sum(1 for i, g in enumerate(gates.groups)
+                           if g.prunable and not gates.live(i)),
         'eps': float(gates.eps),
     }
 
@@ -32,10 +37,11 @@ class GDPVisualHook(Hook):
 
     At every ``interval`` iterations: ``train/gdp_flops_ratio``, ``gdp_live_channels``,
     ``gdp_zero_gates`` (exactly zero), ``gdp_mid_gates`` (share strictly between 0 and 0.9),
-    ``gdp_eps`` and ``gdp_lam`` go to the logger and every vis backend (local, TensorBoard).
-    After each validation and at the end, ``gdp_gate_histogram.png`` and
-    ``gdp_flops_ratio.png`` are written to the work dir (and sent to the vis backends), with the
-    data behind them in ``gdp_history.json``.
+    the polarization shares ``gdp_zero_share`` (exactly 0) and ``gdp_high_share`` (>= 0.9),
+    ``gdp_dead_groups`` (groups with no channel left), ``gdp_eps`` and ``gdp_lam`` go to the logger and every vis backend (local, TensorBoard).
+    After each validation and at the end, ``gdp_gate_histogram.png``, ``gdp_flops_ratio.png``
+    and ``gdp_polarization.png`` are written to the work dir (and sent to the vis backends),
+    with the data behind them in ``gdp_history.json``.
     """
 
     priority = 55  # after GDPHook (NORMAL = 50), before LoggerHook (BELOW_NORMAL = 60)
@@ -70,6 +76,8 @@ class GDPVisualHook(Hook):
         self.history.setdefault('target', []).append(runner.message_hub.get_info('gdp_target'))
         self.history['resource'] = type(get_gates(runner.model).resource).__name__
         self.history['eps'].append(stats['eps'])
+        for key in ('zero_share', 'high_share', 'dead_groups'):
+            self.history.setdefault(key, []).append(stats[key])
         self.history['hist'].append(hist.tolist())
 
     def before_train(self, runner):
@@ -90,7 +98,11 @@ class GDPVisualHook(Hook):
         hist_png = plot_gate_histograms(self.history, BINS,
                                         osp.join(work_dir, 'gdp_gate_histogram.png'))
         curve_png = plot_flops_curve(self.history, osp.join(work_dir, 'gdp_flops_ratio.png'))
-        for name, image in (('gdp_gate_histogram', hist_png), ('gdp_flops_ratio', curve_png)):
+        images = [('gdp_gate_histogram', hist_png), ('gdp_flops_ratio', curve_png)]
+        if self.history.get('zero_share'):  # (histories from older checkpoints lack it)
+            images.append(('gdp_polarization', plot_polarization(
+                self.history, osp.join(work_dir, 'gdp_polarization.png'))))
+        for name, image in images:
             runner.visualizer.add_image(name, image, step=runner.iter)
 
     def after_val_epoch(self, runner, metrics=None):

@@ -1,6 +1,7 @@
 """GDP as an MMEngine model: any task model, gated, with the gate set as a submodule."""
 from typing import Optional, Sequence
 
+import torch
 from mmengine.logging import print_log
 
 from gdpseg.core import GateSet
@@ -28,6 +29,11 @@ class GDPAlgorithm(PruningAlgorithm):
             resource registered with :func:`gdpseg.core.register_resource` (or its dict).
         keep_connected: Groups whose death would cut the input from an output (the stem, a
             trunk) keep at least one channel; ``False`` lets any group die.
+        init_spread: Start each α at ``init · (1 − init_spread · u)``, u uniform in [0, 1)
+            (from the run's seed), instead of all at ``init`` (the paper). With equal α, the
+            proximal step lowers a group's α by the same β while the loss gradient through a
+            polarized gate is small, so a group's channels reach zero at the same step: whole
+            groups collapse at once. A spread lets them leave one by one. Off by default.
 
     A checkpoint of the *ungated* task model (the baseline) loads into this wrapper directly
     (``load_from`` in a config): the gates keep their initial values.
@@ -37,11 +43,19 @@ class GDPAlgorithm(PruningAlgorithm):
                  forward_mode: Optional[str] = 'tensor', eps: float = 0.1, init: float = 1.0,
                  exclude: Sequence[str] = (), min_channels: int = 1, channel_multiple: int = 1,
                  strict: bool = False, resource='flops', keep_connected: bool = True,
-                 data_preprocessor=None, init_cfg=None):
+                 init_spread: float = 0.0, data_preprocessor=None, init_cfg=None):
+        if not 0 <= init_spread < 1:
+            raise ValueError(f'init_spread must be in [0, 1), got {init_spread}')
         super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
                          channel_multiple, strict, data_preprocessor, init_cfg)
         self.init = float(init)
         self.gates: GateSet = GateSet(self._groups, eps, init, resource, keep_connected)
+        self.init_spread = float(init_spread)
+        if init_spread:
+            with torch.no_grad():
+                for alpha, group in zip(self.gates.alphas, self.gates.groups):
+                    if group.prunable:
+                        alpha.mul_(1 - init_spread * torch.rand(alpha.shape))
 
     gated = True
 
@@ -52,6 +66,7 @@ class GDPAlgorithm(PruningAlgorithm):
     def from_baseline(self, state_dict, prefix):
         for key, value in self.gates.state_dict(prefix=prefix + 'gates.').items():
             state_dict[key] = value.clone()
+        spread = f' x (1 - {self.init_spread:g}·u)' if self.init_spread else ''
         print_log(f'loaded a baseline checkpoint (no GDP gates): the gates start at their '
-                  f'initial values (α={self.init:g}, ε={float(self.gates.eps):g})',
+                  f'initial values (α={self.init:g}{spread}, ε={float(self.gates.eps):g})',
                   logger='current')
