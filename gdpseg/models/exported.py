@@ -8,15 +8,30 @@ from gdpseg.registry import MODELS
 
 
 @MODELS.register_module()
-def PrunedModel(plan: str):  # noqa: N802  (a registry type name)
+def PrunedModel(plan: str, reinit: bool = False):  # noqa: N802  (a registry type name)
     """The pruned task model of an export (``DIR`` or ``DIR/plan.json``), ready to train.
 
     Rebuilt from the export's config and plan, weights loaded without pickle; it keeps the
     task model's data preprocessor, losses and modes.
+
+    Args:
+        plan: The export.
+        reinit: Keep only the architecture: every layer's parameters and BatchNorm statistics
+            are reset (``reset_parameters()``, PyTorch's default initialisation, from the run's
+            seed), to train the pruned architecture from scratch ("Rethinking the value of
+            network pruning"; with a uniform plan: a width-multiplier network).
     """
     from gdpseg.engine.export import load_export
 
     model = load_export(plan)
+    if reinit:
+        reset = 0
+        for module in model.modules():
+            if callable(getattr(module, 'reset_parameters', None)):
+                module.reset_parameters()
+                reset += 1
+        if not reset:
+            raise ValueError(f'reinit=True, but no layer of {plan} has reset_parameters()')
     return model.train()
 
 

@@ -4,7 +4,9 @@ from .gdp_hook import GDPHook
 from .gdp_visual_hook import GDPVisualHook
 from .progress_bar_hook import ProgressBarHook
 from .rng_state_hook import RNGStateHook
+from .soft_pruning_hook import SoftPruningHook
 from .style_samples_hook import StyleSamplesHook
 
 __all__ = ['BNRecalibrationHook', 'FiniteCheckHook', 'TrainingDivergedError', 'GDPHook',
-           'GDPVisualHook', 'ProgressBarHook', 'RNGStateHook', 'StyleSamplesHook']
+           'GDPVisualHook', 'ProgressBarHook', 'RNGStateHook', 'SoftPruningHook',
+           'StyleSamplesHook']

@@ -1,0 +1,150 @@
+"""Training-time baselines through the Runner: Network Slimming, Soft Filter Pruning, and the
+pruned architecture trained from scratch; each exported exactly by tools/prune.py."""
+import json
+import math
+
+import pytest
+import torch
+
+from gdpseg.core import plan_flops
+from gdpseg.methods import zero_dropped
+from gdpseg.models import CifarResNet, OneShotPruning
+from gdpseg.utils import register_all_modules
+
+from .test_other_task import BASELINE
+from .test_runner import ROOT, _tool
+
+SLIMMING = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='NetworkSlimming', architecture=_base_.model,
+             input_shape=(1, 3, 32, 32), ratio=0.5, sparsity={s})
+"""
+
+SFP = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='SoftFilterPruning', architecture=_base_.model,
+             input_shape=(1, 3, 32, 32), ratio=0.5)
+custom_hooks = [dict(type='SoftPruningHook', interval=2)]
+"""
+
+SCRATCH = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='PrunedModel', plan='{plan}', reinit=True)
+"""
+
+
+def _write(tmp_path, name, text, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    (tmp_path / 'baseline.py').write_text(BASELINE)
+    (tmp_path / f'{name}.py').write_text(text)
+    return str(tmp_path / f'{name}.py')
+
+
+def _gammas(ckpt):
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
+    return sum(float(v.abs().sum()) for k, v in state.items()
+               if k.endswith('bn1.weight') or k.endswith('bn2.weight'))
+
+
+def test_network_slimming_penalises_bn_scales_and_exports_at_the_ratio(tmp_path, monkeypatch):
+    train, prune = _tool('train'), _tool('prune')
+    runs = {}
+    for s in (0.0, 0.5):
+        cfg = _write(tmp_path, f'slim{s}', SLIMMING.format(s=s), monkeypatch)
+        train.main([cfg, '--work-dir', str(tmp_path / f'run{s}'), '--quiet',
+                    '--cfg-options', 'randomness.seed=0'])
+        runs[s] = tmp_path / f'run{s}' / 'iter_4.pth'
+    # the same seed and data: only the penalty differs, and it shrank the scales
+    assert _gammas(runs[0.5]) < _gammas(runs[0.0]) - 0.1
+    info = prune.main([str(tmp_path / 'slim0.5.py'), str(runs[0.5]), '--out',
+                       str(tmp_path / 'export'), '--no-onnx'])
+    assert 0.4 <= info['flops']['ratio'] <= 0.5
+    assert math.isclose(info['max_relative_difference_to_gated'], 0, abs_tol=1e-5)
+
+
+def test_network_slimming_logs_its_loss_and_refuses_models_without_norms(tmp_path, monkeypatch):
+    register_all_modules()
+    from gdpseg.models import NetworkSlimming
+    torch.manual_seed(0)
+    model = NetworkSlimming(CifarResNet(20), ratio=0.5, sparsity=1e-2,
+                            input_shape=(1, 3, 32, 32), forward_mode=None)
+    groups = model.channel_groups
+    bns = {n: m for n, m in model.architecture.named_modules()
+           if isinstance(m, torch.nn.BatchNorm2d)}
+    on_prunable = {n for n in bns if groups.group_of(groups.graph.modules[n].in_segs[0]).prunable}
+    assert 0 < len(on_prunable) < len(bns)  # shortcut 'A' pads: its trunk BNs are fixed
+    assert {id(w) for w in model._scales} == {id(bns[n].weight) for n in on_prunable}
+    plain = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(),
+                                torch.nn.Conv2d(8, 4, 3))
+    with pytest.raises(ValueError, match='BatchNorm'):
+        NetworkSlimming(plain, ratio=0.5, input_shape=(1, 3, 16, 16), forward_mode=None)
+    with pytest.raises(ValueError, match='sparsity'):
+        NetworkSlimming(CifarResNet(20), ratio=0.5, sparsity=-1, input_shape=(1, 3, 32, 32),
+                        forward_mode=None)
+
+
+def test_soft_filter_pruning_zeroes_what_the_export_drops(tmp_path, monkeypatch):
+    cfg = _write(tmp_path, 'sfp', SFP, monkeypatch)
+    _tool('train').main([cfg, '--work-dir', str(tmp_path / 'run'), '--quiet'])
+    ckpt = tmp_path / 'run' / 'iter_4.pth'
+    info = _tool('prune').main([cfg, str(ckpt), '--out', str(tmp_path / 'export'), '--no-onnx'])
+    assert 0.4 <= info['flops']['ratio'] <= 0.5
+    assert math.isclose(info['max_relative_difference_to_gated'], 0, abs_tol=1e-5)
+    # the last checkpoint holds zero filters exactly where the export drops channels
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
+    plan = json.loads((tmp_path / 'export' / 'plan.json').read_text())
+    checked = 0
+    for group in plan['groups']:
+        name = group['name'].split(' ')[0]
+        key = f'architecture.{name}.weight'
+        if not group['prunable'] or key not in state:
+            continue
+        zero_rows = [i for i in range(group['size']) if not bool(state[key][i].any())]
+        assert zero_rows == sorted(set(range(group['size'])) - set(group['keep']))
+        checked += bool(zero_rows)
+    assert checked >= 5
+
+
+def test_zero_dropped_zeroes_exactly_the_dropped_filters():
+    torch.manual_seed(0)
+    model = OneShotPruning(CifarResNet(20).eval(), ratio=0.5, input_shape=(1, 3, 32, 32),
+                           forward_mode=None)
+    groups, plan = model.channel_groups, model.plan()
+    zeroed = zero_dropped(groups, plan)
+    conv = dict(model.architecture.named_modules())['layer1.0.conv1']
+    i = next(i for i, g in enumerate(groups.groups) if 'layer1.0.conv1' in g.producers)
+    kept = set(plan.keep[i].tolist())
+    for c in range(conv.out_channels):
+        assert bool(conv.weight[c].any()) == (c in kept)
+    dropped = sum((g.size - len(k)) for g, k in zip(groups.groups, plan.keep) if g.prunable)
+    assert zeroed >= dropped > 0
+    # the plan of the zeroed model is the same (its zero filters score lowest)
+    again = model.plan()
+    assert all(torch.equal(a, b) for a, b in zip(again.keep, plan.keep))
+    assert plan_flops(groups, again) == plan_flops(groups, plan)
+
+
+def test_pruned_architecture_from_scratch_trains_with_fresh_weights(tmp_path, monkeypatch):
+    from gdpseg.engine.export import load_export
+    from gdpseg.models import PrunedModel
+
+    l1 = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='OneShotPruning', architecture=_base_.model,
+             input_shape=(1, 3, 32, 32), ratio=0.5, score='l1', scope='uniform')
+"""
+    cfg = _write(tmp_path, 'l1', l1, monkeypatch)
+    _tool('train').main([str(tmp_path / 'baseline.py'), '--work-dir', str(tmp_path / 'base'),
+                         '--quiet'])
+    _tool('prune').main([cfg, str(tmp_path / 'base' / 'iter_4.pth'), '--out',
+                         str(tmp_path / 'export'), '--no-onnx'])
+    export = load_export(str(tmp_path / 'export'))
+    torch.manual_seed(1)
+    fresh = PrunedModel(str(tmp_path / 'export'), reinit=True)
+    a, b = export.state_dict(), fresh.state_dict()
+    assert a.keys() == b.keys() and all(a[k].shape == b[k].shape for k in a)
+    convs = [k for k in a if k.endswith('conv1.weight')]
+    assert convs and all(not torch.equal(a[k], b[k]) for k in convs)
+    scratch = _write(tmp_path, 'scratch', SCRATCH.format(plan=tmp_path / 'export'), monkeypatch)
+    _tool('train').main([scratch, '--work-dir', str(tmp_path / 'scratch_run'), '--quiet'])
+    assert (tmp_path / 'scratch_run' / 'iter_4.pth').is_file()
