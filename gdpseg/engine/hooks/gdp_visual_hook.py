@@ -38,7 +38,8 @@ class GDPVisualHook(Hook):
     At every ``interval`` iterations: ``train/gdp_flops_ratio``, ``gdp_live_channels``,
     ``gdp_zero_gates`` (exactly zero), ``gdp_mid_gates`` (share strictly between 0 and 0.9),
     the polarization shares ``gdp_zero_share`` (exactly 0) and ``gdp_high_share`` (>= 0.9),
-    ``gdp_dead_groups`` (groups with no channel left), ``gdp_eps`` and ``gdp_lam`` go to the logger and every vis backend (local, TensorBoard).
+    ``gdp_dead_groups`` (groups with no channel left), ``gdp_eps`` and ``gdp_lam`` go to the
+    logger and every vis backend (local, TensorBoard).
     After each validation and at the end, ``gdp_gate_histogram.png``, ``gdp_flops_ratio.png``
     and ``gdp_polarization.png`` are written to the work dir (and sent to the vis backends),
     with the data behind them in ``gdp_history.json``.
