@@ -99,3 +99,38 @@ def plot_polarization(history, path):
     ax.legend(loc='lower left', fontsize=7)
     ax.set_title('Gate polarization during GDP training')
     return _save(fig, path)
+
+
+def plot_tradeoff(summary, path, metric_label='metric', title=''):
+    """Metric after fine-tuning against the FLOPs of the export, mean ± std over seeds, one
+    line per method; the baseline as a band.
+
+    Args:
+        summary: Cells of :func:`gdpseg.evaluation.comparison.summarize`.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    methods = {}
+    for cell in summary:
+        methods.setdefault((cell['order'], cell['label']), []).append(cell)
+    markers = 'osD^v<>pP*Xh'
+    for j, ((_, label), cells) in enumerate(sorted(methods.items())):
+        cells = [c for c in cells if c['final'][0] is not None]
+        if not cells:
+            continue
+        if all(c['ratio'] >= 1 for c in cells):  # the baseline
+            mean, std = cells[0]['final']
+            ax.axhline(mean, color='black', lw=1, label=f'{label} (100 %)')
+            ax.axhspan(mean - std, mean + std, color='black', alpha=0.1)
+            continue
+        cells = sorted(cells, key=lambda c: c['flops_ratio'][0])
+        ax.errorbar([100 * c['flops_ratio'][0] for c in cells], [c['final'][0] for c in cells],
+                    yerr=[c['final'][1] for c in cells], marker=markers[j % len(markers)],
+                    capsize=3, lw=1.2, ms=5, label=label)
+    ax.set_xlabel('FLOPs of the export (% of the full network)')
+    ax.set_ylabel(f'{metric_label} after fine-tuning')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)

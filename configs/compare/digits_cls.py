@@ -1,0 +1,66 @@
+# Every method at three FLOPs ratios and three seeds on the digits classification demo
+# (ResNet-20, scikit-learn's digits in CIFAR-10 layout, 1297 training / 500 test images), each
+# method given the same training after the shared 400-iteration baseline: 300 iterations in all
+# (pruning-time training + fine-tuning), fine-tuned with the same recipe. The network trained
+# from scratch gets the baseline's 400 too (700).
+#   python tools/compare.py configs/compare/digits_cls.py --jobs 2
+title = 'Digits classification, ResNet-20 (top-1 on 500 test images)'
+work_dir = 'work_dirs/compare/digits_cls'
+metric = 'accuracy/top1'
+metric_label = 'top-1 (%)'
+seeds = [0, 1, 2]
+ratios = [0.6, 0.35, 0.15]
+setup = [dict(call='gdpseg.datasets.make_digits_cifar', root='{work_dir}/data',
+              num_train=1297, num_test=500)]
+_data = '{work_dir}/data/'
+options = [f'train_dataloader.dataset.data_root={_data}',
+           f'val_dataloader.dataset.data_root={_data}',
+           f'test_dataloader.dataset.data_root={_data}',
+           'randomness.seed={seed}', 'train_cfg.val_interval=100000']
+_demo = 'configs/demo/digits_resnet20_cifar_'
+baseline = [dict(train=_demo + 'baseline.py')]
+
+
+def _iters(n):  # a training stage of n iterations with its cosine schedule
+    return [f'train_cfg.max_iters={n}', f'param_scheduler.0.T_max={n}',
+            f'default_hooks.checkpoint.interval={n}']
+
+
+_prune_time, _finetune = 200, 100  # training-time methods: 200 + 100 = 300
+_ft = [dict(train=_demo + 'finetune.py', options=['model.plan={export}/plan.json'] +
+            _iters(_finetune))]
+_ft_all = [dict(train=_demo + 'finetune.py', options=['model.plan={export}/plan.json'] +
+                _iters(_prune_time + _finetune))]
+_gdp = [dict(train=_demo + 'gdp.py', name='gdp', options=[
+            'load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}'] + _iters(_prune_time)),
+        dict(test=_demo + 'gdp.py', record='gated'),
+        dict(prune=_demo + 'gdp.py')]
+_one_shot = dict(prune=_demo + 'l1.py', checkpoint='{baseline}')
+methods = [
+    dict(name='gdp', label='GDP', stages=_gdp + _ft),
+    dict(name='gdp_spread', label='GDP, α spread 0.3',
+         stages=[dict(_gdp[0], options=_gdp[0]['options'] + ['model.init_spread=0.3']),
+                 *_gdp[1:]] + _ft),
+    dict(name='l1', label='L1 filters (PFEC)',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
+    dict(name='l1_clr', label='L1 filters, one-cycle fine-tuning',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}']),
+                 dict(train=_demo + 'finetune_clr.py', options=[
+                     'model.plan={export}/plan.json', 'train_cfg.max_iters=300',
+                     'param_scheduler.0.total_steps=300'])]),
+    dict(name='random', label='random channels',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
+                                          'model.seed={seed}'])] + _ft_all),
+    dict(name='slimming', label='Network Slimming',
+         stages=[dict(train=_demo + 'slimming.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'slimming.py')] + _ft),
+    dict(name='sfp', label='Soft Filter Pruning',
+         stages=[dict(train=_demo + 'sfp.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'sfp.py')] + _ft),
+    dict(name='scratch', label='uniform width, from scratch',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}']),
+                 dict(train=_demo + 'scratch.py', options=['model.plan={export}/plan.json'] +
+                      _iters(700))]),
+]

@@ -1,0 +1,52 @@
+# The segmentation demo (a small DeepLabV3+, scikit-learn digits on 64x64 canvases in VOC
+# layout, 256 training / 64 validation images) at three FLOPs ratios and three seeds. Every
+# method gets 400 iterations after the shared 800-iteration baseline (pruning-time training +
+# fine-tuning), fine-tuned with the same recipe.
+#   python tools/compare.py configs/compare/digits_seg.py --jobs 2
+title = 'Digits segmentation, DeepLabV3+ R18 (mIoU on 64 images)'
+work_dir = 'work_dirs/compare/digits_seg'
+metric = 'mIoU'
+metric_label = 'mIoU (%)'
+seeds = [0, 1, 2]
+ratios = [0.6, 0.35, 0.15]
+setup = [dict(call='gdpseg.datasets.make_digits_voc', root='{work_dir}/data/VOCdevkit/VOC2012',
+              num_train=256, num_val=64, digits_per_image=(1, 2), digit_size=(0.4, 0.7))]
+_data = '{work_dir}/data/VOCdevkit/VOC2012'
+options = [f'train_dataloader.dataset.data_root={_data}',
+           f'val_dataloader.dataset.data_root={_data}',
+           f'test_dataloader.dataset.data_root={_data}',
+           'randomness.seed={seed}', 'train_cfg.val_interval=100000']
+_demo = 'configs/demo/digits_deeplabv3plus_'
+baseline = [dict(train=_demo + 'baseline.py')]
+
+
+def _iters(n):  # a training stage of n iterations with its poly schedule
+    return [f'train_cfg.max_iters={n}', f'param_scheduler.0.end={n}',
+            f'default_hooks.checkpoint.interval={n}']
+
+
+_prune_time, _finetune = 250, 150  # training-time methods: 250 + 150 = 400
+_ft = [dict(train=_demo + 'finetune.py', options=['model.plan={export}/plan.json'] +
+            _iters(_finetune))]
+_ft_all = [dict(train=_demo + 'finetune.py', options=['model.plan={export}/plan.json'] +
+                _iters(_prune_time + _finetune))]
+_gdp = [dict(train=_demo + 'gdp_target.py', name='gdp', options=[
+            'load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}'] + _iters(_prune_time)),
+        dict(test=_demo + 'gdp_target.py', record='gated'),
+        dict(prune=_demo + 'gdp_target.py')]
+_one_shot = dict(prune=_demo + 'l1.py', checkpoint='{baseline}')
+methods = [
+    dict(name='gdp', label='GDP', stages=_gdp + _ft),
+    dict(name='gdp_spread', label='GDP, α spread 0.3',
+         stages=[dict(_gdp[0], options=_gdp[0]['options'] + ['model.init_spread=0.3']),
+                 *_gdp[1:]] + _ft),
+    dict(name='l1', label='L1 filters (PFEC)',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
+    dict(name='random', label='random channels',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
+                                          'model.seed={seed}'])] + _ft_all),
+    dict(name='slimming', label='Network Slimming',
+         stages=[dict(train=_demo + 'slimming.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'slimming.py')] + _ft),
+]

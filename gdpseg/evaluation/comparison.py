@@ -1,0 +1,135 @@
+"""Tables and statistics of a method comparison (``tools/compare.py``): one row per run in, mean
+± std over seeds per method and FLOPs ratio out, with the winner at each ratio."""
+import csv
+import json
+import math
+import os.path as osp
+from collections import defaultdict
+from glob import glob
+from typing import Dict, List, Optional
+
+# what a run's result.json may hold besides its identity, in table order
+FIELDS = ('flops_ratio', 'flops', 'params', 'final', 'pruned', 'gated', 'zero_share',
+          'high_share', 'dead_groups', 'train_iters', 'seconds')
+
+
+def load_results(work_dir: str) -> List[dict]:
+    """Every ``result.json`` under ``work_dir`` (runs and baselines), sorted."""
+    rows = []
+    for path in glob(osp.join(work_dir, '**', 'result.json'), recursive=True):
+        with open(path) as f:
+            rows.append(json.load(f))
+    return sorted(rows, key=lambda r: (r['order'], -r['ratio'], r['seed']))
+
+
+def write_csv(rows: List[dict], path: str) -> None:
+    keys = ['method', 'label', 'ratio', 'seed', *FIELDS]
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=keys, extrasaction='ignore')
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k) for k in keys})
+
+
+def mean_std(values: List[float]):
+    """Mean and sample standard deviation (0 for one value); ``(None, None)`` for none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def pearson(xs: List[float], ys: List[float]) -> Optional[float]:
+    pairs = [(x, y) for x, y in zip(xs, ys) if x is not None and y is not None]
+    if len(pairs) < 3:
+        return None
+    mx = sum(x for x, _ in pairs) / len(pairs)
+    my = sum(y for _, y in pairs) / len(pairs)
+    sxy = sum((x - mx) * (y - my) for x, y in pairs)
+    sxx = sum((x - mx) ** 2 for x, _ in pairs)
+    syy = sum((y - my) ** 2 for _, y in pairs)
+    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else None
+
+
+def summarize(rows: List[dict]) -> List[dict]:
+    """Per method and requested ratio: the runs' count and mean/std of every field."""
+    cells: Dict[tuple, List[dict]] = defaultdict(list)
+    for row in rows:
+        cells[(row['order'], row['method'], row['ratio'])].append(row)
+    out = []
+    for (order, method, ratio), runs in sorted(cells.items(), key=lambda kv: (kv[0][0],
+                                                                              -kv[0][2])):
+        cell = dict(method=method, label=runs[0]['label'], ratio=ratio, order=order,
+                    seeds=sorted(r['seed'] for r in runs), n=len(runs))
+        for key in FIELDS:
+            cell[key] = mean_std([r.get(key) for r in runs])
+        out.append(cell)
+    return out
+
+
+def winners(summary: List[dict]) -> Dict[float, dict]:
+    """At each requested ratio (< 1), the method with the best mean final metric, and every
+    method within one standard deviation of it (not separated by these seeds)."""
+    by_ratio = defaultdict(list)
+    for cell in summary:
+        if cell['ratio'] < 1 and cell['final'][0] is not None:
+            by_ratio[cell['ratio']].append(cell)
+    result = {}
+    for ratio, cells in by_ratio.items():
+        best = max(cells, key=lambda c: c['final'][0])
+        mean, std = best['final']
+        tied = [c['label'] for c in cells if c is not best and
+                c['final'][0] + max(std, c['final'][1]) >= mean]
+        result[ratio] = dict(best=best['label'], mean=mean, std=std, tied=tied)
+    return result
+
+
+def _fmt(value, digits=2, scale=1.0):
+    mean, std = value
+    if mean is None:
+        return '–'
+    return f'{scale * mean:.{digits}f} ± {scale * std:.{digits}f}'
+
+
+def markdown(summary: List[dict], rows: List[dict], metric_label: str, title: str = '',
+             failed: List[str] = ()) -> str:
+    """The comparison as Markdown: the table, the winners per ratio, GDP's own checks."""
+    lines = [f'## {title}', ''] if title else []
+    lines += [f'| method | requested FLOPs | FLOPs of the export (%) | {metric_label} after '
+              'fine-tuning | export before fine-tuning | gated network | gates exactly 0 / '
+              '≥ 0.9 (%) | dead groups | training iterations | seeds |',
+              '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+    for c in summary:
+        polar = ('–' if c['zero_share'][0] is None else
+                 f"{100 * c['zero_share'][0]:.1f} / {100 * c['high_share'][0]:.1f}")
+        dead = '–' if c['dead_groups'][0] is None else f"{c['dead_groups'][0]:.1f}"
+        iters = '–' if c['train_iters'][0] is None else f"{c['train_iters'][0]:.0f}"
+        requested = 'baseline' if c['ratio'] >= 1 else f"{100 * c['ratio']:.0f} %"
+        lines.append(f"| {c['label']} | {requested} | {_fmt(c['flops_ratio'], 1, 100)} | "
+                     f"{_fmt(c['final'])} | {_fmt(c['pruned'])} | {_fmt(c['gated'])} | "
+                     f"{polar} | {dead} | {iters} | {c['n']} |")
+    lines += ['', '**Best mean after fine-tuning at each ratio** (methods within one standard '
+              'deviation of it are not separated by these seeds):', '']
+    for ratio, w in sorted(winners(summary).items(), reverse=True):
+        tied = f"; not separated from: {', '.join(w['tied'])}" if w['tied'] else ''
+        lines.append(f"- {100 * ratio:.0f} %: **{w['best']}** ({w['mean']:.2f} ± "
+                     f"{w['std']:.2f}){tied}")
+    gated = [r for r in rows if r.get('gated') is not None]
+    if gated:
+        diffs = [abs(r['gated'] - r['pruned']) for r in gated if r.get('pruned') is not None]
+        lines += ['', f'Gated network vs its export before fine-tuning, {len(diffs)} runs: '
+                  f'largest difference {max(diffs) if diffs else float("nan"):.4f}.']
+        for method in sorted({r['method'] for r in gated}):
+            runs = [r for r in gated if r['method'] == method]
+            r = pearson([x['gated'] for x in runs], [x.get('final') for x in runs])
+            label = runs[0]['label']
+            lines.append(f'- {label}: correlation of the gated and the fine-tuned metric over '
+                         f'{len(runs)} runs (all ratios and seeds): '
+                         + ('n/a (fewer than 3 runs or no spread)' if r is None else f'{r:.2f}'))
+    if failed:
+        lines += ['', f'{len(failed)} runs failed and are not in the table: '
+                  + ', '.join(failed)]
+    return '\n'.join(lines) + '\n'

@@ -1,0 +1,111 @@
+"""tools/compare.py: a study of two methods on a tiny classifier, run, tabulated and plotted."""
+import csv
+
+import pytest
+
+from gdpseg.evaluation.comparison import mean_std, pearson, summarize, winners
+
+from .test_other_task import BASELINE
+from .test_runner import ROOT, _tool
+
+METHODS = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='{type}', architecture=_base_.model,
+             input_shape=(1, 3, 32, 32), forward_mode='tensor', {extra})
+"""
+FINETUNE = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='PrunedModel', plan='')
+train_cfg = dict(max_iters=2, val_interval=2)
+default_hooks = dict(checkpoint=dict(interval=2))
+"""
+GDP_HOOKS = """
+optim_wrapper = dict(constructor='GDPOptimWrapperConstructor',
+                     paramwise_cfg=dict(gate_lr_mult=1.0))
+custom_hooks = [dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5, ramp=0.5),
+                     eps_factor=0.9, eps_period=1),
+                dict(type='GDPVisualHook', interval=1)]
+load_from = None
+"""
+STUDY = """
+title = 'tiny'
+work_dir = '{work}'
+metric = 'accuracy'
+seeds = [0, 1]
+ratios = [0.5]
+options = ['randomness.seed={{seed}}']
+baseline = [dict(train='{d}/baseline.py')]
+methods = [
+    dict(name='gdp', label='GDP', stages=[
+        dict(train='{d}/gdp.py', options=['load_from={{baseline}}',
+                                          'custom_hooks.0.lam.ratio={{ratio}}']),
+        dict(test='{d}/gdp.py', record='gated'),
+        dict(prune='{d}/gdp.py'),
+        dict(train='{d}/finetune.py', options=['model.plan={{export}}/plan.json'])]),
+    dict(name='l1', label='L1', stages=[
+        dict(prune='{d}/l1.py', checkpoint='{{baseline}}', options=['model.ratio={{ratio}}']),
+        dict(train='{d}/finetune.py', options=['model.plan={{export}}/plan.json',
+                                               'train_cfg.max_iters=6'])]),
+    dict(name='broken', label='broken', stages=[dict(prune='{d}/missing.py')]),
+]
+"""
+
+
+@pytest.fixture
+def study(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    d = tmp_path / 'cfg'
+    d.mkdir()
+    (d / 'baseline.py').write_text(BASELINE)
+    (d / 'gdp.py').write_text(METHODS.format(type='GDPAlgorithm', extra='') + GDP_HOOKS)
+    (d / 'l1.py').write_text(METHODS.format(type='OneShotPruning', extra="ratio=0.5"))
+    (d / 'finetune.py').write_text(FINETUNE)
+    path = tmp_path / 'study.py'
+    path.write_text(STUDY.format(work=tmp_path / 'work', d=d))
+    return path, tmp_path / 'work'
+
+
+def test_compare_runs_a_study_and_writes_table_and_plot(study):
+    path, work = study
+    compare = _tool('compare')
+    code = compare.main([str(path), '--jobs', '0', '--only', 'gdp', 'l1'])
+    assert code == 0
+    rows = list(csv.DictReader(open(work / 'comparison.csv')))
+    assert sorted((r['method'], r['seed']) for r in rows) == [
+        ('baseline', '0'), ('baseline', '1'), ('gdp', '0'), ('gdp', '1'),
+        ('l1', '0'), ('l1', '1')]
+    by = {(r['method'], r['seed']): r for r in rows}
+    for seed in '01':
+        gdp, l1 = by[('gdp', seed)], by[('l1', seed)]
+        assert float(gdp['gated']) == float(gdp['pruned'])  # the export is the gated network
+        assert float(l1['flops_ratio']) <= 0.5
+        assert int(float(l1['train_iters'])) == 6 and int(float(gdp['train_iters'])) == 6
+        assert 0 <= float(gdp['zero_share']) <= 1
+        assert float(gdp['final']) >= 0 and by[('baseline', seed)]['final']
+    text = (work / 'comparison.md').read_text()
+    assert '| GDP | 50 % |' in text and '| L1 | 50 % |' in text and '50 %: **' in text
+    assert 'Gated network vs its export before fine-tuning, 2 runs: largest difference 0.0000' \
+        in text
+    assert (work / 'comparison.png').stat().st_size > 0
+    # results are kept: collecting runs nothing and writes the same table
+    assert compare.main([str(path), '--collect']) == 0
+    assert (work / 'comparison.md').read_text() == text
+    # a method that fails is named, with its log, and the others are still tabulated
+    assert compare.main([str(path), '--jobs', '0', '--only', 'broken', '--seeds', '0']) == 1
+    assert (work / 'broken' / 'r0.5_s0' / 'error.txt').is_file()
+    assert 'runs failed and are not in the table: broken r=0.5 s=0' in \
+        (work / 'comparison.md').read_text()
+    with pytest.raises(ValueError, match="unknown methods \\['nope'\\]"):
+        compare.main([str(path), '--only', 'nope'])
+
+
+def test_statistics_and_winners():
+    assert mean_std([1.0, 3.0]) == (2.0, pytest.approx(2 ** 0.5))
+    assert mean_std([5.0]) == (5.0, 0.0) and mean_std([]) == (None, None)
+    assert pearson([1, 2, 3], [2, 4, 6.5]) == pytest.approx(0.9986, abs=1e-3)
+    assert pearson([1, 2], [1, 2]) is None
+    rows = [dict(method=m, label=m, ratio=0.5, seed=s, order=o, final=v, flops_ratio=0.5)
+            for m, o, vals in (('a', 0, (90, 92)), ('b', 1, (80, 81)), ('c', 2, (91.5, 91.5)))
+            for s, v in enumerate(vals)]
+    w = winners(summarize(rows))[0.5]
+    assert w['best'] == 'c' and w['tied'] == ['a']  # a is within a's own std; b is not

@@ -1,0 +1,337 @@
+"""Compare pruning methods at equal FLOPs: run (or collect) every method of a study at every
+ratio and seed, and write a table and a plot with the mean ± std over seeds.
+
+    python tools/compare.py configs/compare/digits_cls.py --jobs 2
+    python tools/compare.py configs/compare/digits_cls.py --collect      # tables only
+    python tools/compare.py STUDY --only gdp l1 --seeds 0 --ratios 0.5  # a subset
+
+A study file (an MMEngine config) names the work dir, the metric, the seeds and FLOPs ratios, the
+baseline's stages and each method's stages: ``dict(train=CONFIG)``, ``dict(prune=CONFIG)`` (the
+export of the last checkpoint, or of ``checkpoint``; its FLOPs and its metric before
+fine-tuning are recorded) and ``dict(test=CONFIG, record='gated')``, each with ``options``
+(``--cfg-options``). Strings may use ``{work_dir}``, ``{seed}``, ``{ratio}``, ``{run}`` (the
+run's directory), ``{baseline}`` (the seed's baseline checkpoint) and ``{export}``. The last
+checkpoint is evaluated at the end (the metric after fine-tuning).
+
+Each run writes ``result.json`` in ``WORK_DIR/METHOD/r{ratio}_s{seed}/``; a run with a result is
+not run again (``--force`` reruns). The tables go to ``WORK_DIR/comparison.{md,csv}`` and the plot
+to ``WORK_DIR/comparison.png``.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:  # run as a script: the repository's configs and tests resolve
+    sys.path.insert(0, ROOT)
+
+REQUIRED = ('work_dir', 'metric', 'seeds', 'ratios', 'baseline', 'methods')
+
+
+def load_study(path, overrides=None):
+    from mmengine.config import Config
+
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'no study file at {path}')
+    study = Config.fromfile(path)
+    missing = [k for k in REQUIRED if k not in study]
+    if missing:
+        raise ValueError(f'{path} lacks {missing}: a study names work_dir, metric, seeds, '
+                         'ratios, baseline (stages) and methods (name, label, stages)')
+    names = [m['name'] for m in study.methods]
+    if len(set(names)) != len(names):
+        raise ValueError(f'{path}: method names repeat: {names}')
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            study[key] = value
+    return study
+
+
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(f'gdpseg_tool_{name}',
+                                                  osp.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_dir(study, method, ratio, seed):
+    return osp.join(study.work_dir, method, f'r{ratio:g}_s{seed}')
+
+
+def baseline_dir(study, seed):
+    return osp.join(study.work_dir, 'baseline', f's{seed}')
+
+
+def _last_checkpoint(work):
+    marker = osp.join(work, 'last_checkpoint')
+    if osp.isfile(marker):
+        with open(marker) as f:
+            path = f.read().strip()
+        if osp.isfile(path):
+            return path
+    raise FileNotFoundError(f'training in {work} left no checkpoint (last_checkpoint)')
+
+
+def _max_iters(config, options):
+    from mmengine.config import DictAction
+
+    from gdpseg.utils import load_config
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    cfg = load_config(config, parser.parse_args(_options(options)).cfg_options)
+    loop = cfg.get('train_cfg') or {}
+    return int(loop.get('max_iters') or 0)
+
+
+def _options(pairs):
+    """``['a.b=1', ...]`` for ``--cfg-options`` (values may hold '=')."""
+    return ['--cfg-options', *pairs] if pairs else []
+
+
+def execute(study, stages, run, fields, seed, ratio, label):
+    """Run ``stages`` in this process; return what they recorded."""
+    tools = {name: _tool(name) for name in ('train', 'prune', 'test')}
+    common = list(study.get('options', []))
+    result = dict(train_iters=0)
+    last = last_config = None
+    for i, stage in enumerate(stages):
+        kinds = [k for k in ('train', 'prune', 'test') if k in stage]
+        if len(kinds) != 1:
+            raise ValueError(f'{label}: stage {i} must have exactly one of train / prune / '
+                             f'test, got {sorted(stage)}')
+        kind = kinds[0]
+        fields.update(last=last or '')
+        config = stage[kind].format(**fields)
+        options = [o.format(**fields) for o in common + list(stage.get('options', []))]
+        work = osp.join(run, stage.get('name', f'{i}_{kind}'))
+        if kind == 'train':
+            tools['train'].main([config, '--work-dir', work, '--quiet', *_options(options)])
+            result['train_iters'] += _max_iters(config, options)
+            last, last_config = _last_checkpoint(work), (config, options)
+            history = osp.join(work, 'gdp_history.json')
+            if osp.isfile(history):
+                with open(history) as f:
+                    h = json.load(f)
+                for key in ('zero_share', 'high_share', 'dead_groups'):
+                    if h.get(key):
+                        result[key] = h[key][-1]
+        elif kind == 'prune':
+            checkpoint = stage.get('checkpoint', '{last}').format(**fields)
+            out = osp.join(run, 'export')
+            info = tools['prune'].main([config, checkpoint, '--out', out, '--no-onnx',
+                                        *_options(options)])
+            result.update(flops_ratio=info['flops']['ratio'], flops=info['flops']['after'],
+                          params=info['params']['after'],
+                          export_difference=info['max_relative_difference_to_gated'])
+            fields['export'] = out
+            metrics, _ = tools['test'].main([config, out, '--work-dir', work + '_test',
+                                             '--quiet', *_options(options)])
+            result['pruned'] = float(metrics[study.metric])
+            last, last_config = None, None  # the export is what later stages train
+        else:
+            checkpoint = stage.get('checkpoint', '{last}').format(**fields)
+            metrics, _ = tools['test'].main([config, checkpoint, '--work-dir', work,
+                                             '--quiet', *_options(options)])
+            result[stage.get('record', f'test{i}')] = float(metrics[study.metric])
+    if last_config is not None:  # the last training: its metric is the final one
+        config, options = last_config
+        metrics, _ = tools['test'].main([config, last, '--work-dir', osp.join(run, 'final'),
+                                         '--quiet', *_options(options)])
+        result['final'] = float(metrics[study.metric])
+    elif 'pruned' in result:
+        result['final'] = result['pruned']
+    return result, last
+
+
+def run_one(study, method, ratio, seed):
+    """One method at one ratio and seed (or the baseline, method ``'baseline'``), in this
+    process; writes ``result.json`` (or ``error.txt``) in its directory."""
+    if method == 'baseline':
+        spec = dict(name='baseline', label=study.get('baseline_label', 'baseline'),
+                    stages=study.baseline)
+        run, order = baseline_dir(study, seed), -1
+    else:
+        order, spec = next(((i, m) for i, m in enumerate(study.methods) if m['name'] == method),
+                           (None, None))
+        if spec is None:
+            raise ValueError(f'no method {method!r} in the study: '
+                             f'{[m["name"] for m in study.methods]}')
+        run = run_dir(study, method, ratio, seed)
+    os.makedirs(run, exist_ok=True)
+    fields = dict(work_dir=study.work_dir, seed=seed, ratio=ratio, run=run,
+                  baseline=osp.join(baseline_dir(study, seed), 'checkpoint.pth'), export='')
+    start = time.time()
+    with open(osp.join(run, 'log.txt'), 'w') as log, redirect_stdout(log), redirect_stderr(log):
+        try:
+            result, last = execute(study, spec['stages'], run, fields, seed, ratio,
+                                   spec['name'])
+        except Exception:  # noqa: BLE001  (reported by the parent with the log's path)
+            traceback.print_exc()
+            with open(osp.join(run, 'error.txt'), 'w') as f:
+                f.write(traceback.format_exc())
+            return None
+    if method == 'baseline':  # its checkpoint under a fixed name, for {baseline}
+        link = fields['baseline']
+        if osp.lexists(link):
+            os.remove(link)
+        os.symlink(osp.abspath(last), link)
+        result.update(flops_ratio=1.0)
+    result.update(method=spec['name'], label=spec.get('label', spec['name']), ratio=ratio,
+                  seed=seed, order=order, seconds=round(time.time() - start, 1))
+    tmp = osp.join(run, 'result.json.tmp')
+    with open(tmp, 'w') as f:
+        json.dump(result, f, indent=1)
+    os.replace(tmp, osp.join(run, 'result.json'))
+    return result
+
+
+def _task_dir(study, task):
+    method, ratio, seed = task
+    return baseline_dir(study, seed) if method == 'baseline' else run_dir(study, *task)
+
+
+def tasks_of(study, only=None):
+    names = [m['name'] for m in study.methods]
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        raise ValueError(f'unknown methods {unknown}; the study has {names}')
+    base = [('baseline', 1.0, s) for s in study.seeds]
+    # seed by seed: a study cut short still compares every method on the first seeds
+    runs = [(m, float(r), s) for s in study.seeds for r in study.ratios for m in names
+            if not only or m in only]
+    return base, runs
+
+
+def run_all(study_path, study, tasks, jobs, threads, force, bar):
+    """Run the tasks not done yet: in this process (``jobs=0``) or in ``jobs`` workers."""
+    todo = [t for t in tasks if force or not osp.isfile(osp.join(_task_dir(study, t),
+                                                                 'result.json'))]
+    bar.update(len(tasks) - len(todo))
+    failed = []
+
+    def finished(task):
+        d = _task_dir(study, task)
+        if not osp.isfile(osp.join(d, 'result.json')):
+            failed.append(f'{task[0]} r={task[1]:g} s={task[2]} (see {d}/log.txt)')
+        bar.set_postfix_str(f'{task[0]} r={task[1]:g} s={task[2]}')
+        bar.update(1)
+
+    for task in todo:  # a stale error of an earlier attempt is not this run's
+        err = osp.join(_task_dir(study, task), 'error.txt')
+        if osp.isfile(err):
+            os.remove(err)
+    if jobs <= 0:
+        for task in todo:
+            run_one(study, *task)
+            finished(task)
+        return failed
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    pending, running = list(todo), {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            task = pending.pop(0)
+            cmd = [sys.executable, osp.abspath(__file__), study_path, '--worker', task[0],
+                   '--worker-ratio', repr(task[1]), '--worker-seed', str(task[2]),
+                   '--threads', str(threads), '--work-dir', study.work_dir]
+            running[subprocess.Popen(cmd, env=env, cwd=os.getcwd(),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)] = task
+        time.sleep(0.5)
+        for proc in [p for p in running if p.poll() is not None]:
+            task = running.pop(proc)
+            err = proc.stderr.read().decode(errors='replace').strip()
+            if proc.returncode and err:
+                print(f'\n{task}: {err.splitlines()[-1]}', file=sys.stderr)
+            finished(task)
+    return failed
+
+
+def report(study, failed=()):
+    from gdpseg.evaluation.comparison import load_results, markdown, summarize, write_csv
+    from gdpseg.visualization import plot_tradeoff
+
+    rows = load_results(study.work_dir)
+    if not rows:
+        raise FileNotFoundError(f'no results under {study.work_dir}: run without --collect')
+    summary = summarize(rows)
+    label = study.get('metric_label', study.metric)
+    title = study.get('title', '')
+    text = markdown(summary, rows, label, title, list(failed))
+    paths = {ext: osp.join(study.work_dir, f'comparison.{ext}') for ext in ('md', 'csv', 'png')}
+    with open(paths['md'], 'w') as f:
+        f.write(text)
+    write_csv(rows, paths['csv'])
+    plot_tradeoff(summary, paths['png'], label, title)
+    return text, paths
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Compare pruning methods at equal FLOPs')
+    parser.add_argument('study', help='study file (configs/compare/*.py)')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs at a time in worker processes; 0: in this process')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch threads per worker (default: cores / jobs)')
+    parser.add_argument('--only', nargs='+', help='methods to run (default: all)')
+    parser.add_argument('--seeds', type=int, nargs='+', help='override the study\'s seeds')
+    parser.add_argument('--ratios', type=float, nargs='+', help='override its FLOPs ratios')
+    parser.add_argument('--work-dir', help='override its work_dir')
+    parser.add_argument('--collect', action='store_true',
+                        help='run nothing: tabulate the results there are')
+    parser.add_argument('--force', action='store_true', help='rerun runs that have results')
+    parser.add_argument('--worker', help=argparse.SUPPRESS)
+    parser.add_argument('--worker-ratio', type=float, help=argparse.SUPPRESS)
+    parser.add_argument('--worker-seed', type=int, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    study = load_study(args.study, dict(seeds=args.seeds, ratios=args.ratios,
+                                        work_dir=args.work_dir))
+    if args.worker:
+        import torch
+
+        from gdpseg.utils import register_all_modules
+        torch.set_num_threads(max(1, args.threads or 1))
+        register_all_modules(init_default_scope=False)
+        return 0 if run_one(study, args.worker, args.worker_ratio, args.worker_seed) else 1
+    from tqdm import tqdm
+
+    from gdpseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    os.makedirs(study.work_dir, exist_ok=True)
+    failed = []
+    if not args.collect:
+        for step in study.get('setup', []):  # e.g. make the data set (skipped when done)
+            step = {k: v.format(work_dir=study.work_dir) if isinstance(v, str) else v
+                    for k, v in step.items()}
+            module, _, fn = step.pop('call').rpartition('.')
+            if not osp.exists(step.get('root', '')):
+                getattr(importlib.import_module(module), fn)(**step)
+        base, runs = tasks_of(study, args.only)
+        threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, args.jobs))
+        with tqdm(total=len(base) + len(runs), desc='compare', unit='run',
+                  dynamic_ncols=True) as bar:
+            failed += run_all(args.study, study, base, args.jobs, threads, args.force, bar)
+            if failed:
+                raise RuntimeError('the baseline failed: ' + '; '.join(failed))
+            failed += run_all(args.study, study, runs, args.jobs, threads, args.force, bar)
+    text, paths = report(study, failed)
+    print(text)
+    print(f"wrote {paths['md']}, {paths['csv']}, {paths['png']}")
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    try:
+        sys.exit(main())
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        sys.exit(f'error: {exc}')
