@@ -20,7 +20,7 @@ import torch.nn as nn
 
 from gdpseg.core import PruningPlan, prune
 from gdpseg.core.nested import max_difference
-from gdpseg.core.verify import masked_outputs
+from gdpseg.models.algorithms.base import call_forward
 
 PLAN_FILE, WEIGHTS_FILE, CONFIG_FILE, MODULE_FILE = ('plan.json', 'pruned_weights.pth',
                                                      'config.py', 'pruned.pth')
@@ -45,10 +45,6 @@ def standalone(network: nn.Module, example: torch.Tensor) -> nn.Module:
     return graph
 
 
-def _call(model, forward_fn, x):
-    return forward_fn(model, (x,)) if forward_fn else model(x)
-
-
 def export_model(model, example: torch.Tensor, tolerance: float = 1e-4):
     """Prune the architecture of a pruning model (:class:`PruningAlgorithm`) by its plan and
     check the export against the model with the plan applied (GDP: the gated model) on
@@ -61,11 +57,9 @@ def export_model(model, example: torch.Tensor, tolerance: float = 1e-4):
     arch = model.architecture.eval()
     pruned = prune(arch, model.channel_groups, plan).eval()
     with torch.no_grad():
-        # GDP's architecture computes its plan through its gates; other methods' plans are
-        # applied to the architecture for the comparison
-        ref = _call(arch, model.forward_fn, example) if model.gated else \
-            masked_outputs(model.channel_groups, plan, (example,), model.forward_fn)
-        diff = max_difference(ref, _call(pruned, model.forward_fn, example))
+        # what the plan computes, as the method knows it (GDP: its gated architecture)
+        ref = model.reference_outputs(plan, example)
+        diff = max_difference(ref, call_forward(pruned, model.forward_fn, example))
     if diff > tolerance:
         raise RuntimeError(f'export differs from the gated model by {diff:.3g} (relative)')
     return pruned, plan, diff

@@ -12,7 +12,13 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from gdpseg.core import ChannelGroups, trace_groups
+from gdpseg.core.verify import masked_outputs
 from gdpseg.registry import MODELS
+
+
+def call_forward(model, forward_fn, x):
+    """Run ``model`` on one input tensor the way it was traced."""
+    return forward_fn(model, (x,)) if forward_fn else model(x)
 
 
 def tensor_mode(model, inputs):
@@ -97,8 +103,8 @@ class PruningAlgorithm(BaseModel):
                                     channel_multiple=channel_multiple, flops_ignore=ignore)
         self.register_load_state_dict_pre_hook(_baseline_keys)
 
-    # whether the architecture computes the plan's function itself (GDP's gates do); otherwise
-    # the export is compared with the architecture with the plan's factors applied
+    # whether the architecture computes the plan's function itself (GDP's gates do; see
+    # reference_outputs): an ONNX export is then checked against it
     gated = False
 
     @property
@@ -109,6 +115,11 @@ class PruningAlgorithm(BaseModel):
     def plan(self):
         """The :class:`~gdpseg.core.PruningPlan` the method chooses now."""
         raise NotImplementedError
+
+    def reference_outputs(self, plan, example: torch.Tensor):
+        """What the export of ``plan`` must compute on ``example``: the architecture with the
+        plan's factors applied. (GDP's gated architecture computes its plan itself.)"""
+        return masked_outputs(self.channel_groups, plan, (example,), self.forward_fn)
 
     def from_baseline(self, state_dict: dict, prefix: str) -> None:
         """Called when a baseline checkpoint is loaded: add the method's own entries."""

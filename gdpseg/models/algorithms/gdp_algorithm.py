@@ -8,7 +8,7 @@ from gdpseg.core import GateSet
 from gdpseg.deploy import latency as _latency  # noqa: F401  (resource='latency')
 from gdpseg.registry import MODELS
 
-from .base import PruningAlgorithm
+from .base import PruningAlgorithm, call_forward
 
 
 @MODELS.register_module()
@@ -62,6 +62,10 @@ class GDPAlgorithm(PruningAlgorithm):
     def plan(self):
         """The pruning plan of the gates now (:meth:`GateSet.plan`)."""
         return self.gates.plan()
+
+    def reference_outputs(self, plan, example):
+        """The gated architecture: its gates compute the plan's function."""
+        return call_forward(self.architecture, self.forward_fn, example)
 
     def from_baseline(self, state_dict, prefix):
         for key, value in self.gates.state_dict(prefix=prefix + 'gates.').items():
