@@ -59,6 +59,10 @@ methods = [
          stages=[dict(train=_demo + 'sfp.py', options=[
                      'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
                  dict(prune=_demo + 'sfp.py')] + _ft),
+    dict(name='scs', label='continuous sparsification',
+         stages=[dict(train=_demo + 'scs.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'scs.py')] + _ft),
     dict(name='scratch', label='uniform width, from scratch',
          stages=[dict(_one_shot, options=['model.ratio={ratio}']),
                  dict(train=_demo + 'scratch.py', options=['model.plan={export}/plan.json'] +

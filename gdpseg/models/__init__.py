@@ -1,6 +1,6 @@
 """Task networks in plain PyTorch and the MMEngine models around them, in gdpseg's MODELS."""
-from .algorithms import (GDPAlgorithm, NetworkSlimming, OneShotPruning, PruningAlgorithm,
-                         SoftFilterPruning)
+from .algorithms import (ContinuousSparsification, GDPAlgorithm, NetworkSlimming,
+                         OneShotPruning, PruningAlgorithm, SoftFilterPruning)
 from .backbones import CifarResNetBackbone, CifarVGG
 from .cifar_resnet import CifarResNet
 from .deeplabv3plus import DeepLabV3Plus
@@ -10,8 +10,7 @@ from .smp_model import SMPModel
 from .style_transfer import StyleTransferModel
 from .transformer_net import TransformerNet
 
-__all__ = ['CifarResNet', 'CifarResNetBackbone', 'CifarVGG', 'DeepLabV3Plus', 'ExportedNetwork',
-           'GDPAlgorithm', 'NetworkSlimming', 'OneShotPruning', 'PlainSegmentor', 'PrunedModel',
-           'SoftFilterPruning',
-           'PruningAlgorithm', 'SMPModel', 'StyleTransferModel',
-           'TransformerNet']
+__all__ = ['CifarResNet', 'CifarResNetBackbone', 'CifarVGG', 'ContinuousSparsification',
+           'DeepLabV3Plus', 'ExportedNetwork', 'GDPAlgorithm', 'NetworkSlimming',
+           'OneShotPruning', 'PlainSegmentor', 'PrunedModel', 'PruningAlgorithm', 'SMPModel',
+           'SoftFilterPruning', 'StyleTransferModel', 'TransformerNet']

@@ -148,3 +148,56 @@ model = dict(_delete_=True, type='OneShotPruning', architecture=_base_.model,
     scratch = _write(tmp_path, 'scratch', SCRATCH.format(plan=tmp_path / 'export'), monkeypatch)
     _tool('train').main([scratch, '--work-dir', str(tmp_path / 'scratch_run'), '--quiet'])
     assert (tmp_path / 'scratch_run' / 'iter_4.pth').is_file()
+
+
+SCS = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='ContinuousSparsification', architecture=_base_.model,
+             input_shape=(1, 3, 32, 32), ratio=0.5, lam=5.0, init=0.5, beta=(1.0, 50.0))
+optim_wrapper = dict(constructor='GDPOptimWrapperConstructor',
+                     paramwise_cfg=dict(gate_lr_mult=1.0))
+custom_hooks = [dict(type='AnnealHook')]
+"""
+
+
+def test_continuous_sparsification_anneals_penalises_and_exports_exactly(tmp_path, monkeypatch):
+    cfg = _write(tmp_path, 'scs', SCS, monkeypatch)
+    _tool('train').main([cfg, '--work-dir', str(tmp_path / 'run'), '--quiet'])
+    ckpt = tmp_path / 'run' / 'iter_4.pth'
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
+    assert float(state['gates.beta']) == pytest.approx(50.0)  # annealed to β_final
+    moved = [k for k in state if k.startswith('gates.alphas.') and
+             not torch.all(state[k] == 0.5)]
+    assert moved  # the masks' s were trained
+    info = _tool('prune').main([cfg, str(ckpt), '--out', str(tmp_path / 'export'),
+                                '--no-onnx'])
+    assert 0.4 <= info['flops']['ratio'] <= 0.5
+    # the export computes the architecture with the kept channels' masks folded
+    assert info['max_relative_difference_to_gated'] < 1e-5
+
+
+def test_relaxed_flops_of_hard_masks_equal_the_exports():
+    from gdpseg.core import plan_flops
+    from gdpseg.models import ContinuousSparsification
+
+    torch.manual_seed(0)
+    model = ContinuousSparsification(CifarResNet(20).eval(), ratio=0.5, init=1.0,
+                                     beta=(1e4, 1e4), input_shape=(1, 3, 32, 32),
+                                     forward_mode=None)
+    gates = model.gates
+    assert float(gates.relaxed_ratio()) == pytest.approx(1.0)
+    with torch.no_grad():
+        for a, g in zip(gates.alphas, gates.groups):
+            if g.prunable:
+                a[::3] = -1.0  # a third of every group's masks off
+    plan = gates.plan()
+    exact = plan_flops(model.channel_groups, plan) / model.channel_groups.full_flops()
+    assert exact < 0.8
+    assert float(gates.relaxed_ratio()) == pytest.approx(exact, rel=1e-6)
+    gates.beta.fill_(1.0)
+    gates.relaxed_ratio().backward()  # differentiable in s: every prunable s is pushed down
+    grads = [a.grad for a, g in zip(gates.alphas, gates.groups) if g.prunable]
+    assert grads and all(bool((gr > 0).all()) for gr in grads)
+    with pytest.raises(ValueError, match='beta'):
+        ContinuousSparsification(CifarResNet(20), ratio=0.5, beta=(2.0, 1.0),
+                                 input_shape=(1, 3, 32, 32), forward_mode=None)

@@ -1,3 +1,4 @@
+from .anneal_hook import AnnealHook
 from .bn_recalibration_hook import BNRecalibrationHook
 from .finite_check_hook import FiniteCheckHook, TrainingDivergedError
 from .gdp_hook import GDPHook
@@ -7,6 +8,6 @@ from .rng_state_hook import RNGStateHook
 from .soft_pruning_hook import SoftPruningHook
 from .style_samples_hook import StyleSamplesHook
 
-__all__ = ['BNRecalibrationHook', 'FiniteCheckHook', 'TrainingDivergedError', 'GDPHook',
-           'GDPVisualHook', 'ProgressBarHook', 'RNGStateHook', 'SoftPruningHook',
+__all__ = ['AnnealHook', 'BNRecalibrationHook', 'FiniteCheckHook', 'TrainingDivergedError',
+           'GDPHook', 'GDPVisualHook', 'ProgressBarHook', 'RNGStateHook', 'SoftPruningHook',
            'StyleSamplesHook']

@@ -1,0 +1,126 @@
+"""Structured continuous sparsification (Yuan, Savarese & Maire, ICLR 2021) on the engine's
+channel groups.
+
+Each channel has a mask ``m = σ(β·s)`` with a learned ``s``; β grows exponentially during
+training (:class:`AnnealHook`), so the masks turn into steps. The loss adds a budget-aware
+penalty: λ times the FLOPs of the network with every group's width relaxed to the sum of its
+masks, over the full FLOPs -- the same bilinear model as GDP's R. At the end the channels with
+the largest ``s`` are kept at the requested FLOPs ratio (one global threshold, as the paper's
+``s > 0`` with the threshold moved to meet the budget exactly), their masks folded into the
+next layer.
+"""
+from typing import Optional, Sequence
+
+import torch
+
+from gdpseg.core import GateSet, PruningPlan, keep_by_score, resolve
+from gdpseg.core.verify import masked_outputs
+from gdpseg.methods import plan_at_ratio
+from gdpseg.registry import MODELS
+
+from .base import PruningAlgorithm
+
+
+class SigmoidGates(GateSet):
+    """Gates ``σ(β·s)`` on the engine's groups (``alphas`` hold s, the buffer ``beta`` β)."""
+
+    def __init__(self, channel_groups, init: float, beta: float, resource='flops'):
+        super().__init__(channel_groups, eps=1.0, init=init, resource=resource)
+        self.register_buffer('beta', torch.tensor(float(beta)))
+
+    def gate(self, i: int) -> torch.Tensor:
+        alpha = self.alphas[i]
+        if not self.groups[i].prunable:
+            return torch.ones_like(alpha)
+        return torch.sigmoid(self.beta.to(alpha.dtype) * alpha)
+
+    @torch.no_grad()
+    def plan(self, alphas=None) -> PruningPlan:
+        """Keep the channels with ``s > 0`` (the paper's binarisation), masks folded."""
+        alphas = [a.detach() for a in (self.alphas if alphas is None else alphas)]
+        scale = [self.gate(i).detach() if g.prunable else None
+                 for i, g in enumerate(self.groups)]
+        keep = keep_by_score(self.channel_groups, [a > 0 for a in alphas], alphas)
+        return resolve(self.channel_groups, PruningPlan(keep, scale))
+
+    def relaxed_ratio(self) -> torch.Tensor:
+        """The resource with each prunable group's width relaxed to the sum of its masks, over
+        the full network's (differentiable)."""
+        res = self.resource
+        widths = torch.stack([self.gate(i).sum() if g.prunable else
+                              torch.tensor(float(g.size))
+                              for i, g in enumerate(self.groups)]).double()
+        value = 0.5 * widths @ res.pair @ widths + res.diag @ (widths * widths) + \
+            res.lin @ widths + res.const
+        return value / self.full_resource_value()
+
+
+@MODELS.register_module()
+class ContinuousSparsification(PruningAlgorithm):
+    """Structured continuous sparsification: channel masks σ(β·s), β annealed, a FLOPs-weighted
+    penalty, and the plan at ``ratio`` from the learned ``s``.
+
+    Args:
+        architecture, input_shape, forward_mode, exclude, min_channels, channel_multiple,
+            strict: see :class:`PruningAlgorithm`.
+        ratio: Share of the FLOPs the export keeps (at most).
+        lam: λ of the penalty ``λ · R(Σ masks) / R_full``.
+        init: Initial s of every channel (the paper's s₀).
+        beta: ``(β₀, β_final)``: β goes from β₀ to β_final exponentially over training
+            (:class:`~gdpseg.engine.hooks.AnnealHook`).
+
+    What is not reproduced: the paper grows networks from a small seed architecture and also
+    sparsifies layers (depth); here only channels of an existing network are sparsified.
+    """
+
+    def __init__(self, architecture, ratio: float, lam: float = 1.0, init: float = 0.5,
+                 beta: Sequence[float] = (1.0, 200.0),
+                 input_shape: Sequence[int] = (1, 3, 512, 512),
+                 forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
+                 min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
+                 data_preprocessor=None, init_cfg=None):
+        if not 0 < ratio <= 1:
+            raise ValueError(f'ratio must be in (0, 1], got {ratio}')
+        if len(beta) != 2 or not 0 < beta[0] <= beta[1]:
+            raise ValueError(f'beta must be (β₀, β_final) with 0 < β₀ <= β_final, got {beta}')
+        super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
+                         channel_multiple, strict, data_preprocessor, init_cfg)
+        self.ratio, self.lam, self.beta_range = float(ratio), float(lam), tuple(beta)
+        self.gates = SigmoidGates(self._groups, init, beta[0])
+
+    def anneal(self, progress: float) -> float:
+        """Set β for the share ``progress`` of training done; return it."""
+        b0, b1 = self.beta_range
+        beta = b0 * (b1 / b0) ** min(max(progress, 0.0), 1.0)
+        self.gates.beta.fill_(beta)
+        return beta
+
+    def forward(self, inputs, *args, mode: str = 'tensor', **kwargs):
+        out = super().forward(inputs, *args, mode=mode, **kwargs)
+        if mode == 'loss' and self.lam:
+            out['loss_budget'] = self.lam * self.gates.relaxed_ratio().float()
+        return out
+
+    def scores(self):
+        return [a.detach().clone() for a in self.gates.alphas]
+
+    @torch.no_grad()
+    def plan(self) -> PruningPlan:
+        """The channels with the largest s at ``ratio`` of the FLOPs, their masks folded."""
+        plan = plan_at_ratio(self.channel_groups, self.scores(), self.ratio, 'global')
+        scale = [self.gates.gate(i).detach() if g.prunable else None
+                 for i, g in enumerate(self.gates.groups)]
+        return resolve(self.channel_groups, PruningPlan(plan.keep, scale))
+
+    def reference_outputs(self, plan, example):
+        """The architecture with the plan's masks, without the soft masks of the channels
+        it drops."""
+        self.gates.detach()
+        try:
+            return masked_outputs(self.channel_groups, plan, (example,), self.forward_fn)
+        finally:
+            self.gates.attach()
+
+    def from_baseline(self, state_dict, prefix):
+        for key, value in self.gates.state_dict(prefix=prefix + 'gates.').items():
+            state_dict[key] = value.clone()
