@@ -63,6 +63,10 @@ methods = [
          stages=[dict(train=_demo + 'scs.py', options=[
                      'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
                  dict(prune=_demo + 'scs.py')] + _ft),
+    dict(name='sl0', label='GDP ablation: naive SL0 (Eq. 11)',
+         stages=[dict(train=_demo + 'sl0.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'sl0.py')] + _ft),
     dict(name='scratch', label='uniform width, from scratch',
          stages=[dict(_one_shot, options=['model.ratio={ratio}']),
                  dict(train=_demo + 'scratch.py', options=['model.plan={export}/plan.json'] +

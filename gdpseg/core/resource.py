@@ -59,6 +59,12 @@ class BilinearResource(Resource):
         n = torch.as_tensor(counts, dtype=torch.float64)
         return float(0.5 * n @ self.pair @ n + self.diag @ (n * n) + self.lin @ n + self.const)
 
+    def relaxed(self, widths: torch.Tensor) -> torch.Tensor:
+        """R at real-valued widths, differentiable (for penalties on relaxed widths, e.g. the
+        sum of a group's soft masks)."""
+        n = widths.to(torch.float64)
+        return 0.5 * n @ self.pair @ n + self.diag @ (n * n) + self.lin @ n + self.const
+
     def grad(self, counts: Sequence[float]) -> torch.Tensor:
         """Σ_{k≠l} a_lk n_k + b_l per group (the coefficient of n_l in Algorithm 1, line 4).
 

@@ -1,5 +1,5 @@
 """Task networks in plain PyTorch and the MMEngine models around them, in gdpseg's MODELS."""
-from .algorithms import (ContinuousSparsification, GDPAlgorithm, NetworkSlimming,
+from .algorithms import (ContinuousSparsification, GDPAlgorithm, NaiveSL0, NetworkSlimming,
                          OneShotPruning, PruningAlgorithm, SoftFilterPruning)
 from .backbones import CifarResNetBackbone, CifarVGG
 from .cifar_resnet import CifarResNet
@@ -11,6 +11,6 @@ from .style_transfer import StyleTransferModel
 from .transformer_net import TransformerNet
 
 __all__ = ['CifarResNet', 'CifarResNetBackbone', 'CifarVGG', 'ContinuousSparsification',
-           'DeepLabV3Plus', 'ExportedNetwork', 'GDPAlgorithm', 'NetworkSlimming',
+           'DeepLabV3Plus', 'ExportedNetwork', 'GDPAlgorithm', 'NaiveSL0', 'NetworkSlimming',
            'OneShotPruning', 'PlainSegmentor', 'PrunedModel', 'PruningAlgorithm', 'SMPModel',
            'SoftFilterPruning', 'StyleTransferModel', 'TransformerNet']

@@ -201,3 +201,42 @@ def test_relaxed_flops_of_hard_masks_equal_the_exports():
     with pytest.raises(ValueError, match='beta'):
         ContinuousSparsification(CifarResNet(20), ratio=0.5, beta=(2.0, 1.0),
                                  input_shape=(1, 3, 32, 32), forward_mode=None)
+
+
+SL0 = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='NaiveSL0', architecture=_base_.model,
+             input_shape=(1, 3, 32, 32), ratio=0.5, lam=5.0, eps_final=0.1)
+custom_hooks = [dict(type='AnnealHook')]
+"""
+
+
+def test_naive_sl0_penalises_filter_norms_and_its_checkpoint_keeps_eps(tmp_path, monkeypatch):
+    from gdpseg.engine.checkpoint import load_weights
+    from gdpseg.registry import MODELS
+
+    cfg = _write(tmp_path, 'sl0', SL0, monkeypatch)
+    _tool('train').main([cfg, '--work-dir', str(tmp_path / 'run'), '--quiet',
+                         '--cfg-options', 'load_from=None'])
+    ckpt = tmp_path / 'run' / 'iter_4.pth'
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
+    assert bool(state['eps_ready']) and float(state['eps_scale']) == pytest.approx(0.1)
+    assert bool((state['eps0'] > 0).all())
+    info = _tool('prune').main([cfg, str(ckpt), '--out', str(tmp_path / 'export'),
+                                '--no-onnx'])
+    assert 0.4 <= info['flops']['ratio'] <= 0.5
+    assert info['max_relative_difference_to_gated'] < 1e-5
+    # a checkpoint of the method keeps its ε₀; a baseline checkpoint leaves it to training
+    register_all_modules()
+    from mmengine.config import Config
+    model = MODELS.build(Config.fromfile(cfg).model)
+    load_weights(model, str(ckpt))
+    assert torch.equal(model.eps0, state['eps0'])
+    fresh = MODELS.build(Config.fromfile(cfg).model)
+    base = {k[len('architecture.'):]: v for k, v in state.items()
+            if k.startswith('architecture.')}
+    fresh.load_state_dict(base)
+    assert not bool(fresh.eps_ready)
+    values = fresh.gate_values()  # ε₀ from these weights: every prunable g starts at 1/1.1
+    prunable = [v for v, g in zip(values, fresh.channel_groups.groups) if g.prunable]
+    assert all(torch.allclose(v, torch.full_like(v, 1 / 1.1)) for v in prunable)

@@ -2,7 +2,8 @@ from .base import PruningAlgorithm
 from .continuous_sparsification import ContinuousSparsification
 from .gdp_algorithm import GDPAlgorithm
 from .one_shot import OneShotPruning
+from .smooth_l0 import NaiveSL0
 from .training_time import NetworkSlimming, SoftFilterPruning
 
-__all__ = ['ContinuousSparsification', 'GDPAlgorithm', 'NetworkSlimming', 'OneShotPruning',
-           'PruningAlgorithm', 'SoftFilterPruning']
+__all__ = ['ContinuousSparsification', 'GDPAlgorithm', 'NaiveSL0', 'NetworkSlimming',
+           'OneShotPruning', 'PruningAlgorithm', 'SoftFilterPruning']

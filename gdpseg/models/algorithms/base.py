@@ -45,7 +45,8 @@ def _baseline_keys(module, state_dict, prefix, *args):
     """Load a checkpoint of the bare task model (a baseline): its keys get the
     ``architecture.`` prefix; the method fills in its own state (:meth:`from_baseline`)."""
     own = tuple(prefix + name + '.' for name, _ in module.named_children()
-                if name not in ('architecture', 'data_preprocessor'))
+                if name not in ('architecture', 'data_preprocessor')) + \
+        tuple(prefix + name for name, _ in module.named_buffers(recurse=False))
     if own and any(k.startswith(own) for k in state_dict):
         return  # a checkpoint of this method
     ours = (prefix + 'architecture.', prefix + 'data_preprocessor.') + own

@@ -46,13 +46,15 @@ class SigmoidGates(GateSet):
     def relaxed_ratio(self) -> torch.Tensor:
         """The resource with each prunable group's width relaxed to the sum of its masks, over
         the full network's (differentiable)."""
-        res = self.resource
-        widths = torch.stack([self.gate(i).sum() if g.prunable else
-                              torch.tensor(float(g.size))
-                              for i, g in enumerate(self.groups)]).double()
-        value = 0.5 * widths @ res.pair @ widths + res.diag @ (widths * widths) + \
-            res.lin @ widths + res.const
-        return value / self.full_resource_value()
+        widths = [self.gate(i).sum() if g.prunable else float(g.size)
+                  for i, g in enumerate(self.groups)]
+        return relaxed_resource_ratio(self.resource, self.full_resource_value(), widths)
+
+
+def relaxed_resource_ratio(resource, full: float, widths) -> torch.Tensor:
+    """``resource.relaxed(widths) / full`` for widths given as tensors or numbers."""
+    n = torch.stack([w if torch.is_tensor(w) else torch.tensor(float(w)) for w in widths])
+    return resource.relaxed(n) / full
 
 
 @MODELS.register_module()
