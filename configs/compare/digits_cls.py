@@ -54,19 +54,19 @@ methods = [
     dict(name='slimming', label='Network Slimming',
          stages=[dict(train=_demo + 'slimming.py', options=[
                      'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
-                 dict(prune=_demo + 'slimming.py')] + _ft),
+                 dict(prune=_demo + 'slimming.py', options=['model.ratio={ratio}'])] + _ft),
     dict(name='sfp', label='Soft Filter Pruning',
          stages=[dict(train=_demo + 'sfp.py', options=[
                      'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
-                 dict(prune=_demo + 'sfp.py')] + _ft),
+                 dict(prune=_demo + 'sfp.py', options=['model.ratio={ratio}'])] + _ft),
     dict(name='scs', label='continuous sparsification',
          stages=[dict(train=_demo + 'scs.py', options=[
                      'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
-                 dict(prune=_demo + 'scs.py')] + _ft),
+                 dict(prune=_demo + 'scs.py', options=['model.ratio={ratio}'])] + _ft),
     dict(name='sl0', label='GDP ablation: naive SL0 (Eq. 11)',
          stages=[dict(train=_demo + 'sl0.py', options=[
                      'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
-                 dict(prune=_demo + 'sl0.py')] + _ft),
+                 dict(prune=_demo + 'sl0.py', options=['model.ratio={ratio}'])] + _ft),
     dict(name='scratch', label='uniform width, from scratch',
          stages=[dict(_one_shot, options=['model.ratio={ratio}']),
                  dict(train=_demo + 'scratch.py', options=['model.plan={export}/plan.json'] +

@@ -48,5 +48,5 @@ methods = [
     dict(name='slimming', label='Network Slimming',
          stages=[dict(train=_demo + 'slimming.py', options=[
                      'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
-                 dict(prune=_demo + 'slimming.py')] + _ft),
+                 dict(prune=_demo + 'slimming.py', options=['model.ratio={ratio}'])] + _ft),
 ]

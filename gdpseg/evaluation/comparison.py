@@ -13,6 +13,11 @@ FIELDS = ('flops_ratio', 'flops', 'params', 'final', 'pruned', 'gated', 'zero_sh
           'high_share', 'dead_groups', 'train_iters', 'seconds')
 
 
+# a run whose export is this far below the requested FLOPs ratio is flagged (uniform plans
+# round widths, so they land a few points under)
+OFF_TARGET = 0.05
+
+
 def load_results(work_dir: str) -> List[dict]:
     """Every ``result.json`` under ``work_dir`` (runs and baselines), sorted."""
     rows = []
@@ -129,6 +134,13 @@ def markdown(summary: List[dict], rows: List[dict], metric_label: str, title: st
             lines.append(f'- {label}: correlation of the gated and the fine-tuned metric over '
                          f'{len(runs)} runs (all ratios and seeds): '
                          + ('n/a (fewer than 3 runs or no spread)' if r is None else f'{r:.2f}'))
+    off = [r for r in rows if r['ratio'] < 1 and r.get('flops_ratio') is not None and
+           not r['ratio'] - OFF_TARGET <= r['flops_ratio'] <= r['ratio'] + 0.01]
+    if off:
+        lines += ['', f'{len(off)} runs ended more than {100 * OFF_TARGET:.0f} points below or '
+                  '1 point above the requested FLOPs (compare them with care): ' + ', '.join(
+                      f"{r['method']} r={r['ratio']:g} s={r['seed']}: "
+                      f"{100 * r['flops_ratio']:.1f} %" for r in off)]
     if failed:
         lines += ['', f'{len(failed)} runs failed and are not in the table: '
                   + ', '.join(failed)]

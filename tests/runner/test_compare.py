@@ -3,7 +3,7 @@ import csv
 
 import pytest
 
-from gdpseg.evaluation.comparison import mean_std, pearson, summarize, winners
+from gdpseg.evaluation.comparison import markdown, mean_std, pearson, summarize, winners
 
 from .test_other_task import BASELINE
 from .test_runner import ROOT, _tool
@@ -109,3 +109,7 @@ def test_statistics_and_winners():
             for s, v in enumerate(vals)]
     w = winners(summarize(rows))[0.5]
     assert w['best'] == 'c' and w['tied'] == ['a']  # a is within a's own std; b is not
+    # a run that missed its FLOPs budget is named under the table
+    rows[0]['flops_ratio'] = 0.3
+    text = markdown(summarize(rows), rows, 'top-1')
+    assert '1 runs ended more than 5 points below' in text and 'a r=0.5 s=0: 30.0 %' in text
