@@ -260,6 +260,10 @@ def report(study, failed=()):
     rows = load_results(study.work_dir)
     if not rows:
         raise FileNotFoundError(f'no results under {study.work_dir}: run without --collect')
+    order = {m['name']: i for i, m in enumerate(study.methods)}
+    rows = [dict(r, order=order.get(r['method'], -1 if r['method'] == 'baseline' else
+                                    len(order))) for r in rows]
+    rows.sort(key=lambda r: (r['order'], -r['ratio'], r['seed']))
     summary = summarize(rows)
     label = study.get('metric_label', study.metric)
     title = study.get('title', '')

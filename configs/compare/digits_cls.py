@@ -1,8 +1,8 @@
 # Every method at three FLOPs ratios and three seeds on the digits classification demo
 # (ResNet-20, scikit-learn's digits in CIFAR-10 layout, 1297 training / 500 test images), each
 # method given the same training after the shared 400-iteration baseline: 300 iterations in all
-# (pruning-time training + fine-tuning), fine-tuned with the same recipe. The network trained
-# from scratch gets the baseline's 400 too (700).
+# (pruning-time training + fine-tuning), fine-tuned with the same recipe. What trains from
+# scratch (GDP from scratch, the uniformly thinner network) gets the baseline's 400 too: 700.
 #   python tools/compare.py configs/compare/digits_cls.py --jobs 2
 title = 'Digits classification, ResNet-20 (top-1 on 500 test images)'
 work_dir = 'work_dirs/compare/digits_cls'
@@ -41,6 +41,9 @@ methods = [
     dict(name='gdp_spread', label='GDP, α spread 0.3',
          stages=[dict(_gdp[0], options=_gdp[0]['options'] + ['model.init_spread=0.3']),
                  *_gdp[1:]] + _ft),
+    dict(name='gdp_scratch', label='GDP from scratch',  # 600 + 100: the budget of scratch
+         stages=[dict(_gdp[0], options=['load_from=None', 'custom_hooks.0.lam.ratio={ratio}'] +
+                      _iters(600)), *_gdp[1:]] + _ft),
     dict(name='l1', label='L1 filters (PFEC)',
          stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
     dict(name='l1_clr', label='L1 filters, one-cycle fine-tuning',
