@@ -50,7 +50,9 @@ methods = [
          stages=[dict(_one_shot, options=['model.ratio={ratio}']),
                  dict(train=_demo + 'finetune_clr.py', options=[
                      'model.plan={export}/plan.json', 'train_cfg.max_iters=300',
-                     'param_scheduler.0.total_steps=300'])]),
+                     'param_scheduler.0.end=75', 'param_scheduler.1.begin=75',
+                     'param_scheduler.1.end=300', 'param_scheduler.1.T_max=225',
+                     'default_hooks.checkpoint.interval=300'])]),
     dict(name='random', label='random channels',
          stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
                                           'model.seed={seed}'])] + _ft_all),
