@@ -193,6 +193,30 @@ def run_one(study, method, ratio, seed):
     return result
 
 
+def check_budgets(study):
+    """With ``budget = dict(default=N, from_scratch=M)`` in the study, every method's training
+    stages must add up to N iterations (M for a method with ``from_scratch=True``): the
+    comparison is at equal training. Returns ``{method: iterations}``."""
+    fields = dict(work_dir=study.work_dir, seed=0, ratio=0.5, run='RUN', baseline='BASE.pth',
+                  export='EXPORT', last='LAST.pth')
+    common = list(study.get('options', []))
+    iters = {}
+    for m in study.methods:
+        iters[m['name']] = sum(
+            _max_iters(st['train'].format(**fields),
+                       [o.format(**fields) for o in common + list(st.get('options', []))])
+            for st in m['stages'] if 'train' in st)
+    budget = study.get('budget')
+    if budget:
+        wrong = {name: (n, budget['from_scratch' if m.get('from_scratch') else 'default'])
+                 for (name, n), m in zip(iters.items(), study.methods)
+                 if n != budget['from_scratch' if m.get('from_scratch') else 'default']}
+        if wrong:
+            raise ValueError('unequal training budgets (method: iterations, budget): '
+                             + ', '.join(f'{k}: {v[0]} != {v[1]}' for k, v in wrong.items()))
+    return iters
+
+
 def _task_dir(study, task):
     method, ratio, seed = task
     return baseline_dir(study, seed) if method == 'baseline' else run_dir(study, *task)
@@ -314,6 +338,7 @@ def main(argv=None):
     os.makedirs(study.work_dir, exist_ok=True)
     failed = []
     if not args.collect:
+        check_budgets(study)
         for step in study.get('setup', []):  # e.g. make the data set (skipped when done)
             step = {k: v.format(work_dir=study.work_dir) if isinstance(v, str) else v
                     for k, v in step.items()}

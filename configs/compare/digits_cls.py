@@ -9,6 +9,8 @@ work_dir = 'work_dirs/compare/digits_cls'
 metric = 'accuracy/top1'
 metric_label = 'top-1 (%)'
 seeds = [0, 1, 2]
+# training iterations of every method after the baseline (from scratch: in all); checked
+budget = dict(default=300, from_scratch=700)
 ratios = [0.6, 0.35, 0.15]
 setup = [dict(call='gdpseg.datasets.make_digits_cifar', root='{work_dir}/data',
               num_train=1297, num_test=500)]
@@ -41,7 +43,7 @@ methods = [
     dict(name='gdp_spread', label='GDP, α spread 0.3',
          stages=[dict(_gdp[0], options=_gdp[0]['options'] + ['model.init_spread=0.3']),
                  *_gdp[1:]] + _ft),
-    dict(name='gdp_scratch', label='GDP from scratch',  # 600 + 100: the budget of scratch
+    dict(name='gdp_scratch', label='GDP from scratch', from_scratch=True,  # 600 + 100
          stages=[dict(_gdp[0], options=['load_from=None', 'custom_hooks.0.lam.ratio={ratio}'] +
                       _iters(600)), *_gdp[1:]] + _ft),
     dict(name='l1', label='L1 filters (PFEC)',
@@ -72,7 +74,7 @@ methods = [
          stages=[dict(train=_demo + 'sl0.py', options=[
                      'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
                  dict(prune=_demo + 'sl0.py', options=['model.ratio={ratio}'])] + _ft),
-    dict(name='scratch', label='uniform width, from scratch',
+    dict(name='scratch', label='uniform width, from scratch', from_scratch=True,
          stages=[dict(_one_shot, options=['model.ratio={ratio}']),
                  dict(train=_demo + 'scratch.py', options=['model.plan={export}/plan.json'] +
                       _iters(700))]),

@@ -8,6 +8,8 @@ work_dir = 'work_dirs/compare/digits_seg'
 metric = 'mIoU'
 metric_label = 'mIoU (%)'
 seeds = [0, 1, 2]
+# training iterations of every method after the baseline; checked before anything runs
+budget = dict(default=400)
 ratios = [0.6, 0.35, 0.15]
 setup = [dict(call='gdpseg.datasets.make_digits_voc', root='{work_dir}/data/VOCdevkit/VOC2012',
               num_train=256, num_val=64, digits_per_image=(1, 2), digit_size=(0.4, 0.7))]

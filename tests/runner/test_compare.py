@@ -113,3 +113,19 @@ def test_statistics_and_winners():
     rows[0]['flops_ratio'] = 0.3
     text = markdown(summarize(rows), rows, 'top-1')
     assert '1 runs ended more than 5 points below' in text and 'a r=0.5 s=0: 30.0 %' in text
+
+
+@pytest.mark.parametrize('name', ['digits_cls', 'digits_seg'])
+def test_shipped_studies_give_every_method_the_same_training(name):
+    from gdpseg.utils import register_all_modules
+    register_all_modules()
+    compare = _tool('compare')
+    study = compare.load_study(str(ROOT / 'configs' / 'compare' / f'{name}.py'))
+    iters = compare.check_budgets(study)
+    assert len(iters) == len(study.methods) >= 5
+    assert {n for m, n in zip(study.methods, iters.values()) if not m.get('from_scratch')} == \
+        {study.budget['default']}
+    # one iteration more for one method is refused, by name
+    study.methods[0]['stages'][-1].setdefault('options', []).append('train_cfg.max_iters=1')
+    with pytest.raises(ValueError, match=f"unequal training budgets.*{study.methods[0]['name']}"):
+        compare.check_budgets(study)
