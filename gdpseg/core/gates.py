@@ -51,11 +51,20 @@ class GateSet(nn.Module):
         keep_connected: The proximal step never zeroes all gates of a group that every path
             from the input to an output crosses (:meth:`ChannelGroups.cut_groups`), so the
             network cannot collapse to a constant; branches (ASPP, residual) may still die.
+        max_death_share: Also keep (at least one channel of) every group whose death alone
+            would remove more than this share of the network's FLOPs (:func:`death_shares`):
+            e.g. a backbone stage's residual trunk in a segmentation network whose low-level
+            branch still connects input and output. ``None`` (default, the paper): any group
+            outside ``keep_connected`` may die.
     """
 
     def __init__(self, channel_groups: ChannelGroups, eps: float = 0.1, init: float = 1.0,
-                 resource: Union[str, dict, Resource] = 'flops', keep_connected: bool = True):
+                 resource: Union[str, dict, Resource] = 'flops', keep_connected: bool = True,
+                 max_death_share: Optional[float] = None):
         super().__init__()
+        if max_death_share is not None and not 0 < max_death_share <= 1:
+            raise ValueError(f'max_death_share must be in (0, 1] or None, got {max_death_share}')
+        self.max_death_share = max_death_share
         if not eps > 0:
             raise ValueError(f'eps must be > 0, got {eps}')
         self.channel_groups = channel_groups
@@ -253,6 +262,9 @@ class GateSet(nn.Module):
             return lam
         alphas = [self.alphas[i] for i in idx]
         cut = set(self.channel_groups.cut_groups()) if self.keep_connected else set()
+        if self.max_death_share is not None:
+            shares = death_shares(self.channel_groups)
+            cut |= {i for i, share in shares.items() if share > self.max_death_share}
         hat = [a.detach().clone() for a in alphas]
         sizes = [g.size for g in self.groups]
         protected = [j for j, i in enumerate(idx) if i in cut]
@@ -287,6 +299,22 @@ class GateSet(nn.Module):
     def summary(self) -> str:
         """A table of groups: size, channels the export keeps, prunable or why not."""
         return self.channel_groups.summary(self.plan())
+
+
+def death_shares(channel_groups) -> Dict[int, float]:
+    """Per prunable group: the share of the full network's FLOPs that removing all its
+    channels (and so every layer that only it feeds) takes away, the others kept whole."""
+    def build():
+        full = channel_groups.full_flops()
+        base = full_plan(channel_groups)
+        out = {}
+        for i, g in enumerate(channel_groups.groups):
+            if g.prunable:
+                keep = list(base.keep)
+                keep[i] = keep[i][:0]
+                out[i] = 1 - plan_flops(channel_groups, PruningPlan(keep)) / full
+        return out
+    return channel_groups.cached('death_shares', build)
 
 
 class _GateHook:

@@ -380,3 +380,32 @@ def test_min_channels_holds_for_surviving_groups_and_branches_may_still_die():
     new = alternating_prox(hat, res, [0, 1], [4, 4], lr=1.0, lam=1.0, min_keep=3,
                            protected=[1])
     assert torch.count_nonzero(new[1]) == 3  # a protected group keeps min_keep
+
+
+def test_max_death_share_keeps_groups_whose_death_would_take_most_of_the_network():
+    from gdpseg.core import GateSet, plan_flops, trace_groups
+    from gdpseg.core.gates import death_shares
+    from gdpseg.models import DeepLabV3Plus
+
+    torch.manual_seed(0)
+    net = DeepLabV3Plus(num_classes=5, depth=18, output_stride=32, rates=(1, 2, 3),
+                        aspp_channels=16, low_level_proj=8).eval()
+    groups = trace_groups(net, (torch.randn(1, 3, 64, 64),))
+    shares = death_shares(groups)
+    trunk = next(i for i, g in enumerate(groups.groups) if g.name.startswith('backbone.layer2.0'
+                                                                            '.conv2'))
+    assert trunk not in groups.cut_groups()  # the low-level branch still connects in and out
+    # the share is what the export of that group's death loses
+    gates = GateSet(groups)
+    with torch.no_grad():
+        gates.alphas[trunk].zero_()
+    lost = 1 - plan_flops(groups, gates.plan()) / groups.full_flops()
+    assert shares[trunk] == pytest.approx(lost) and shares[trunk] > 0.2
+    for limit, survives in ((None, False), (0.2, True)):
+        gates = GateSet(groups, max_death_share=limit)
+        gates.prox_step(lr=1.0, lam=1e6)  # a step that zeroes everything it may
+        assert (gates.live(trunk) > 0) == survives
+        small = [i for i, s in shares.items() if s < 0.2 and i not in groups.cut_groups()]
+        assert small and all(gates.live(i) == 0 for i in small)
+    with pytest.raises(ValueError, match='max_death_share'):
+        GateSet(groups, max_death_share=0)

@@ -29,6 +29,9 @@ class GDPAlgorithm(PruningAlgorithm):
             resource registered with :func:`gdpseg.core.register_resource` (or its dict).
         keep_connected: Groups whose death would cut the input from an output (the stem, a
             trunk) keep at least one channel; ``False`` lets any group die.
+        max_death_share: Keep (at least one channel of) every group whose death alone would
+            remove more than this share of the FLOPs (see :class:`GateSet`); ``None``: the
+            paper's rule, any group outside ``keep_connected`` may die.
         init_spread: Start each α at ``init · (1 − init_spread · u)``, u uniform in [0, 1)
             (from the run's seed), instead of all at ``init`` (the paper). With equal α, the
             proximal step lowers a group's α by the same β while the loss gradient through a
@@ -43,13 +46,15 @@ class GDPAlgorithm(PruningAlgorithm):
                  forward_mode: Optional[str] = 'tensor', eps: float = 0.1, init: float = 1.0,
                  exclude: Sequence[str] = (), min_channels: int = 1, channel_multiple: int = 1,
                  strict: bool = False, resource='flops', keep_connected: bool = True,
-                 init_spread: float = 0.0, data_preprocessor=None, init_cfg=None):
+                 init_spread: float = 0.0, max_death_share: Optional[float] = None,
+                 data_preprocessor=None, init_cfg=None):
         if not 0 <= init_spread < 1:
             raise ValueError(f'init_spread must be in [0, 1), got {init_spread}')
         super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
                          channel_multiple, strict, data_preprocessor, init_cfg)
         self.init = float(init)
-        self.gates: GateSet = GateSet(self._groups, eps, init, resource, keep_connected)
+        self.gates: GateSet = GateSet(self._groups, eps, init, resource, keep_connected,
+                                      max_death_share)
         self.init_spread = float(init_spread)
         if init_spread:
             with torch.no_grad():
