@@ -47,6 +47,8 @@ methods = [
     dict(name='gdp_keep', label='GDP, groups over 20 % of FLOPs kept',
          stages=[dict(_gdp[0], options=_gdp[0]['options'] + ['model.max_death_share=0.2']),
                  *_gdp[1:]] + _ft),
+    dict(name='gdp_adamw', label='GDP with AdamW (the baseline\'s optimiser)',
+         stages=[dict(_gdp[0], train=_demo + 'gdp_adamw.py'), *_gdp[1:]] + _ft),
     dict(name='l1', label='L1 filters (PFEC)',
          stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
     dict(name='random', label='random channels',
