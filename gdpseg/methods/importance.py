@@ -20,13 +20,15 @@ import torch
 from gdpseg.core import PruningPlan, keep_by_score, plan_flops
 
 
-def _by_group(groups, segs, values: torch.Tensor, scores: List[torch.Tensor]) -> None:
-    """Add per-position ``values`` along an axis made of ``segs`` to the groups' scores."""
+def add_by_group(groups, segs, values: torch.Tensor, scores: List[torch.Tensor]) -> None:
+    """Add per-position ``values`` along an axis made of ``segs`` to the groups' scores
+    (differentiable: the scores of a group stay a function of ``values``)."""
     offset = 0
     for s in segs:
         i = groups.group_index(s)
         n = groups.groups[i].size
-        scores[i] += values[offset:offset + n * s.expand].view(n, s.expand).sum(1).float()
+        part = values[offset:offset + n * s.expand].view(n, s.expand).sum(1).float()
+        scores[i] = scores[i] + part
         offset += n * s.expand
 
 
@@ -41,7 +43,7 @@ def filter_l1(groups) -> List[torch.Tensor]:
         w = modules[rec.name].weight.detach()
         if rec.transposed:
             w = w.transpose(0, 1)
-        _by_group(groups, rec.out_segs, w.abs().reshape(w.shape[0], -1).sum(1), scores)
+        add_by_group(groups, rec.out_segs, w.abs().reshape(w.shape[0], -1).sum(1), scores)
     return scores
 
 
@@ -53,7 +55,7 @@ def bn_gamma(groups) -> List[torch.Tensor]:
     for rec in groups.graph.modules.values():
         weight = getattr(modules[rec.name], 'weight', None)
         if rec.kind == 'norm' and weight is not None:
-            _by_group(groups, rec.in_segs, weight.detach().abs(), scores)
+            add_by_group(groups, rec.in_segs, weight.detach().abs(), scores)
     return scores
 
 

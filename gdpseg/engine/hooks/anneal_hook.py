@@ -1,6 +1,7 @@
 """A method's temperature over training (continuous sparsification's β) inside the Runner."""
 from mmengine.hooks import Hook
 
+from gdpseg.engine.utils import unwrap_model
 from gdpseg.registry import HOOKS
 
 
@@ -15,7 +16,7 @@ class AnnealHook(Hook):
     priority = 'ABOVE_NORMAL'  # before CheckpointHook (VERY_LOW) saves this iteration
 
     def _anneal(self, runner, done):
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        model = unwrap_model(runner.model)
         if not hasattr(model, 'anneal'):
             raise TypeError(f'AnnealHook needs a model with anneal(progress) '
                             f'(ContinuousSparsification), got {type(model).__name__}')

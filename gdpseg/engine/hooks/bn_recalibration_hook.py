@@ -4,6 +4,7 @@ import copy
 from mmengine.hooks import Hook
 
 from gdpseg.engine.bn_recalibration import mmengine_batches, recalibrate_bn, tensor_forward
+from gdpseg.engine.utils import unwrap_model
 from gdpseg.registry import HOOKS
 
 
@@ -20,7 +21,7 @@ class BNRecalibrationHook(Hook):
         self.num_batches = int(num_batches)
 
     def before_train(self, runner):
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        model = unwrap_model(runner.model)
         # a dataloader of its own: iterating the training loop's one would consume (and, with
         # MMEngine's InfiniteSampler, close) the loop's index stream
         loader = runner.build_dataloader(copy.deepcopy(runner.cfg.train_dataloader),

@@ -4,6 +4,7 @@ import math
 import torch
 from mmengine.hooks import Hook
 
+from gdpseg.engine.utils import unwrap_model
 from gdpseg.registry import HOOKS
 
 
@@ -30,7 +31,7 @@ class FiniteCheckHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         bad = [k for k, v in (outputs or {}).items() if not math.isfinite(_value(v))]
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        model = unwrap_model(runner.model)
         gates = getattr(model, 'gates', None)
         if gates is not None:
             if not math.isfinite(float(gates.eps)) or float(gates.eps) <= 0:

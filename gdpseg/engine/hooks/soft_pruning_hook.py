@@ -1,6 +1,7 @@
 """The zeroing step of soft pruning methods (Soft Filter Pruning) inside the Runner."""
 from mmengine.hooks import Hook
 
+from gdpseg.engine.utils import unwrap_model
 from gdpseg.registry import HOOKS
 
 
@@ -21,7 +22,7 @@ class SoftPruningHook(Hook):
         self.interval = int(interval)
 
     def _soften(self, runner):
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        model = unwrap_model(runner.model)
         if not hasattr(model, 'soften'):
             raise TypeError(f'SoftPruningHook needs a model with soften() (SoftFilterPruning), '
                             f'got {type(model).__name__}')

@@ -16,6 +16,7 @@ import torch
 
 from gdpseg.core import build_resource, full_plan
 from gdpseg.methods import plan_at_ratio
+from gdpseg.methods.importance import add_by_group
 from gdpseg.methods.soft import FILTER_KINDS
 from gdpseg.registry import MODELS
 
@@ -68,13 +69,7 @@ class NaiveSL0(PruningAlgorithm):
         sq = [torch.zeros(g.size) for g in groups.groups]
         for module, segs, transposed in self._producers:
             w = module.weight.transpose(0, 1) if transposed else module.weight
-            rows = w.reshape(w.shape[0], -1).pow(2).sum(1)
-            offset = 0
-            for s in segs:
-                i = groups.group_index(s)
-                n = groups.groups[i].size
-                sq[i] = sq[i] + rows[offset:offset + n * s.expand].view(n, s.expand).sum(1)
-                offset += n * s.expand
+            add_by_group(groups, segs, w.reshape(w.shape[0], -1).pow(2).sum(1), sq)
         return sq
 
     def gate_values(self) -> List[torch.Tensor]:
