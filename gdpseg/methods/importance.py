@@ -32,6 +32,26 @@ def add_by_group(groups, segs, values: torch.Tensor, scores: List[torch.Tensor])
         offset += n * s.expand
 
 
+def filter_producers(groups, kinds=('conv', 'grouped', 'depthwise', 'linear')):
+    """``(module, out_segs, transposed)`` of every conv/linear whose filters produce channels of
+    a prunable group (weight-standardised convs are not among ``kinds``: their filter norm
+    means nothing)."""
+    modules = dict(groups.model.named_modules())
+    return [(modules[r.name], r.out_segs, r.transposed) for r in groups.graph.modules.values()
+            if r.out_segs and r.kind in kinds and
+            any(groups.group_of(s).prunable for s in r.out_segs)]
+
+
+def filter_sq_norms(groups, producers) -> List[torch.Tensor]:
+    """Per group, per channel: the squared L2 norm of every filter producing it, summed over
+    its producers (differentiable in the weights)."""
+    sq = [torch.zeros(g.size) for g in groups.groups]
+    for module, segs, transposed in producers:
+        w = module.weight.transpose(0, 1) if transposed else module.weight
+        add_by_group(groups, segs, w.reshape(w.shape[0], -1).pow(2).sum(1), sq)
+    return sq
+
+
 @torch.no_grad()
 def filter_l1(groups) -> List[torch.Tensor]:
     """Per group, per channel: L1 norm of the conv/linear filters producing it."""

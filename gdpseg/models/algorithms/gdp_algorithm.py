@@ -53,8 +53,8 @@ class GDPAlgorithm(PruningAlgorithm):
         super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
                          channel_multiple, strict, data_preprocessor, init_cfg)
         self.init = float(init)
-        self.gates: GateSet = GateSet(self._groups, eps, init, resource, keep_connected,
-                                      max_death_share)
+        self.gates: GateSet = self.build_gates(eps, init, resource, keep_connected,
+                                               max_death_share)
         self.init_spread = float(init_spread)
         if init_spread:
             with torch.no_grad():
@@ -63,6 +63,10 @@ class GDPAlgorithm(PruningAlgorithm):
                         alpha.mul_(1 - init_spread * torch.rand(alpha.shape))
 
     gated = True
+
+    def build_gates(self, eps, init, resource, keep_connected, max_death_share) -> GateSet:
+        """The gates on this model's channel groups (a variant of GDP overrides this)."""
+        return GateSet(self._groups, eps, init, resource, keep_connected, max_death_share)
 
     def plan(self):
         """The pruning plan of the gates now (:meth:`GateSet.plan`)."""

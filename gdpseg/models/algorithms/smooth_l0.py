@@ -16,7 +16,7 @@ import torch
 
 from gdpseg.core import build_resource, full_plan
 from gdpseg.methods import plan_at_ratio
-from gdpseg.methods.importance import add_by_group
+from gdpseg.methods.importance import filter_producers, filter_sq_norms
 from gdpseg.methods.soft import FILTER_KINDS
 from gdpseg.registry import MODELS
 
@@ -49,12 +49,7 @@ class NaiveSL0(PruningAlgorithm):
                          channel_multiple, strict, data_preprocessor, init_cfg)
         self.ratio, self.lam, self.eps_final = float(ratio), float(lam), float(eps_final)
         groups = self.channel_groups
-        modules = dict(groups.model.named_modules())
-        # (module, its out_segs, transposed) of every filter producing a prunable group
-        self._producers = [(modules[r.name], r.out_segs, r.transposed)
-                           for r in groups.graph.modules.values()
-                           if r.out_segs and r.kind in FILTER_KINDS and
-                           any(groups.group_of(s).prunable for s in r.out_segs)]
+        self._producers = filter_producers(groups, FILTER_KINDS)
         self._resource = build_resource('flops', groups)
         self._full = self._resource.plan_value(groups, full_plan(groups))
         # ε₀ per channel: a tenth of the squared norms when training first sees them (after a
@@ -65,12 +60,7 @@ class NaiveSL0(PruningAlgorithm):
 
     def squared_norms(self) -> List[torch.Tensor]:
         """Per group, per channel: the squared L2 norm of the filters producing it."""
-        groups = self.channel_groups
-        sq = [torch.zeros(g.size) for g in groups.groups]
-        for module, segs, transposed in self._producers:
-            w = module.weight.transpose(0, 1) if transposed else module.weight
-            add_by_group(groups, segs, w.reshape(w.shape[0], -1).pow(2).sum(1), sq)
-        return sq
+        return filter_sq_norms(self.channel_groups, self._producers)
 
     def gate_values(self) -> List[torch.Tensor]:
         """g_ε of every channel's filter norm (ones for fixed groups)."""
