@@ -1,6 +1,6 @@
 """Task networks in plain PyTorch and the MMEngine models around them, in gdpseg's MODELS."""
-from .algorithms import (ContinuousSparsification, GDPAlgorithm, NaiveSL0, NetworkSlimming,
-                         OneShotPruning, PruningAlgorithm, SoftFilterPruning)
+from .algorithms import (ContinuousSparsification, GDPAlgorithm, KernelGDP, NaiveSL0,
+                         NetworkSlimming, OneShotPruning, PruningAlgorithm, SoftFilterPruning)
 from .backbones import CifarResNetBackbone, CifarVGG
 from .cifar_resnet import CifarResNet
 from .deeplabv3plus import DeepLabV3Plus
@@ -11,6 +11,7 @@ from .style_transfer import StyleTransferModel
 from .transformer_net import TransformerNet
 
 __all__ = ['CifarResNet', 'CifarResNetBackbone', 'CifarVGG', 'ContinuousSparsification',
-           'DeepLabV3Plus', 'ExportedNetwork', 'GDPAlgorithm', 'NaiveSL0', 'NetworkSlimming',
-           'OneShotPruning', 'PlainSegmentor', 'PrunedModel', 'PruningAlgorithm', 'SMPModel',
-           'SoftFilterPruning', 'StyleTransferModel', 'TransformerNet']
+           'DeepLabV3Plus', 'ExportedNetwork', 'GDPAlgorithm', 'KernelGDP', 'NaiveSL0',
+           'NetworkSlimming', 'OneShotPruning', 'PlainSegmentor', 'PrunedModel',
+           'PruningAlgorithm', 'SMPModel', 'SoftFilterPruning', 'StyleTransferModel',
+           'TransformerNet']

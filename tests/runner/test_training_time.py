@@ -240,3 +240,58 @@ def test_naive_sl0_penalises_filter_norms_and_its_checkpoint_keeps_eps(tmp_path,
     values = fresh.gate_values()  # ε₀ from these weights: every prunable g starts at 1/1.1
     prunable = [v for v, g in zip(values, fresh.channel_groups.groups) if g.prunable]
     assert all(torch.allclose(v, torch.full_like(v, 1 / 1.1)) for v in prunable)
+
+
+KERNEL_GDP = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='KernelGDP', architecture=_base_.model,
+             input_shape=(1, 3, 32, 32), forward_mode='tensor')
+optim_wrapper = dict(constructor='GDPOptimWrapperConstructor',
+                     paramwise_cfg=dict(gate_lr_mult=1.0))
+custom_hooks = [dict(type='GDPHook', lam=3000.0, eps_factor=0.9, eps_period=1)]
+"""
+
+
+def test_kernel_gates_threshold_filter_norms_and_export_exactly(tmp_path, monkeypatch):
+    from gdpseg.methods.importance import filter_sq_norms
+    from gdpseg.models import KernelGDP
+
+    torch.manual_seed(0)
+    model = KernelGDP(CifarResNet(20), input_shape=(1, 3, 32, 32), forward_mode=None)
+    gates, groups = model.gates, model.channel_groups
+    model.train()
+    x = torch.randn(2, 3, 32, 32)
+    model.architecture(x).sum().backward()  # the gates' gradient reaches the filters
+    assert all(a.grad is None for a in gates.alphas)  # α is not in the forward: x is ‖w‖
+    first = next(p for m, _, _ in gates._producers for p in [m.weight])
+    assert first.grad is not None and bool(first.grad.abs().sum() > 0)
+    prunable = [i for i, g in enumerate(groups.groups) if g.prunable]
+    assert all(torch.allclose(gates.gate(i), torch.full((groups.groups[i].size,), 1 / 1.1))
+               for i in prunable)  # x starts at 1
+    with torch.no_grad():  # filters of unequal norms (training would make them so)
+        for module, _, transposed in gates._producers:
+            w = module.weight.transpose(0, 1) if transposed else module.weight
+            w.mul_(torch.rand(w.shape[0]).view(-1, *[1] * (w.dim() - 1)) + 0.05)
+    before = [x.detach().clone() for x in gates.relative_norms()]
+    lam = gates.prox_step(lr=0.05, lam=1e4, min_ratio=0.7)  # a floor: λ found by bisection
+    assert 0 < lam < 1e4 and 0.7 <= gates.resource_ratio() < 0.8
+    after = gates.relative_norms()
+    assert all(torch.allclose(after[i], gates.alphas[i]) for i in prunable)  # α mirrors x
+    assert all(bool((after[i] < before[i]).all()) for i in prunable)  # every norm shrank
+    zero = [after[i] == 0 for i in prunable]
+    assert any(bool(z.any()) for z in zero) and not all(bool(z.all()) for z in zero)
+    # the zeroed channels' filters are exactly zero, the others not, and they stay dead
+    sq = filter_sq_norms(groups, gates._producers)
+    assert all(torch.equal(sq[i] == 0, z) for i, z in zip(prunable, zero))
+    assert int(gates.dead.sum()) == sum(int(z.sum()) for z in zero)
+
+    # through the Runner: trained, checkpointed, exported with the gated network's outputs
+    cfg = _write(tmp_path, 'kernel', KERNEL_GDP, monkeypatch)
+    _tool('train').main([cfg, '--work-dir', str(tmp_path / 'run'), '--quiet'])
+    ckpt = tmp_path / 'run' / 'iter_4.pth'
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
+    assert bool(state['gates.norm_ready']) and bool(state['gates.dead'].any())
+    info = _tool('prune').main([cfg, str(ckpt), '--out', str(tmp_path / 'export'),
+                                '--no-onnx'])
+    assert info['flops']['ratio'] < 1
+    assert info['max_relative_difference_to_gated'] < 1e-5

@@ -1,9 +1,11 @@
 from .base import PruningAlgorithm
 from .continuous_sparsification import ContinuousSparsification
 from .gdp_algorithm import GDPAlgorithm
+from .kernel_gates import KernelGDP, KernelNormGates
 from .one_shot import OneShotPruning
 from .smooth_l0 import NaiveSL0
 from .training_time import NetworkSlimming, SoftFilterPruning
 
-__all__ = ['ContinuousSparsification', 'GDPAlgorithm', 'NaiveSL0', 'NetworkSlimming',
-           'OneShotPruning', 'PruningAlgorithm', 'SoftFilterPruning']
+__all__ = ['ContinuousSparsification', 'GDPAlgorithm', 'KernelGDP', 'KernelNormGates',
+           'NaiveSL0', 'NetworkSlimming', 'OneShotPruning', 'PruningAlgorithm',
+           'SoftFilterPruning']
