@@ -46,6 +46,10 @@ methods = [
     dict(name='gdp_scratch', label='GDP from scratch', from_scratch=True,  # 600 + 100
          stages=[dict(_gdp[0], options=['load_from=None', 'custom_hooks.0.lam.ratio={ratio}'] +
                       _iters(600)), *_gdp[1:]] + _ft),
+    dict(name='gdp_kernel', label='GDP ablation: gates of conv kernels (Eq. 10)',
+         stages=[dict(_gdp[0], train=_demo + 'kernel_gdp.py'),
+                 dict(test=_demo + 'kernel_gdp.py', record='gated'),
+                 dict(prune=_demo + 'kernel_gdp.py')] + _ft),
     dict(name='l1', label='L1 filters (PFEC)',
          stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
     dict(name='l1_clr', label='L1 filters, one-cycle fine-tuning',
@@ -55,6 +59,11 @@ methods = [
                      'param_scheduler.0.end=75', 'param_scheduler.1.begin=75',
                      'param_scheduler.1.end=300', 'param_scheduler.1.T_max=225',
                      'default_hooks.checkpoint.interval=300'])]),
+    dict(name='l1_rewind', label='L1 filters, LR rewinding',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}']),
+                 dict(train=_demo + 'finetune_rewind.py', options=[
+                     'model.plan={export}/plan.json', 'train_cfg.max_iters=300',
+                     'param_scheduler.0.rewind=100', 'default_hooks.checkpoint.interval=300'])]),
     dict(name='random', label='random channels',
          stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
                                           'model.seed={seed}'])] + _ft_all),

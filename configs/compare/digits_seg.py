@@ -49,6 +49,9 @@ methods = [
                  *_gdp[1:]] + _ft),
     dict(name='gdp_adamw', label='GDP with AdamW (the baseline\'s optimiser)',
          stages=[dict(_gdp[0], train=_demo + 'gdp_adamw.py'), *_gdp[1:]] + _ft),
+    dict(name='gdp_glr', label='GDP, gate lr x100',
+         stages=[dict(_gdp[0], options=_gdp[0]['options'] +
+                      ['optim_wrapper.paramwise_cfg.gate_lr_mult=100']), *_gdp[1:]] + _ft),
     dict(name='l1', label='L1 filters (PFEC)',
          stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
     dict(name='random', label='random channels',

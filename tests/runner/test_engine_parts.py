@@ -348,3 +348,26 @@ def test_an_smp_network_is_a_config_component_and_gates_like_the_others():
                                    rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match='download'):
         MODELS.build(dict(type='SMPModel', arch='Unet', encoder_weights='imagenet'))
+
+
+def test_rewound_cosine_replays_the_tail_of_the_baselines_schedule():
+    from mmengine.optim.scheduler import CosineAnnealingLR
+
+    from gdpseg.engine import RewoundCosineLR
+
+    def lrs(make, steps):
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.05)
+        scheduler, out = make(optimizer), []
+        for _ in range(steps):
+            out.append(optimizer.param_groups[0]['lr'])
+            optimizer.step()
+            scheduler.step()
+        return out
+
+    baseline = lrs(lambda o: CosineAnnealingLR(o, T_max=40, eta_min=0.001), 40)
+    rewound = lrs(lambda o: RewoundCosineLR(o, T_max=40, rewind=15, eta_min=0.001), 25)
+    assert rewound == pytest.approx(baseline[15:], rel=1e-6)
+    assert rewound[0] < 0.05  # it starts part-way, not at the optimizer's lr
+    with pytest.raises(ValueError, match='rewind'):
+        RewoundCosineLR(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1),
+                        T_max=40, rewind=40)
