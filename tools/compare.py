@@ -285,8 +285,11 @@ def report(study, failed=()):
     if not rows:
         raise FileNotFoundError(f'no results under {study.work_dir}: run without --collect')
     order = {m['name']: i for i, m in enumerate(study.methods)}
-    rows = [dict(r, order=order.get(r['method'], -1 if r['method'] == 'baseline' else
-                                    len(order))) for r in rows]
+    labels = {m['name']: m.get('label', m['name']) for m in study.methods}
+    # the study's labels now (a relabelled method needs no rerun)
+    rows = [dict(r, label=labels.get(r['method'], r['label']),
+                 order=order.get(r['method'], -1 if r['method'] == 'baseline' else len(order)))
+            for r in rows]
     rows.sort(key=lambda r: (r['order'], -r['ratio'], r['seed']))
     summary = summarize(rows)
     label = study.get('metric_label', study.metric)

@@ -90,6 +90,11 @@ def test_compare_runs_a_study_and_writes_table_and_plot(study):
     # results are kept: collecting runs nothing and writes the same table
     assert compare.main([str(path), '--collect']) == 0
     assert (work / 'comparison.md').read_text() == text
+    # ... and takes the labels from the study as it is now
+    path.write_text(path.read_text().replace("label='L1'", "label='L1 filters'"))
+    assert compare.main([str(path), '--collect']) == 0
+    assert '| L1 filters | 50 % |' in (work / 'comparison.md').read_text()
+    path.write_text(path.read_text().replace("label='L1 filters'", "label='L1'"))
     # a method that fails is named, with its log, and the others are still tabulated
     assert compare.main([str(path), '--jobs', '0', '--only', 'broken', '--seeds', '0']) == 1
     assert (work / 'broken' / 'r0.5_s0' / 'error.txt').is_file()
