@@ -43,6 +43,9 @@ methods = [
     dict(name='gdp_spread', label='GDP, α spread 0.3',
          stages=[dict(_gdp[0], options=_gdp[0]['options'] + ['model.init_spread=0.3']),
                  *_gdp[1:]] + _ft),
+    dict(name='gdp_glr', label='GDP, gate lr ×100',
+         stages=[dict(_gdp[0], options=_gdp[0]['options'] +
+                      ['optim_wrapper.paramwise_cfg.gate_lr_mult=100']), *_gdp[1:]] + _ft),
     dict(name='gdp_scratch', label='GDP from scratch', from_scratch=True,  # 600 + 100
          stages=[dict(_gdp[0], options=['load_from=None', 'custom_hooks.0.lam.ratio={ratio}'] +
                       _iters(600)), *_gdp[1:]] + _ft),

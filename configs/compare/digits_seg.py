@@ -1,10 +1,9 @@
 # The segmentation demo (a small DeepLabV3+, scikit-learn digits on 64x64 canvases in VOC
-# layout, 256 training / 64 validation images) at three FLOPs ratios and three seeds: GDP (with
-# and without the α spread) against one-shot L1 and random pruning. Every method gets 400
-# iterations after the shared 800-iteration baseline (pruning-time training + fine-tuning),
-# fine-tuned with the same recipe. More methods: add them as in digits_cls.py
-# (configs/demo/digits_deeplabv3plus_slimming.py is Network Slimming for this model).
-#   python tools/compare.py configs/compare/digits_seg.py --jobs 2
+# layout, 256 training / 64 validation images) at three FLOPs ratios and three seeds: GDP and
+# its variants against Network Slimming, Soft Filter Pruning and one-shot L1 and random pruning.
+# Every method gets 400 iterations after the shared 800-iteration baseline (pruning-time
+# training + fine-tuning), fine-tuned with the same recipe. More methods: as in digits_cls.py.
+#   python tools/compare.py configs/compare/digits_seg.py --jobs 1 --threads 2
 title = 'Digits segmentation, DeepLabV3+ R18 (mIoU on 64 images)'
 work_dir = 'work_dirs/compare/digits_seg'
 metric = 'mIoU'
@@ -49,9 +48,17 @@ methods = [
                  *_gdp[1:]] + _ft),
     dict(name='gdp_adamw', label='GDP with AdamW (the baseline\'s optimiser)',
          stages=[dict(_gdp[0], train=_demo + 'gdp_adamw.py'), *_gdp[1:]] + _ft),
-    dict(name='gdp_glr', label='GDP, gate lr x100',
+    dict(name='gdp_glr', label='GDP, gate lr ×100',
          stages=[dict(_gdp[0], options=_gdp[0]['options'] +
                       ['optim_wrapper.paramwise_cfg.gate_lr_mult=100']), *_gdp[1:]] + _ft),
+    dict(name='slimming', label='Network Slimming',
+         stages=[dict(train=_demo + 'slimming.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'slimming.py', options=['model.ratio={ratio}'])] + _ft),
+    dict(name='sfp', label='Soft Filter Pruning',
+         stages=[dict(train=_demo + 'sfp.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'sfp.py', options=['model.ratio={ratio}'])] + _ft),
     dict(name='l1', label='L1 filters (PFEC)',
          stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
     dict(name='random', label='random channels',
