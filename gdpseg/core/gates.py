@@ -134,11 +134,7 @@ class GateSet(nn.Module):
 
     def gate_vector(self, segs) -> torch.Tensor:
         """Gate values along a channel axis made of ``segs``."""
-        parts = []
-        for s in segs:
-            vec = self.gate(self.channel_groups.group_index(s))
-            parts.append(vec.repeat_interleave(s.expand) if s.expand > 1 else vec)
-        return parts[0] if len(parts) == 1 else torch.cat(parts)
+        return self.channel_groups.along(segs, self.gate)
 
     @torch.no_grad()
     def gate_values(self) -> torch.Tensor:

@@ -9,8 +9,9 @@ import contextlib
 import fnmatch
 import warnings
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence
 
+import torch
 import torch.nn as nn
 
 from .graph import ChannelGraph, Seg
@@ -145,6 +146,15 @@ class ChannelGroups:
 
     def group_of(self, seg: Seg) -> Group:
         return self.groups[self.group_index(seg)]
+
+    def along(self, segs, per_group: Callable[[int], torch.Tensor]) -> torch.Tensor:
+        """A vector along a channel axis made of ``segs``: ``per_group(i)`` (one value per
+        channel of group ``i``) for each segment, repeated where the axis expands a channel."""
+        parts = []
+        for s in segs:
+            vec = per_group(self.group_index(s))
+            parts.append(vec.repeat_interleave(s.expand) if s.expand > 1 else vec)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def has_group(self, node: int) -> bool:
         """Whether a graph node belongs to one of the groups (not every node does)."""

@@ -23,15 +23,13 @@ class ExportMismatchError(RuntimeError):
 
 
 def _factor_vector(groups, plan: PruningPlan, segs) -> torch.Tensor:
-    parts = []
-    for s in segs:
-        i = groups.group_index(s)
+    def factors(i):
         vec = torch.zeros(groups.groups[i].size)
         scale = plan.group_scale(i)
         k = plan.keep[i]
         vec[k] = scale[k].float() if scale is not None else 1.0
-        parts.append(vec.repeat_interleave(s.expand))
-    return torch.cat(parts)
+        return vec
+    return groups.along(segs, factors)
 
 
 @torch.no_grad()

@@ -13,6 +13,15 @@ from gdpseg.core import PruningPlan
 FILTER_KINDS = ('conv', 'grouped', 'depthwise', 'linear')
 
 
+def _dropped(groups, plan: PruningPlan, i: int) -> torch.Tensor:
+    """The channels of group ``i`` the plan drops (none of a fixed group)."""
+    mask = torch.zeros(groups.groups[i].size, dtype=torch.bool)
+    if groups.groups[i].prunable:
+        mask[:] = True
+        mask[plan.keep[i]] = False
+    return mask
+
+
 @torch.no_grad()
 def zero_dropped(groups, plan: PruningPlan) -> int:
     """Zero the weights (and biases) of every conv/linear filter producing a channel the plan
@@ -27,16 +36,7 @@ def zero_dropped(groups, plan: PruningPlan) -> int:
         if not rec.out_segs or rec.kind not in FILTER_KINDS:
             continue
         module = modules[rec.name]
-        drop = []
-        for s in rec.out_segs:
-            i = groups.group_index(s)
-            g = groups.groups[i]
-            mask = torch.ones(g.size, dtype=torch.bool)
-            mask[plan.keep[i]] = False
-            if not g.prunable:
-                mask[:] = False
-            drop.append(mask.repeat_interleave(s.expand) if s.expand > 1 else mask)
-        drop = torch.cat(drop)
+        drop = groups.along(rec.out_segs, lambda i: _dropped(groups, plan, i))
         if not bool(drop.any()):
             continue
         weight = module.weight

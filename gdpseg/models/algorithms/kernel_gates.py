@@ -117,11 +117,7 @@ class KernelNormGates(GateSet):
     def _scale_filters(self, factors: List[torch.Tensor]) -> None:
         groups = self.channel_groups
         for module, segs, transposed in self._producers:
-            parts = []
-            for s in segs:
-                f = factors[groups.group_index(s)]
-                parts.append(f.repeat_interleave(s.expand) if s.expand > 1 else f)
-            f = torch.cat(parts)
+            f = groups.along(segs, factors.__getitem__)
             w = module.weight.transpose(0, 1) if transposed else module.weight
             w.mul_(f.view(-1, *[1] * (w.dim() - 1)).to(w.dtype))
             bias = getattr(module, 'bias', None)
