@@ -295,3 +295,77 @@ def test_kernel_gates_threshold_filter_norms_and_export_exactly(tmp_path, monkey
                                 '--no-onnx'])
     assert info['flops']['ratio'] < 1
     assert info['max_relative_difference_to_gated'] < 1e-5
+
+
+BWCP_CFG = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='BWCP', architecture=_base_.model,
+             input_shape=(1, 3, 32, 32), ratio=0.5, lam_gamma={s}, lam_beta={s})
+"""
+
+
+def _betas(ckpt):
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
+    return sum(float(v.sum()) for k, v in state.items()
+               if k.endswith('bn1.bias') or k.endswith('bn2.bias'))
+
+
+def test_bwcp_regularises_gamma_and_beta_and_exports_exactly(tmp_path, monkeypatch):
+    train, prune = _tool('train'), _tool('prune')
+    runs = {}
+    for s in (0.0, 0.5):
+        cfg = _write(tmp_path, f'bwcp{s}', BWCP_CFG.format(s=s), monkeypatch)
+        train.main([cfg, '--work-dir', str(tmp_path / f'run{s}'), '--quiet',
+                    '--cfg-options', 'randomness.seed=0'])
+        runs[s] = tmp_path / f'run{s}' / 'iter_4.pth'
+    # the same seed, data and mask noise: the sparse regularisation lowered γ and β
+    assert _gammas(runs[0.5]) < _gammas(runs[0.0]) - 0.1
+    assert _betas(runs[0.5]) < _betas(runs[0.0]) - 0.1
+    info = prune.main([str(tmp_path / 'bwcp0.5.py'), str(runs[0.5]), '--out',
+                       str(tmp_path / 'export'), '--no-onnx'])
+    assert 0.4 <= info['flops']['ratio'] <= 0.5
+    # the export computes the architecture with the kept channels' probabilities folded
+    assert info['max_relative_difference_to_gated'] < 1e-5
+
+
+def test_bwcp_masks_are_relaxed_bernoulli_samples_of_the_activation_probability():
+    from gdpseg.models import BWCP
+    from gdpseg.models.algorithms.bwcp import activation_probability
+
+    torch.manual_seed(0)
+    net = CifarResNet(20)
+    model = BWCP(net, ratio=0.5, input_shape=(1, 3, 32, 32), forward_mode=None)
+    gates = model.gates
+    i = next(k for k, g in enumerate(gates.groups) if g.prunable and g.size >= 8)
+    bn = net.layer1[0].bn1  # the only norm on layer1.0.conv1's group
+    assert gates.channel_groups.groups[i].size == bn.num_features
+    with torch.no_grad():
+        bn.weight.fill_(1.0)
+        bn.bias.copy_(torch.linspace(-2, 2, bn.num_features))
+    p = activation_probability(bn.weight, bn.bias).detach()
+    assert torch.allclose(gates.probabilities()[i].detach(), p)
+    # a mask is above 1/2 exactly when a Bernoulli(P) draw would be 1
+    gates.train()
+    draws = []
+    for _ in range(2000):
+        gates.resample()
+        draws.append(gates.gate(i).detach() > 0.5)
+    freq = torch.stack(draws).float().mean(0)
+    assert torch.allclose(freq, p, atol=0.04)
+    # one sample per forward pass, shared by every reader; eval mode gives P itself
+    assert torch.equal(gates.gate(i), gates.gate(i))
+    gates.eval()
+    assert torch.allclose(gates.gate(i).detach(), p)
+    with pytest.raises(ValueError, match='temperature'):
+        BWCP(CifarResNet(20), ratio=0.5, temperature=0.0, input_shape=(1, 3, 32, 32),
+             forward_mode=None)
+
+
+def test_bwcp_names_groups_without_a_norm_layer():
+    import torch.nn as nn
+
+    from gdpseg.models import BWCP
+
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 4, 3))
+    with pytest.raises(ValueError, match='affine norm layer.*exclude'):
+        BWCP(net, ratio=0.5, input_shape=(1, 3, 16, 16), forward_mode=None)

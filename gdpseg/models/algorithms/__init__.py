@@ -1,4 +1,5 @@
 from .base import PruningAlgorithm
+from .bwcp import BWCP, ActivationProbabilityGates
 from .continuous_sparsification import ContinuousSparsification
 from .gdp_algorithm import GDPAlgorithm
 from .kernel_gates import KernelGDP, KernelNormGates
@@ -6,6 +7,6 @@ from .one_shot import OneShotPruning
 from .smooth_l0 import NaiveSL0
 from .training_time import NetworkSlimming, SoftFilterPruning
 
-__all__ = ['ContinuousSparsification', 'GDPAlgorithm', 'KernelGDP', 'KernelNormGates',
-           'NaiveSL0', 'NetworkSlimming', 'OneShotPruning', 'PruningAlgorithm',
-           'SoftFilterPruning']
+__all__ = ['ActivationProbabilityGates', 'BWCP', 'ContinuousSparsification', 'GDPAlgorithm',
+           'KernelGDP', 'KernelNormGates', 'NaiveSL0', 'NetworkSlimming', 'OneShotPruning',
+           'PruningAlgorithm', 'SoftFilterPruning']
