@@ -10,8 +10,11 @@ baseline's stages and each method's stages: ``dict(train=CONFIG)``, ``dict(prune
 export of the last checkpoint, or of ``checkpoint``; its FLOPs and its metric before
 fine-tuning are recorded) and ``dict(test=CONFIG, record='gated')``, each with ``options``
 (``--cfg-options``). Strings may use ``{work_dir}``, ``{seed}``, ``{ratio}``, ``{run}`` (the
-run's directory), ``{baseline}`` (the seed's baseline checkpoint) and ``{export}``. The last
-checkpoint is evaluated at the end (the metric after fine-tuning).
+run's directory), ``{baseline}`` (the seed's baseline checkpoint), ``{export}`` and a method's
+``per_ratio`` values (``per_ratio=dict(res=[28, 24, 20])``: one per study ratio). A prune stage
+with ``full_shape=(1, 3, H, W)`` divides its export's FLOPs by the full network's at that input
+shape (a method that also lowers the input resolution). The last checkpoint is evaluated at the
+end (the metric after fine-tuning).
 
 Each run writes ``result.json`` in ``WORK_DIR/METHOD/r{ratio}_s{seed}/``; a run with a result is
 not run again (``--force`` reruns). The tables go to ``WORK_DIR/comparison.{md,csv}`` and the plot
@@ -48,6 +51,7 @@ def load_study(path, overrides=None):
     names = [m['name'] for m in study.methods]
     if len(set(names)) != len(names):
         raise ValueError(f'{path}: method names repeat: {names}')
+    study['file_ratios'] = list(study.ratios)  # what per_ratio values are aligned with
     for key, value in (overrides or {}).items():
         if value is not None:
             study[key] = value
@@ -96,6 +100,40 @@ def _options(pairs):
     return ['--cfg-options', *pairs] if pairs else []
 
 
+def _full_flops(config, options, shape):
+    """conv+linear multiply-adds of the unpruned network of a pruning ``config`` on an input of
+    ``shape`` (the counter of every export's FLOPs)."""
+    from mmengine.config import DictAction
+    from mmengine.registry import DefaultScope
+
+    from gdpseg.registry import MODELS
+    from gdpseg.utils import load_config
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    cfg = load_config(config, parser.parse_args(_options(options)).cfg_options)
+    cfg.model.input_shape = tuple(shape)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
+        model = MODELS.build(cfg.model)
+    return model.channel_groups.full_flops()
+
+
+def ratio_fields(study, spec, ratio):
+    """A method's ``per_ratio`` values at ``ratio`` (one per study ratio), as format fields."""
+    table = spec.get('per_ratio') or {}
+    if not table:
+        return {}
+    ratios = [float(r) for r in study.get('file_ratios', study.ratios)]
+    if float(ratio) not in ratios:
+        raise ValueError(f"method {spec['name']!r} sets per_ratio values for the study's ratios "
+                         f'{ratios}; {ratio:g} is not one of them (run it at those ratios)')
+    i = ratios.index(float(ratio))
+    wrong = [k for k, v in table.items() if len(v) != len(ratios)]
+    if wrong:
+        raise ValueError(f"method {spec['name']!r}: per_ratio {wrong} must have one value per "
+                         f'study ratio ({len(ratios)})')
+    return {k: v[i] for k, v in table.items()}
+
+
 def execute(study, stages, run, fields, seed, ratio, label):
     """Run ``stages`` in this process; return what they recorded."""
     tools = {name: _tool(name) for name in ('train', 'prune', 'test')}
@@ -128,8 +166,12 @@ def execute(study, stages, run, fields, seed, ratio, label):
             out = osp.join(run, 'export')
             info = tools['prune'].main([config, checkpoint, '--out', out, '--no-onnx',
                                         *_options(options)])
-            result.update(flops_ratio=info['flops']['ratio'], flops=info['flops']['after'],
-                          params=info['params']['after'],
+            flops_ratio = info['flops']['ratio']
+            if stage.get('full_shape'):
+                flops_ratio = info['flops']['after'] / _full_flops(config, options,
+                                                                   stage['full_shape'])
+            result.update(flops_ratio=flops_ratio, flops=info['flops']['after'],
+                          input_shape=info['input_shape'], params=info['params']['after'],
                           export_difference=info['max_relative_difference_to_gated'])
             fields['export'] = out
             metrics, _ = tools['test'].main([config, out, '--work-dir', work + '_test',
@@ -168,6 +210,7 @@ def run_one(study, method, ratio, seed):
     os.makedirs(run, exist_ok=True)
     fields = dict(work_dir=study.work_dir, seed=seed, ratio=ratio, run=run,
                   baseline=osp.join(baseline_dir(study, seed), 'checkpoint.pth'), export='')
+    fields.update(ratio_fields(study, spec, ratio))
     start = time.time()
     with open(osp.join(run, 'log.txt'), 'w') as log, redirect_stdout(log), redirect_stderr(log):
         try:
@@ -197,11 +240,13 @@ def check_budgets(study):
     """With ``budget = dict(default=N, from_scratch=M)`` in the study, every method's training
     stages must add up to N iterations (M for a method with ``from_scratch=True``): the
     comparison is at equal training. Returns ``{method: iterations}``."""
-    fields = dict(work_dir=study.work_dir, seed=0, ratio=0.5, run='RUN', baseline='BASE.pth',
-                  export='EXPORT', last='LAST.pth')
+    ratio = float(study.ratios[0])
     common = list(study.get('options', []))
     iters = {}
     for m in study.methods:
+        fields = dict(work_dir=study.work_dir, seed=0, ratio=ratio, run='RUN',
+                      baseline='BASE.pth', export='EXPORT', last='LAST.pth',
+                      **ratio_fields(study, m, ratio))
         iters[m['name']] = sum(
             _max_iters(st['train'].format(**fields),
                        [o.format(**fields) for o in common + list(st.get('options', []))])

@@ -47,6 +47,10 @@ methods = [
         dict(train='{d}/finetune.py', options=['model.plan={{export}}/plan.json',
                                                'train_cfg.max_iters=6'])]),
     dict(name='broken', label='broken', stages=[dict(prune='{d}/missing.py')]),
+    dict(name='res', label='width x resolution', per_ratio=dict(res=[24], width=[0.8]),
+         stages=[dict(prune='{d}/l1.py', checkpoint='{{baseline}}', full_shape=(1, 3, 32, 32),
+                      options=['model.ratio={{width}}',
+                               'model.input_shape=(1,3,{{res}},{{res}})'])]),
 ]
 """
 
@@ -102,6 +106,17 @@ def test_compare_runs_a_study_and_writes_table_and_plot(study):
         (work / 'comparison.md').read_text()
     with pytest.raises(ValueError, match="unknown methods \\['nope'\\]"):
         compare.main([str(path), '--only', 'nope'])
+    # per-ratio values fill a method's options; a lower input resolution's export is divided
+    # by the full network's FLOPs at full_shape
+    assert compare.main([str(path), '--jobs', '0', '--only', 'res', '--seeds', '0']) == 0
+    import json
+    res = json.load(open(work / 'res' / 'r0.5_s0' / 'result.json'))
+    assert res['input_shape'] == [1, 3, 24, 24]
+    full = compare._full_flops(str(path.parent / 'cfg' / 'l1.py'), [], (1, 3, 32, 32))
+    assert res['flops_ratio'] == pytest.approx(res['flops'] / full)
+    assert res['flops_ratio'] <= 0.8 * (24 / 32) ** 2 + 1e-3
+    with pytest.raises(ValueError, match='per_ratio values.*0.3 is not one of them'):
+        compare.main([str(path), '--jobs', '0', '--only', 'res', '--ratios', '0.3'])
 
 
 def test_statistics_and_winners():
