@@ -203,6 +203,33 @@ def test_relaxed_flops_of_hard_masks_equal_the_exports():
                                  input_shape=(1, 3, 32, 32), forward_mode=None)
 
 
+def test_budget_aware_penalty_pushes_masks_down_above_the_budget_and_up_below_it():
+    from gdpseg.models import ContinuousSparsification
+
+    model = ContinuousSparsification(CifarResNet(20).eval(), ratio=0.5, lam=1.0, init=1.0,
+                                     beta=(4.0, 4.0), input_shape=(1, 3, 32, 32),
+                                     forward_mode=None)
+    prunable = [a for a, g in zip(model.gates.alphas, model.gates.groups) if g.prunable]
+
+    def grads(s, budget_aware=True):
+        model.budget_aware = budget_aware
+        with torch.no_grad():
+            for a in prunable:
+                a.fill_(s)
+                a.grad = None
+        model.budget_loss().backward()
+        return torch.cat([a.grad for a in prunable])
+
+    assert float(model.gates.relaxed_ratio()) > 0.5
+    assert bool((grads(1.0) > 0).all())  # above the budget: descent lowers every s
+    with torch.no_grad():
+        for a in prunable:
+            a.fill_(-0.5)
+    assert float(model.gates.relaxed_ratio()) < 0.5
+    assert bool((grads(-0.5) < 0).all())  # below it: descent raises them
+    assert bool((grads(-0.5, budget_aware=False) > 0).all())  # a constant λ: always down
+
+
 SL0 = """
 _base_ = ['baseline.py']
 model = dict(_delete_=True, type='NaiveSL0', architecture=_base_.model,

@@ -3,8 +3,12 @@ channel groups.
 
 Each channel has a mask ``m = σ(β·s)`` with a learned ``s``; β grows exponentially during
 training (:class:`AnnealHook`), so the masks turn into steps. The loss adds a budget-aware
-penalty: λ times the FLOPs of the network with every group's width relaxed to the sum of its
-masks, over the full FLOPs -- the same bilinear model as GDP's R. At the end the channels with
+penalty on ``r``, the FLOPs of the network with every group's width relaxed to the sum of its
+masks over the full FLOPs (the same bilinear model as GDP's R): its weight is
+``λ · (r − ratio) / ratio`` (r detached), so the masks are pushed down while ``r`` is above the
+budget and let grow back below it (the paper's budget-aware growing, as we read it; a gradient
+of ``λ/(2·ratio) · (r − ratio)²``). ``budget_aware=False`` keeps the weight at λ. At the end the
+channels with
 the largest ``s`` are kept at the requested FLOPs ratio (one global threshold, as the paper's
 ``s > 0`` with the threshold moved to meet the budget exactly), their masks folded into the
 next layer.
@@ -66,7 +70,9 @@ class ContinuousSparsification(PruningAlgorithm):
         architecture, input_shape, forward_mode, exclude, min_channels, channel_multiple,
             strict: see :class:`PruningAlgorithm`.
         ratio: Share of the FLOPs the export keeps (at most).
-        lam: λ of the penalty ``λ · R(Σ masks) / R_full``.
+        lam: λ of the penalty on ``r = R(Σ masks) / R_full``.
+        budget_aware: Weigh the penalty by ``(r − ratio) / ratio`` (r detached): the masks land
+            on the budget instead of below it. ``False``: a constant λ.
         init: Initial s of every channel (the paper's s₀).
         beta: ``(β₀, β_final)``: β goes from β₀ to β_final exponentially over training
             (:class:`~gdpseg.engine.hooks.AnnealHook`).
@@ -76,7 +82,7 @@ class ContinuousSparsification(PruningAlgorithm):
     """
 
     def __init__(self, architecture, ratio: float, lam: float = 1.0, init: float = 0.5,
-                 beta: Sequence[float] = (1.0, 200.0),
+                 beta: Sequence[float] = (1.0, 200.0), budget_aware: bool = True,
                  input_shape: Sequence[int] = (1, 3, 512, 512),
                  forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
                  min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
@@ -88,6 +94,7 @@ class ContinuousSparsification(PruningAlgorithm):
         super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
                          channel_multiple, strict, data_preprocessor, init_cfg)
         self.ratio, self.lam, self.beta_range = float(ratio), float(lam), tuple(beta)
+        self.budget_aware = bool(budget_aware)
         self.gates = SigmoidGates(self._groups, init, beta[0])
 
     def anneal(self, progress: float) -> float:
@@ -100,8 +107,15 @@ class ContinuousSparsification(PruningAlgorithm):
     def forward(self, inputs, *args, mode: str = 'tensor', **kwargs):
         out = super().forward(inputs, *args, mode=mode, **kwargs)
         if mode == 'loss' and self.lam:
-            out['loss_budget'] = self.lam * self.gates.relaxed_ratio().float()
+            out['loss_budget'] = self.budget_loss()
         return out
+
+    def budget_loss(self) -> torch.Tensor:
+        """The penalty on the relaxed FLOPs ratio r (see the class)."""
+        r = self.gates.relaxed_ratio().float()
+        if not self.budget_aware:
+            return self.lam * r
+        return self.lam * (float(r) - self.ratio) / self.ratio * r
 
     def scores(self):
         return [a.detach().clone() for a in self.gates.alphas]
