@@ -224,6 +224,15 @@ def test_hook_warns_when_a_group_dies_and_keeps_the_trunk():
     runner.iter = 1
     hook.after_train_iter(runner, 1)
     assert not gates.live(dead) and len(warned) == count
+    # at the end, each group kept alive at one channel is named as the network's bottleneck
+    runner.logger.info = lambda msg: None
+    hook.after_train(runner)
+    bottlenecks = warned[count:]
+    named = [gates.groups[i].name for i in cut if gates.groups[i].size > 1]
+    assert named and len(bottlenecks) == len(named)
+    assert all(any(w.startswith(f'GDP: group {n} ended with 1 of') for w in bottlenecks)
+               for n in named)
+    assert all('1-channel bottleneck' in w and 'min_channels' in w for w in bottlenecks)
 
 
 # (configs/compare holds study files of tools/compare.py: tested in test_compare.py)

@@ -122,11 +122,28 @@ class GDPHook(Hook):
                + f'; gates: {100 * zero / n:.1f} % exactly 0, {100 * high / n:.1f} % >= 0.9, '
                f'{100 * (n - zero - high) / n:.1f} % in between')
         runner.logger.info(msg)
+        self._report_bottlenecks(runner, gates)
         tol = getattr(self.lam, 'tolerance', None)
         if target is not None and tol is not None and abs(ratio - target) > tol:
             runner.logger.warning(
                 f'GDP: the ratio {ratio:.4f} misses the target {target:.4f} by more than '
                 f'{tol:.4f}: train longer, or raise the controller\'s gain or init')
+
+    @staticmethod
+    def _report_bottlenecks(runner, gates):
+        """Warn about each group that every input-to-output path crosses (kept alive by
+        ``keep_connected``) and that ended at its floor of channels: the whole network then
+        passes through a few channels, which a FLOPs-first prune of a high-resolution stem or
+        trunk can reach without any group dying."""
+        floor = max(1, gates.min_channels)
+        for i in gates.channel_groups.cut_groups():
+            g, live = gates.groups[i], gates.live(i)
+            if g.prunable and g.size > floor and live <= floor:
+                runner.logger.warning(
+                    f'GDP: group {g.name} ended with {live} of {g.size} channels and every path '
+                    f'from the input to an output crosses it: the network passes through a '
+                    f'{live}-channel bottleneck. If the metric suffers, raise min_channels, the '
+                    f'gates\' learning rate (gate_lr_mult) or the FLOPs ratio')
 
     def after_train_epoch(self, runner):
         if self.by_epoch:
