@@ -2,7 +2,8 @@
 # (ResNet-20, scikit-learn's digits in CIFAR-10 layout, 1297 training / 500 test images), each
 # method given the same training after the shared 400-iteration baseline: 300 iterations in all
 # (pruning-time training + fine-tuning), fine-tuned with the same recipe. What trains from
-# scratch (GDP from scratch, the uniformly thinner network) gets the baseline's 400 too: 700.
+# scratch (GDP from scratch, the uniformly thinner network, also on lower-resolution inputs)
+# gets the baseline's 400 too: 700.
 #   python tools/compare.py configs/compare/digits_cls.py --jobs 2
 title = 'Digits classification, ResNet-20 (top-1 on 500 test images)'
 work_dir = 'work_dirs/compare/digits_cls'
@@ -12,6 +13,7 @@ seeds = [0, 1, 2]
 # training iterations of every method after the baseline (from scratch: in all); checked
 budget = dict(default=300, from_scratch=700)
 ratios = [0.6, 0.35, 0.15]
+_res = [4 * round(8 * r ** 0.25) for r in ratios]  # input sizes of the width x resolution rows
 setup = [dict(call='gdpseg.datasets.make_digits_cifar', root='{work_dir}/data',
               num_train=1297, num_test=500)]
 _data = '{work_dir}/data/'
@@ -90,4 +92,20 @@ methods = [
          stages=[dict(_one_shot, options=['model.ratio={ratio}']),
                  dict(train=_demo + 'scratch.py', options=['model.plan={export}/plan.json'] +
                       _iters(700))]),
+    dict(name='bwcp', label='BWCP (without batch whitening)',
+         stages=[dict(train=_demo + 'bwcp.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'bwcp.py', options=['model.ratio={ratio}'])] + _ft),
+    # the width x resolution rescale: each multiplier takes half the FLOPs cut (in log): the
+    # resolution 32·ratio^(1/4) rounded to a multiple of 4, the width share the rest
+    dict(name='scratch_res', label='uniform width × input resolution, from scratch',
+         from_scratch=True,
+         per_ratio=dict(res=_res, width=[r / (s / 32) ** 2 for r, s in zip(ratios, _res)]),
+         stages=[dict(_one_shot, full_shape=(1, 3, 32, 32), options=[
+                     'model.ratio={width}', 'model.input_shape=(1,3,{res},{res})']),
+                 dict(train=_demo + 'scratch_res.py', options=[
+                     'model.plan={export}/plan.json',
+                     'train_dataloader.dataset.pipeline.1.scale=({res},{res})',
+                     'val_dataloader.dataset.pipeline.0.scale=({res},{res})',
+                     'test_dataloader.dataset.pipeline.0.scale=({res},{res})'] + _iters(700))]),
 ]

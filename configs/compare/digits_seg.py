@@ -1,8 +1,10 @@
 # The segmentation demo (a small DeepLabV3+, scikit-learn digits on 64x64 canvases in VOC
-# layout, 256 training / 64 validation images) at three FLOPs ratios and three seeds: GDP and
-# its variants against Network Slimming, Soft Filter Pruning and one-shot L1 and random pruning.
+# layout, 256 training / 64 validation images) at three FLOPs ratios and three seeds: GDP, its
+# variants and the paper's ablations against Network Slimming, Soft Filter Pruning, one-shot L1
+# and random pruning, continuous sparsification and BWCP.
 # Every method gets 400 iterations after the shared 800-iteration baseline (pruning-time
-# training + fine-tuning), fine-tuned with the same recipe. More methods: as in digits_cls.py.
+# training + fine-tuning), fine-tuned with the same recipe; GDP from scratch gets the
+# baseline's 800 too: 1200. More methods: as in digits_cls.py.
 #   python tools/compare.py configs/compare/digits_seg.py --jobs 1 --threads 2
 title = 'Digits segmentation, DeepLabV3+ R18 (mIoU on 64 images)'
 work_dir = 'work_dirs/compare/digits_seg'
@@ -10,7 +12,7 @@ metric = 'mIoU'
 metric_label = 'mIoU (%)'
 seeds = [0, 1, 2]
 # training iterations of every method after the baseline; checked before anything runs
-budget = dict(default=400)
+budget = dict(default=400, from_scratch=1200)
 ratios = [0.6, 0.35, 0.15]
 setup = [dict(call='gdpseg.datasets.make_digits_voc', root='{work_dir}/data/VOCdevkit/VOC2012',
               num_train=256, num_val=64, digits_per_image=(1, 2), digit_size=(0.4, 0.7))]
@@ -51,6 +53,13 @@ methods = [
     dict(name='gdp_glr', label='GDP, gate lr ×100',
          stages=[dict(_gdp[0], options=_gdp[0]['options'] +
                       ['optim_wrapper.paramwise_cfg.gate_lr_mult=100']), *_gdp[1:]] + _ft),
+    dict(name='gdp_scratch', label='GDP from scratch', from_scratch=True,  # 1050 + 150
+         stages=[dict(_gdp[0], options=['load_from=None', 'custom_hooks.0.lam.ratio={ratio}'] +
+                      _iters(1050)), *_gdp[1:]] + _ft),
+    dict(name='gdp_kernel', label='GDP ablation: gates of conv kernels (Eq. 10)',
+         stages=[dict(_gdp[0], train=_demo + 'kernel_gdp.py'),
+                 dict(test=_demo + 'kernel_gdp.py', record='gated'),
+                 dict(prune=_demo + 'kernel_gdp.py')] + _ft),
     dict(name='slimming', label='Network Slimming',
          stages=[dict(train=_demo + 'slimming.py', options=[
                      'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
@@ -64,4 +73,16 @@ methods = [
     dict(name='random', label='random channels',
          stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
                                           'model.seed={seed}'])] + _ft_all),
+    dict(name='scs', label='continuous sparsification',
+         stages=[dict(train=_demo + 'scs.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'scs.py', options=['model.ratio={ratio}'])] + _ft),
+    dict(name='sl0', label='GDP ablation: naive SL0 (Eq. 11)',
+         stages=[dict(train=_demo + 'sl0.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'sl0.py', options=['model.ratio={ratio}'])] + _ft),
+    dict(name='bwcp', label='BWCP (without batch whitening)',
+         stages=[dict(train=_demo + 'bwcp.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'bwcp.py', options=['model.ratio={ratio}'])] + _ft),
 ]
