@@ -388,6 +388,28 @@ def test_bwcp_masks_are_relaxed_bernoulli_samples_of_the_activation_probability(
              forward_mode=None)
 
 
+def test_bwcp_meets_the_ratio_when_the_probabilities_saturate():
+    from gdpseg.core import plan_flops
+    from gdpseg.models import BWCP
+
+    torch.manual_seed(0)
+    net = CifarResNet(20)
+    model = BWCP(net, ratio=0.6, input_shape=(1, 3, 32, 32), forward_mode=None)
+    with torch.no_grad():  # P is exactly 0 or 1 in float32 for every channel
+        for bn, _ in model.gates._norms:
+            b = torch.randn(bn.bias.shape)
+            bn.weight.fill_(1e-3)
+            bn.bias.copy_(b.sign() * (b.abs() + 0.01))
+    probs = torch.cat([p for p, g in zip(model.gates.probabilities(), model.gates.groups)
+                       if g.prunable])
+    assert bool(((probs == 0) | (probs == 1)).all())
+    groups = model.channel_groups
+    for ratio in (0.6, 0.35):
+        model.ratio = ratio
+        got = plan_flops(groups, model.plan()) / groups.full_flops()
+        assert ratio - 0.05 <= got <= ratio
+
+
 def test_bwcp_names_groups_without_a_norm_layer():
     import torch.nn as nn
 

@@ -7,8 +7,10 @@ output is multiplied by a soft mask sampled from a relaxed Bernoulli of probabil
 Gumbel-softmax of two classes, temperature τ): ``m = σ((logit P + logit u) / τ)``, u uniform,
 one sample per channel and iteration shared by every layer reading the channel. The loss adds
 the sparse regularisation ``λ₁·Σ|γ| + λ₂·Σβ`` (Eq. 7 as we read it): smaller |γ| and β lower P.
-In eval mode the masks are their probabilities P. The plan keeps the channels with the largest
-P at ``ratio`` of the FLOPs (one global threshold) and folds P into the next layer.
+In eval mode the masks are their probabilities P. The plan keeps the most probable channels at
+``ratio`` of the FLOPs (one global threshold) and folds P into the next layer. They are ranked
+by ``β/|γ|``, which orders channels as P does without P's saturation: the regularisation drives
+many channels to P = 0 or 1 exactly in float32, and ties there could not meet a ratio.
 
 What is not reproduced: the batch-whitening module (the norms stay BatchNorm, so ``x̂ ~ N(0, 1)``
 holds per channel only; the paper's Table 3 ablates BW the same way), and pruning by the
@@ -69,16 +71,23 @@ class ActivationProbabilityGates(GateSet):
                              '(exclude=[...]) or use another method')
         self._counts = counts
 
-    def probabilities(self) -> List[torch.Tensor]:
-        """Per group, per channel: P, the mean of ``Φ(β/|γ|)`` over the group's norm layers
-        (differentiable; ones for a fixed group)."""
+    def _group_mean(self, per_norm) -> List[torch.Tensor]:
+        """Per group, per channel: the mean of ``per_norm(weight, bias)`` over the group's norm
+        layers (differentiable; ones for a fixed group)."""
         device = self._norms[0][0].weight.device if self._norms else None
         sums = [torch.zeros(g.size, device=device) for g in self.groups]
         for module, segs in self._norms:
-            add_by_group(self.channel_groups, segs,
-                         activation_probability(module.weight, module.bias), sums)
+            add_by_group(self.channel_groups, segs, per_norm(module.weight, module.bias), sums)
         return [s / c.to(s.device) if g.prunable else torch.ones_like(s)
                 for s, c, g in zip(sums, self._counts, self.groups)]
+
+    def probabilities(self) -> List[torch.Tensor]:
+        """Per group, per channel: P, the mean of ``Φ(β/|γ|)`` over the group's norm layers."""
+        return self._group_mean(activation_probability)
+
+    def ranks(self) -> List[torch.Tensor]:
+        """Per group, per channel: the mean of ``β/|γ|`` (P's order, unsaturated)."""
+        return self._group_mean(lambda w, b: b / w.abs().clamp(min=1e-12))
 
     def resample(self) -> None:
         """Draw this iteration's masks (every reader of a channel sees the same one)."""
@@ -158,15 +167,15 @@ class BWCP(PruningAlgorithm):
         return out
 
     def scores(self) -> List[torch.Tensor]:
-        """Per group, per channel: the activation probability P."""
-        with torch.no_grad():
-            return [p.detach().clone() for p in self.gates.probabilities()]
+        """Per group, per channel: the mean ``β/|γ|`` the plan ranks channels by."""
+        with torch.no_grad():  # asinh keeps the order and bounds the threshold search's range
+            return [torch.asinh(r.detach()) for r in self.gates.ranks()]
 
     @torch.no_grad()
     def plan(self) -> PruningPlan:
-        """The channels with the largest P at ``ratio`` of the FLOPs, P folded."""
-        probs = self.scores()
-        plan = plan_at_ratio(self.channel_groups, probs, self.ratio, 'global')
+        """The most probable channels at ``ratio`` of the FLOPs, their P folded."""
+        probs = [p.detach() for p in self.gates.probabilities()]
+        plan = plan_at_ratio(self.channel_groups, self.scores(), self.ratio, 'global')
         scale = [p if g.prunable else None for p, g in zip(probs, self.gates.groups)]
         return resolve(self.channel_groups, PruningPlan(plan.keep, scale))
 
