@@ -17,7 +17,7 @@ shape (a method that also lowers the input resolution). The last checkpoint is e
 end (the metric after fine-tuning).
 
 Each run writes ``result.json`` in ``WORK_DIR/METHOD/r{ratio}_s{seed}/``; a run with a result is
-not run again (``--force`` reruns). The tables go to ``WORK_DIR/comparison.{md,csv}`` and the plot
+not run again (``--force`` reruns; with ``--only``, the baselines are kept). The tables go to ``WORK_DIR/comparison.{md,csv}`` and the plot
 to ``WORK_DIR/comparison.png``.
 """
 import argparse
@@ -361,7 +361,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='override its work_dir')
     parser.add_argument('--collect', action='store_true',
                         help='run nothing: tabulate the results there are')
-    parser.add_argument('--force', action='store_true', help='rerun runs that have results')
+    parser.add_argument('--force', action='store_true',
+                        help='rerun runs that have results (with --only: those methods only, '
+                        'not the baselines the other rows started from)')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     parser.add_argument('--worker-ratio', type=float, help=argparse.SUPPRESS)
     parser.add_argument('--worker-seed', type=int, help=argparse.SUPPRESS)
@@ -397,7 +399,10 @@ def main(argv=None):
         threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, args.jobs))
         with tqdm(total=len(base) + len(runs), desc='compare', unit='run',
                   dynamic_ncols=True) as bar:
-            failed += run_all(args.study, study, base, args.jobs, threads, args.force, bar)
+            # every method's rows start from the baselines: --force with --only reruns the
+            # methods only (a retrained baseline is not bitwise the same on every machine)
+            failed += run_all(args.study, study, base, args.jobs, threads,
+                              args.force and not args.only, bar)
             if failed:
                 raise RuntimeError('the baseline failed: ' + '; '.join(failed))
             failed += run_all(args.study, study, runs, args.jobs, threads, args.force, bar)

@@ -106,6 +106,14 @@ def test_compare_runs_a_study_and_writes_table_and_plot(study):
         (work / 'comparison.md').read_text()
     with pytest.raises(ValueError, match="unknown methods \\['nope'\\]"):
         compare.main([str(path), '--only', 'nope'])
+    # --force with --only reruns that method, not the baselines the other rows started from
+    base = work / 'baseline' / 's0' / 'result.json'
+    l1 = work / 'l1' / 'r0.5_s0' / 'result.json'
+    before = (base.stat().st_mtime_ns, l1.stat().st_mtime_ns)
+    assert compare.main([str(path), '--jobs', '0', '--only', 'l1', '--seeds', '0',
+                         '--force']) == 0
+    assert base.stat().st_mtime_ns == before[0]
+    assert l1.stat().st_mtime_ns != before[1]
     # per-ratio values fill a method's options; a lower input resolution's export is divided
     # by the full network's FLOPs at full_shape
     assert compare.main([str(path), '--jobs', '0', '--only', 'res', '--seeds', '0']) == 0
