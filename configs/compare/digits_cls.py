@@ -96,6 +96,11 @@ methods = [
          stages=[dict(train=_demo + 'bwcp.py', options=[
                      'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
                  dict(prune=_demo + 'bwcp.py', options=['model.ratio={ratio}'])] + _ft),
+    dict(name='bwcp_weak', label='BWCP, λ₁ = λ₂ = 5e-3',
+         stages=[dict(train=_demo + 'bwcp.py', options=[
+                     'load_from={baseline}', 'model.ratio={ratio}', 'model.lam_gamma=5e-3',
+                     'model.lam_beta=5e-3'] + _iters(_prune_time)),
+                 dict(prune=_demo + 'bwcp.py', options=['model.ratio={ratio}'])] + _ft),
     # the width x resolution rescale: each multiplier takes half the FLOPs cut (in log): the
     # resolution 32·ratio^(1/4) rounded to a multiple of 4, the width share the rest
     dict(name='scratch_res', label='uniform width × input resolution, from scratch',
