@@ -17,8 +17,8 @@ shape (a method that also lowers the input resolution). The last checkpoint is e
 end (the metric after fine-tuning).
 
 Each run writes ``result.json`` in ``WORK_DIR/METHOD/r{ratio}_s{seed}/``; a run with a result is
-not run again (``--force`` reruns; with ``--only``, the baselines are kept). The tables go to ``WORK_DIR/comparison.{md,csv}`` and the plot
-to ``WORK_DIR/comparison.png``.
+not run again (``--force`` reruns; with ``--only``, the baselines are kept). The tables go to
+``WORK_DIR/comparison.{md,csv}`` and the plot to ``WORK_DIR/comparison.png``.
 """
 import argparse
 import importlib.util
