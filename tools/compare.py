@@ -240,7 +240,7 @@ def check_budgets(study):
     """With ``budget = dict(default=N, from_scratch=M)`` in the study, every method's training
     stages must add up to N iterations (M for a method with ``from_scratch=True``): the
     comparison is at equal training. Returns ``{method: iterations}``."""
-    ratio = float(study.ratios[0])
+    ratio = float(study.get('file_ratios', study.ratios)[0])  # a ratio per_ratio values know
     common = list(study.get('options', []))
     iters = {}
     for m in study.methods:

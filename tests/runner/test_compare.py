@@ -125,6 +125,10 @@ def test_compare_runs_a_study_and_writes_table_and_plot(study):
     assert res['flops_ratio'] <= 0.8 * (24 / 32) ** 2 + 1e-3
     with pytest.raises(ValueError, match='per_ratio values.*0.3 is not one of them'):
         compare.main([str(path), '--jobs', '0', '--only', 'res', '--ratios', '0.3'])
+    # ... and other ratios still run the methods without per-ratio values
+    assert compare.main([str(path), '--jobs', '0', '--only', 'broken', '--ratios', '0.3',
+                         '--seeds', '0']) == 1
+    assert (work / 'broken' / 'r0.3_s0' / 'error.txt').is_file()
 
 
 def test_statistics_and_winners():
