@@ -123,8 +123,26 @@ class PruningAlgorithm(BaseModel):
         return masked_outputs(self.channel_groups, plan, (example,), self.forward_fn)
 
     def from_baseline(self, state_dict: dict, prefix: str) -> None:
-        """Called when a baseline checkpoint is loaded: add the method's own entries."""
+        """Called when a baseline checkpoint is loaded: the method's own entries (gates,
+        buffers: everything outside the architecture) keep their current values."""
+        skip = (prefix + 'architecture.', prefix + 'data_preprocessor.')
+        for key, value in self.state_dict(prefix=prefix).items():
+            if not key.startswith(skip):
+                state_dict[key] = value.clone()
 
     def forward(self, inputs, *args, mode: str = 'tensor', **kwargs):
         # whatever the task model's data holds besides the inputs (data_samples, labels, ...)
         return self.architecture(inputs, *args, mode=mode, **kwargs)
+
+
+class SoftMaskAlgorithm(PruningAlgorithm):
+    """A method that trains soft channel masks (``self.gates``, a gate set) and folds the kept
+    channels' masks into its plan: the export must compute the architecture with the plan's
+    factors, without the masks the plan replaces."""
+
+    def reference_outputs(self, plan, example):
+        self.gates.detach()
+        try:
+            return masked_outputs(self.channel_groups, plan, (example,), self.forward_fn)
+        finally:
+            self.gates.attach()

@@ -24,12 +24,11 @@ from typing import List, Optional, Sequence
 import torch
 
 from gdpseg.core import GateSet, PruningPlan, resolve
-from gdpseg.core.verify import masked_outputs
 from gdpseg.methods import plan_at_ratio
 from gdpseg.methods.importance import add_by_group
 from gdpseg.registry import MODELS
 
-from .base import PruningAlgorithm
+from .base import SoftMaskAlgorithm
 
 # P is kept this far from 0 and 1 so that its logit stays finite
 P_MARGIN = 1e-6
@@ -118,7 +117,7 @@ class ActivationProbabilityGates(GateSet):
 
 
 @MODELS.register_module()
-class BWCP(PruningAlgorithm):
+class BWCP(SoftMaskAlgorithm):
     """BWCP without batch whitening: soft-sampled channel masks from the activation
     probabilities ``Φ(β/|γ|)``, a sparse regularisation of γ and β, and the plan at ``ratio``
     from those probabilities.
@@ -178,15 +177,3 @@ class BWCP(PruningAlgorithm):
         plan = plan_at_ratio(self.channel_groups, self.scores(), self.ratio, 'global')
         scale = [p if g.prunable else None for p, g in zip(probs, self.gates.groups)]
         return resolve(self.channel_groups, PruningPlan(plan.keep, scale))
-
-    def reference_outputs(self, plan, example):
-        """The architecture with the plan's factors, without the masks of dropped channels."""
-        self.gates.detach()
-        try:
-            return masked_outputs(self.channel_groups, plan, (example,), self.forward_fn)
-        finally:
-            self.gates.attach()
-
-    def from_baseline(self, state_dict, prefix):
-        for key, value in self.gates.state_dict(prefix=prefix + 'gates.').items():
-            state_dict[key] = value.clone()

@@ -18,11 +18,10 @@ from typing import Optional, Sequence
 import torch
 
 from gdpseg.core import GateSet, PruningPlan, keep_by_score, resolve
-from gdpseg.core.verify import masked_outputs
 from gdpseg.methods import plan_at_ratio
 from gdpseg.registry import MODELS
 
-from .base import PruningAlgorithm
+from .base import SoftMaskAlgorithm
 
 
 class SigmoidGates(GateSet):
@@ -62,7 +61,7 @@ def relaxed_resource_ratio(resource, full: float, widths) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class ContinuousSparsification(PruningAlgorithm):
+class ContinuousSparsification(SoftMaskAlgorithm):
     """Structured continuous sparsification: channel masks σ(β·s), β annealed, a FLOPs-weighted
     penalty, and the plan at ``ratio`` from the learned ``s``.
 
@@ -127,16 +126,3 @@ class ContinuousSparsification(PruningAlgorithm):
         scale = [self.gates.gate(i).detach() if g.prunable else None
                  for i, g in enumerate(self.gates.groups)]
         return resolve(self.channel_groups, PruningPlan(plan.keep, scale))
-
-    def reference_outputs(self, plan, example):
-        """The architecture with the plan's masks, without the soft masks of the channels
-        it drops."""
-        self.gates.detach()
-        try:
-            return masked_outputs(self.channel_groups, plan, (example,), self.forward_fn)
-        finally:
-            self.gates.attach()
-
-    def from_baseline(self, state_dict, prefix):
-        for key, value in self.gates.state_dict(prefix=prefix + 'gates.').items():
-            state_dict[key] = value.clone()

@@ -77,8 +77,7 @@ class GDPAlgorithm(PruningAlgorithm):
         return call_forward(self.architecture, self.forward_fn, example)
 
     def from_baseline(self, state_dict, prefix):
-        for key, value in self.gates.state_dict(prefix=prefix + 'gates.').items():
-            state_dict[key] = value.clone()
+        super().from_baseline(state_dict, prefix)
         spread = f' x (1 - {self.init_spread:g}·u)' if self.init_spread else ''
         print_log(f'loaded a baseline checkpoint (no GDP gates): the gates start at their '
                   f'initial values (α={self.init:g}{spread}, ε={float(self.gates.eps):g})',

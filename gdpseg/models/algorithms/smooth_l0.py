@@ -95,7 +95,3 @@ class NaiveSL0(PruningAlgorithm):
         """The channels with the largest g at ``ratio`` of the FLOPs (no factors)."""
         return plan_at_ratio(self.channel_groups, [v.detach() for v in self.gate_values()],
                              self.ratio, 'global')
-
-    def from_baseline(self, state_dict, prefix):
-        for name in ('eps0', 'eps_ready', 'eps_scale'):  # ε₀ is set when training starts
-            state_dict[prefix + name] = getattr(self, name).clone()
