@@ -40,6 +40,13 @@ _gdp = [dict(train=_demo + 'gdp_target.py', name='gdp', options=[
         dict(test=_demo + 'gdp_target.py', record='gated'),
         dict(prune=_demo + 'gdp_target.py')]
 _one_shot = dict(prune=_demo + 'l1.py', checkpoint='{baseline}')
+
+# a training-time method: train from the baseline, export at the ratio, fine-tune
+def _trained(config, extra=()):
+    return [dict(train=_demo + config, options=['load_from={baseline}', 'model.ratio={ratio}',
+                                                *extra] + _iters(_prune_time)),
+            dict(prune=_demo + config, options=['model.ratio={ratio}'])] + _ft
+
 methods = [
     dict(name='gdp', label='GDP', stages=_gdp + _ft),
     dict(name='gdp_spread', label='GDP, α spread 0.3',
@@ -61,28 +68,18 @@ methods = [
                  dict(test=_demo + 'kernel_gdp.py', record='gated'),
                  dict(prune=_demo + 'kernel_gdp.py')] + _ft),
     dict(name='slimming', label='Network Slimming',
-         stages=[dict(train=_demo + 'slimming.py', options=[
-                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
-                 dict(prune=_demo + 'slimming.py', options=['model.ratio={ratio}'])] + _ft),
+         stages=_trained('slimming.py')),
     dict(name='sfp', label='Soft Filter Pruning',
-         stages=[dict(train=_demo + 'sfp.py', options=[
-                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
-                 dict(prune=_demo + 'sfp.py', options=['model.ratio={ratio}'])] + _ft),
+         stages=_trained('sfp.py')),
     dict(name='l1', label='L1 filters (PFEC)',
          stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
     dict(name='random', label='random channels',
          stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
                                           'model.seed={seed}'])] + _ft_all),
     dict(name='scs', label='continuous sparsification',
-         stages=[dict(train=_demo + 'scs.py', options=[
-                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
-                 dict(prune=_demo + 'scs.py', options=['model.ratio={ratio}'])] + _ft),
+         stages=_trained('scs.py')),
     dict(name='sl0', label='GDP ablation: naive SL0 (Eq. 11)',
-         stages=[dict(train=_demo + 'sl0.py', options=[
-                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
-                 dict(prune=_demo + 'sl0.py', options=['model.ratio={ratio}'])] + _ft),
+         stages=_trained('sl0.py')),
     dict(name='bwcp', label='BWCP (without batch whitening)',
-         stages=[dict(train=_demo + 'bwcp.py', options=[
-                     'load_from={baseline}', 'model.ratio={ratio}'] + _iters(_prune_time)),
-                 dict(prune=_demo + 'bwcp.py', options=['model.ratio={ratio}'])] + _ft),
+         stages=_trained('bwcp.py')),
 ]
