@@ -58,6 +58,15 @@ def load_study(path, overrides=None):
     return study
 
 
+def study_config(path):
+    """A stage's config: as given when it exists from here, else relative to the repository
+    (study files name ``configs/...``, so a study runs from any working directory)."""
+    if osp.isabs(path) or osp.isfile(path):
+        return path
+    inside = osp.join(ROOT, path)
+    return inside if osp.isfile(inside) else path
+
+
 def _tool(name):
     spec = importlib.util.spec_from_file_location(f'gdpseg_tool_{name}',
                                                   osp.join(ROOT, 'tools', f'{name}.py'))
@@ -147,7 +156,7 @@ def execute(study, stages, run, fields, seed, ratio, label):
                              f'test, got {sorted(stage)}')
         kind = kinds[0]
         fields.update(last=last or '')
-        config = stage[kind].format(**fields)
+        config = study_config(stage[kind].format(**fields))
         options = [o.format(**fields) for o in common + list(stage.get('options', []))]
         work = osp.join(run, stage.get('name', f'{i}_{kind}'))
         if kind == 'train':
@@ -248,7 +257,7 @@ def check_budgets(study):
                       baseline='BASE.pth', export='EXPORT', last='LAST.pth',
                       **ratio_fields(study, m, ratio))
         iters[m['name']] = sum(
-            _max_iters(st['train'].format(**fields),
+            _max_iters(study_config(st['train'].format(**fields)),
                        [o.format(**fields) for o in common + list(st.get('options', []))])
             for st in m['stages'] if 'train' in st)
     budget = study.get('budget')

@@ -154,7 +154,7 @@ def test_two_process_ddp_keeps_gates_identical(voc, tmp_path):
            '--master_port', '29517', str(ROOT / 'tools' / 'train.py'), str(cfg),
            '--launcher', 'pytorch', '--work-dir', str(work),
            *[o for o in _opts(voc, 3) if not o.startswith('custom_hooks.')]]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     r0 = torch.load(work / 'gates_rank0.pt')
     r1 = torch.load(work / 'gates_rank1.pt')
