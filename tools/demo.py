@@ -26,6 +26,7 @@ from gdpseg.datasets import make_digits_cifar, make_digits_voc, make_sample_styl
 
 HERE = osp.dirname(osp.abspath(__file__))
 CONFIGS = osp.join(HERE, '..', 'configs', 'demo')
+PICTURES = ('gdp_gate_histogram.png', 'gdp_flops_ratio.png', 'gdp_polarization.png')
 
 
 def _tool(name):
@@ -73,6 +74,7 @@ def _style_data(work):
 # per task: configs, data, metric (name, key, higher is better), default iterations, λ option
 TASKS = {
     'seg': dict(name='a small DeepLabV3+ (segmentation)', prefix='digits_deeplabv3plus',
+                gdp='gdp_target', ratio=0.75,
                 data=_seg_data, metric=('mIoU', 'mIoU', True), iters=(800, 400, 300),
                 schedule=True, layout='scikit-learn digits on canvases, Pascal VOC layout, 64x64'),
     'cls': dict(name='a CIFAR ResNet-20 (mmpretrain classification)',
@@ -94,8 +96,12 @@ def main():
     parser.add_argument('--base-iters', type=int)
     parser.add_argument('--gdp-iters', type=int)
     parser.add_argument('--finetune-iters', type=int)
-    parser.add_argument('--lam', type=float, default=140.0,
-                        help='λ of the segmentation demo (the others use a FLOPs budget)')
+    parser.add_argument('--ratio', type=float,
+                        help='FLOPs budget of the GDP run (default: 0.75 for seg; the cls and '
+                             'style configs ask for 0.5)')
+    parser.add_argument('--lam', type=float,
+                        help='a fixed λ instead of the FLOPs budget (segmentation; the README\'s '
+                             'earlier figures used 140 with 400 GDP iterations)')
     parser.add_argument('--verbose', action='store_true',
                         help="MMEngine's full log on the console (it always goes to the work dirs)")
     args = parser.parse_args()
@@ -106,7 +112,9 @@ def main():
                                          f'work_dirs/demo_{args.task}'))
     root, base_data, gdp_data, ft_data = task['data'](work)
     base_cfg, gdp_cfg, ft_cfg = (osp.join(CONFIGS, f"{task['prefix']}_{kind}.py")
-                                 for kind in ('baseline', 'gdp', 'finetune'))
+                                 for kind in ('baseline', task.get('gdp', 'gdp'), 'finetune'))
+    if args.lam is not None:
+        gdp_cfg = osp.join(CONFIGS, f"{task['prefix']}_gdp.py")
     b, g, f = (given or default for given, default in zip(
         (args.base_iters, args.gdp_iters, args.finetune_iters), task['iters']))
     sched = (lambda n: [f'param_scheduler.0.end={n}']) if task['schedule'] else \
@@ -114,7 +122,11 @@ def main():
     metric_name, metric_key, higher = task['metric']
     train, test, prune = _tool('train.py'), _tool('test.py'), _tool('prune.py')
 
+    print(f'== {b} + {g} + {f} iterations (baseline, GDP, fine-tune); for a shorter run: '
+          f'python tools/demo.py --task {args.task} --base-iters N --gdp-iters N '
+          '--finetune-iters N (the FLOPs budget still holds)', flush=True)
     print('== 1/5 baseline training', flush=True)
+    phase = time.time()
     base_dir = osp.join(work, 'baseline')
     # one visualizer per phase: MMEngine keeps visualizers by name within a process
     train.main([base_cfg, '--work-dir', base_dir, *quiet, '--cfg-options', *base_data,
@@ -122,15 +134,29 @@ def main():
                 f'train_cfg.max_iters={b}', f'train_cfg.val_interval={b}',
                 f'default_hooks.checkpoint.interval={b}', *sched(b)])
     base_ckpt = osp.join(base_dir, f'iter_{b}.pth')
+    per_iter = (time.time() - phase) / b
+    # GDP's iterations cost about 1.3 of the baseline's here; evaluation about 10 iterations
+    left = per_iter * (1.3 * g + f + 40)
+    print(f'baseline: {per_iter:.2f} s per iteration; the rest takes about '
+          f'{left / 60:.0f} min{" (a busy machine: shorten the run as above)" if left > 900 else ""}',
+          flush=True)
 
     print('== 2/5 GDP training', flush=True)
     gdp_dir = osp.join(work, 'gdp')
-    lam = [f'custom_hooks.0.lam={args.lam}'] if args.task == 'seg' else []
+    if args.lam is not None:
+        if args.task != 'seg':
+            raise SystemExit('error: --lam is for the segmentation demo; the others take --ratio')
+        budget = [f'custom_hooks.0.lam={args.lam}']
+    else:
+        ratio = args.ratio or task.get('ratio')
+        budget = [f'custom_hooks.0.lam.ratio={ratio}'] if ratio else []
+    if task['schedule']:  # ε decays 20 times whatever the run's length
+        budget.append(f'custom_hooks.0.eps_period={max(1, g // 20)}')
     train.main([gdp_cfg, '--work-dir', gdp_dir, *quiet, '--cfg-options', *gdp_data,
                 'visualizer.name=demo_gdp',
                 f'load_from={base_ckpt}', f'train_cfg.max_iters={g}',
                 f'train_cfg.val_interval={g}', f'default_hooks.checkpoint.interval={g}',
-                *sched(g), *lam])
+                *sched(g), *budget])
     gdp_ckpt = osp.join(gdp_dir, f'iter_{g}.pth')
 
     print('== 3/5 export', flush=True)
@@ -167,7 +193,7 @@ def main():
         results[name] = dict(metric=float(metrics[metric_key]), flops=int(flops))
         print(f"{name}: {metric_name} {results[name]['metric']:.4g}, {flops:,} MACs",
               flush=True)
-    for png in ('gdp_gate_histogram.png', 'gdp_flops_ratio.png'):
+    for png in PICTURES:
         shutil.copy(osp.join(gdp_dir, png), osp.join(work, png))
     wall = time.time() - start
     full = results['baseline']['flops']
@@ -183,8 +209,9 @@ def main():
     lines += ['', f'Wall time {wall:.0f} s. The export ({export_dir}: plan.json + '
               'pruned_weights.pth) computes what the gated network computes, so their '
               'metrics agree.', '',
-              '![gate histogram](gdp_gate_histogram.png)', '',
-              '![FLOPs ratio](gdp_flops_ratio.png)', '', '```',
+              '![gate histograms over training](gdp_gate_histogram.png)', '',
+              '![FLOPs ratio](gdp_flops_ratio.png)', '',
+              '![gate polarization](gdp_polarization.png)', '', '```',
               open(osp.join(export_dir, 'report.txt')).read(), '```']
     if args.task == 'style':  # people look at style transfer: content | stylised, per model
         import glob
@@ -195,7 +222,7 @@ def main():
                                                  '*.png')))[:2]:
                 pics.append(f'{name}: ![{name}]({osp.relpath(png, work)})')
                 pics.append('')
-        lines[-5:-5] = pics
+        lines[-3:-3] = pics
     with open(osp.join(work, 'report.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     with open(osp.join(work, 'result.json'), 'w') as f:

@@ -9,7 +9,6 @@ of tools/prune.py (its directory or plan.json), the exported network. ``--latenc
 it at batch 1 on the CPU, with PyTorch and with ONNX Runtime.
 """
 import argparse
-import sys
 
 import torch
 from mmengine.config import DictAction
@@ -20,6 +19,7 @@ from gdpseg.engine.export import export_input_shape, is_export, load_export
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops, count_flops
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
+from gdpseg.utils.errors import run_tool
 
 
 
@@ -32,6 +32,8 @@ def main(argv=None):
                         help='time the network at batch 1 (PyTorch and ONNX Runtime, CPU)')
     parser.add_argument('--threads', type=int, default=2, help='CPU threads for --latency')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--debug', action='store_true',
+                        help='show the traceback of an error in the config, data or files')
     args = parser.parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options)
@@ -80,7 +82,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError) as exc:
-        sys.exit(f'error: {exc}')
+    run_tool(main)

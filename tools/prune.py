@@ -23,7 +23,6 @@ saved export then differs from the gated model by design, and plan.json says so.
 import argparse
 import os
 import os.path as osp
-import sys
 
 import torch
 from mmengine.config import DictAction
@@ -38,6 +37,7 @@ from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.models.algorithms.base import tensor_mode
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
+from gdpseg.utils.errors import run_tool
 
 
 ONNX_FILE = 'pruned.onnx'
@@ -71,6 +71,8 @@ def main(argv=None):
     parser.add_argument('--no-onnx', action='store_true', help='do not write pruned.onnx')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET, help='ONNX opset')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--debug', action='store_true',
+                        help='show the traceback of an error in the config, data or files')
     args = parser.parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options)
@@ -135,7 +137,4 @@ def write_onnx(model, pruned, example, path, opset, gated=True):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError) as exc:
-        sys.exit(f'error: {exc}')
+    run_tool(main)

@@ -14,7 +14,6 @@ A pickled module (``pruned.pth``) is refused: unpickling can run code.
 import argparse
 import os
 import os.path as osp
-import sys
 
 import torch
 from mmengine.config import DictAction
@@ -28,6 +27,7 @@ from gdpseg.engine.quiet import QuietRunner, quiet_cfg
 from gdpseg.engine.tasks import check_data, task_for, task_for_cfg
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.utils import load_config, register_all_modules
+from gdpseg.utils.errors import run_tool
 
 
 def check_finite_outputs(model, shape):
@@ -64,6 +64,8 @@ def main(argv=None):
     parser.add_argument('--quiet', action='store_true',
                         help='a progress bar and warnings only; the full log goes to the work dir')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--debug', action='store_true',
+                        help='show the traceback of an error in the config, data or files')
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     register_all_modules(init_default_scope=False)
@@ -126,7 +128,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError) as exc:
-        sys.exit(f'error: {exc}')
+    run_tool(main)

@@ -7,18 +7,21 @@ import argparse
 import glob
 import os
 import os.path as osp
-import sys
 import warnings
 
 import torch
 from mmengine.config import DictAction
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from gdpseg.engine.checkpoint import load_weights, read_state_dict
 from gdpseg.engine.dist import setup_cpu_distributed
-from gdpseg.engine.hooks import TrainingDivergedError
 from gdpseg.engine.quiet import QuietRunner, quiet_cfg
-from gdpseg.engine.tasks import check_data
+from gdpseg.engine.tasks import check_data, task_for
+from gdpseg.engine.utils import unwrap_model
+from gdpseg.engine.work_dir_lock import work_dir_lock
 from gdpseg.utils import load_config, register_all_modules
+from gdpseg.utils.errors import run_tool
 
 
 def parse_args(argv=None):
@@ -35,6 +38,8 @@ def parse_args(argv=None):
     parser.add_argument('--quiet', action='store_true',
                         help='progress bars and warnings only; the full log goes to the work dir')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--debug', action='store_true',
+                        help='show the traceback of an error in the config, data or files')
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -125,12 +130,42 @@ def main(argv=None):
             check_data(cfg[key])
     if args.quiet:
         quiet_cfg(cfg, 'GDP' if str(cfg.model.get('type', '')).endswith('GDPAlgorithm') else '')
-    runner = (QuietRunner if args.quiet else Runner).from_cfg(cfg)
-    runner.train()
+    # load_from is read (safely) before anything is built, and must fit the model after
+    start = read_state_dict(cfg.load_from, 'load_from') \
+        if cfg.get('load_from') and not cfg.get('resume') else None
+    with work_dir_lock(cfg.work_dir, args.config):
+        runner = (QuietRunner if args.quiet else Runner).from_cfg(cfg)
+        if start is not None:
+            check_load_from(runner, cfg.load_from, start)
+        final = FinalMetrics()
+        runner.register_hook(final, 'LOWEST')
+        runner.train()
+    if final.metrics:
+        print(f'final validation ({final.where}): '
+              f'{task_for(runner.model).format_metrics(final.metrics)}')
+    return runner
+
+
+def check_load_from(runner, path, state):
+    """``load_from`` loads as strictly as the other tools' checkpoints: a file of another model
+    is refused in one line (MMEngine alone would only print that the keys do not match and
+    train from random weights). ``state``: the file's :func:`read_state_dict`."""
+    try:
+        load_weights(unwrap_model(runner.model), path, state, baseline=True)
+    except ValueError as exc:
+        raise ValueError(f'load_from: {exc}') from None
+
+
+class FinalMetrics(Hook):
+    """Keeps the last validation's metrics, for the line the tool prints at the end."""
+
+    def __init__(self):
+        self.metrics, self.where = {}, ''
+
+    def after_val_epoch(self, runner, metrics=None):
+        self.metrics = dict(metrics or {})
+        self.where = f'after {runner.iter} iterations'
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError, TrainingDivergedError) as exc:
-        sys.exit(f'error: {exc}')
+    run_tool(main)

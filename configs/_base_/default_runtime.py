@@ -20,4 +20,5 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     rng_state=dict(type='RNGStateHook'),  # dropout continues exactly on --resume
     finite_check=dict(type='FiniteCheckHook'),  # stop at NaN/inf before saving it
+    label_check=dict(type='LabelCheckHook'),  # a label outside the classes: name the file
     visualization=dict(type='mmseg.SegVisualizationHook'))

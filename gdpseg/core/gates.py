@@ -49,8 +49,11 @@ class GateSet(nn.Module):
         resource: The resource the proximal step penalises: a registered name (``'flops'``,
             ``'params'``), ``dict(type=name, ...)`` or a :class:`Resource`.
         keep_connected: The proximal step never zeroes all gates of a group that every path
-            from the input to an output crosses (:meth:`ChannelGroups.cut_groups`), so the
-            network cannot collapse to a constant; branches (ASPP, residual) may still die.
+            from the input to an output crosses (:meth:`ChannelGroups.cut_groups`), nor a set
+            of groups that together cut every path (all ASPP branches and the low-level
+            projection at once: the fewest of them stay alive,
+            :meth:`ChannelGroups.reconnecting`), so the network cannot collapse to a constant;
+            a branch (ASPP, residual) may still die while another path is alive.
         max_death_share: Also keep (at least one channel of) every group whose death alone
             would remove more than this share of the network's FLOPs (:func:`death_shares`):
             e.g. a backbone stage's residual trunk in a segmentation network whose low-level
@@ -257,17 +260,29 @@ class GateSet(nn.Module):
         if not idx:
             return lam
         alphas = [self.alphas[i] for i in idx]
-        cut = set(self.channel_groups.cut_groups()) if self.keep_connected else set()
-        if self.max_death_share is not None:
-            shares = death_shares(self.channel_groups)
-            cut |= {i for i, share in shares.items() if share > self.max_death_share}
+        cut = self.protected_groups()
         hat = [a.detach().clone() for a in alphas]
         sizes = [g.size for g in self.groups]
         protected = [j for j, i in enumerate(idx) if i in cut]
 
+        lost = {i for i, a in zip(idx, hat) if not bool(a.any())}  # cannot come back
+
         def step(lam_):
-            return alternating_prox(hat, self.resource, idx, sizes, lr, lam_, passes,
-                                    min_keep=self.min_channels, protected=protected)
+            guard = list(protected)
+            while True:
+                new = alternating_prox(hat, self.resource, idx, sizes, lr, lam_, passes,
+                                       min_keep=self.min_channels, protected=guard)
+                if not self.keep_connected:
+                    return new
+                # groups that die together may cut the input from an output (every ASPP
+                # branch and the low-level projection at once): keep the fewest alive that
+                # reconnect it
+                dead = {i for i, n in zip(idx, new) if not bool(n.any())}
+                revive = self.channel_groups.reconnecting(dead, lost) - set(
+                    idx[j] for j in guard)
+                if not revive:
+                    return new
+                guard += [j for j, i in enumerate(idx) if i in revive]
 
         def ratio(new):
             full = list(self.alphas)
@@ -290,6 +305,31 @@ class GateSet(nn.Module):
         for a, n in zip(alphas, new):
             a.copy_(n)
         return lam
+
+    def protected_groups(self) -> set:
+        """Groups the proximal step never lets die: those that alone cut the input from an
+        output (``keep_connected``) and those above ``max_death_share``."""
+        cut = set(self.channel_groups.cut_groups()) if self.keep_connected else set()
+        if self.max_death_share is not None:
+            shares = death_shares(self.channel_groups)
+            cut |= {i for i, share in shares.items() if share > self.max_death_share}
+        return cut
+
+    @torch.no_grad()
+    def smallest_ratio(self) -> float:
+        """:meth:`resource_ratio` of the smallest network the proximal step can reach: every
+        prunable group dead except those it keeps alive (:meth:`protected_groups`, and the
+        fewest that keep the input connected to every output), which keep
+        ``max(1, min_channels)`` channels. A budget below it cannot be met."""
+        floor = max(1, self.min_channels)
+        alive = self.protected_groups()
+        prunable = {i for i, g in enumerate(self.groups) if g.prunable}
+        if self.keep_connected:
+            alive |= self.channel_groups.reconnecting(prunable - alive)
+        keep = [torch.arange(g.size) if not g.prunable else
+                torch.arange(min(floor, g.size)) if i in alive else torch.arange(0)
+                for i, g in enumerate(self.groups)]
+        return self.resource_ratio(PruningPlan(keep))
 
     # ----------------------------------------------------------------- reporting
     def summary(self) -> str:

@@ -5,6 +5,7 @@
 :class:`~gdpseg.core.plan.PruningPlan` (channels kept per group), and
 :func:`~gdpseg.core.export.prune` exports it.
 """
+import collections
 import contextlib
 import fnmatch
 import warnings
@@ -184,37 +185,87 @@ class ChannelGroups:
         removed, the output would no longer depend on the input."""
         return self.cached('cut_groups', self._cut_groups)
 
-    def _cut_groups(self) -> List[int]:
-        # Nodes outside the groups (outputs of unmodelled ops) are vertices too, keyed by root.
-        def key(node):
-            return self.group_index_of_node(node) if self.has_group(node) else \
-                ('node', self.graph.find(node))
+    def _flow(self):
+        """The network as a graph of groups: edges (vertex → vertices it feeds), source and
+        sink groups. Nodes outside the groups (outputs of unmodelled ops) are vertices too,
+        keyed by root."""
+        def build():
+            def key(node):
+                return self.group_index_of_node(node) if self.has_group(node) else \
+                    ('node', self.graph.find(node))
 
-        edges: Dict[object, set] = {}
-        for rec in self.graph.modules.values():
-            for o in rec.out_segs or ():
-                for s in rec.in_segs or ():
-                    edges.setdefault(key(s.node), set()).add(key(o.node))
-        for a, b in self.graph.links:
-            edges.setdefault(key(a), set()).add(key(b))
-        sources = [i for i, g in enumerate(self.groups) if 'network input' in g.reasons]
-        sinks = [i for i, g in enumerate(self.groups) if 'network output' in g.reasons]
+            edges: Dict[object, set] = {}
+            for rec in self.graph.modules.values():
+                for o in rec.out_segs or ():
+                    for s in rec.in_segs or ():
+                        edges.setdefault(key(s.node), set()).add(key(o.node))
+            for a, b in self.graph.links:
+                edges.setdefault(key(a), set()).add(key(b))
+            sources = [i for i, g in enumerate(self.groups) if 'network input' in g.reasons]
+            sinks = [i for i, g in enumerate(self.groups) if 'network output' in g.reasons]
+            return edges, sources, sinks
+        return self.cached('flow', build)
+
+    def _reached(self, removed) -> set:
+        edges, sources, _ = self._flow()
+        seen, todo = set(), [i for i in sources if i not in removed]
+        while todo:
+            i = todo.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            todo.extend(j for j in edges.get(i, ()) if j not in removed and j not in seen)
+        return seen
+
+    def connects(self, removed=()) -> bool:
+        """Whether every network output still depends on the input with the groups
+        ``removed`` (indices) taken out entirely."""
+        _, sources, sinks = self._flow()
         if not sources or not sinks:
-            return []
+            return True  # nothing to tell: no traced input or output group
+        seen = self._reached(set(removed))
+        return all(j in seen for j in sinks)
 
-        def connected(removed):
-            seen, todo = set(), [i for i in sources if i != removed]
-            while todo:
-                i = todo.pop()
-                if i in seen:
+    def _cut_groups(self) -> List[int]:
+        if not self.connects():
+            return []
+        return [i for i, g in enumerate(self.groups) if g.prunable and not self.connects({i})]
+
+    def reconnecting(self, dead, lost=()) -> set:
+        """Groups of ``dead`` to keep alive so that every network output depends on the input
+        again: for each output, the path that crosses the fewest dead groups (never a group
+        of ``lost``, which cannot come back). Empty when the network is connected already,
+        or when no path can reconnect it."""
+        dead, lost = set(dead), set(lost)
+        if self.connects(dead):
+            return set()
+        edges, sources, sinks = self._flow()
+        # 0-1 breadth-first search: crossing a dead group costs 1, a live one 0
+        cost, parent, queue = {}, {}, collections.deque()
+        for i in sources:
+            if i not in lost:
+                c = int(i in dead)
+                if c < cost.get(i, c + 1):
+                    cost[i], parent[i] = c, None
+                    (queue.appendleft if c == 0 else queue.append)(i)
+        while queue:
+            i = queue.popleft()
+            for j in edges.get(i, ()):
+                if j in lost:
                     continue
-                seen.add(i)
-                todo.extend(j for j in edges.get(i, ()) if j != removed and j not in seen)
-            return all(j in seen for j in sinks)
-
-        if not connected(None):
-            return []
-        return [i for i, g in enumerate(self.groups) if g.prunable and not connected(i)]
+                c = cost[i] + int(j in dead)
+                if c < cost.get(j, c + 1):
+                    cost[j], parent[j] = c, i
+                    (queue.appendleft if c == cost[i] else queue.append)(j)
+        keep = set()
+        for j in sinks:
+            if j not in cost:
+                return set()  # some output cannot be reconnected at all
+            while j is not None:
+                if j in dead:
+                    keep.add(j)
+                j = parent[j]
+        return keep
 
     # ----------------------------------------------------------------- hooks of methods
     def register_hook_owner(self, owner) -> None:

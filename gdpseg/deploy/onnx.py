@@ -58,6 +58,9 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str,
         # the TorchScript exporter announces its successor on every call
         warnings.simplefilter('ignore', category=DeprecationWarning)
         warnings.simplefilter('ignore', category=FutureWarning)
+        # shape checks in forward() (``if logits.shape != inputs.shape``) are constants of the
+        # traced resolution; the export is checked with ONNX Runtime at batch 1 and 2 instead
+        warnings.simplefilter('ignore', category=torch.jit.TracerWarning)
         torch.onnx.export(flat, (example,), path, input_names=['input'], output_names=names,
                           dynamic_axes=dynamic, opset_version=opset, dynamo=False)
     return names

@@ -11,9 +11,12 @@ torch>=2.6 loads with ``weights_only=True``. MMEngine 0.10.7 checkpoints keep th
   Every ``HistoryBuffer`` re-registers those four in ``__init__``, so nothing is lost.
 """
 import copyreg
+import os
 
 import numpy as np
 import torch
+
+from gdpseg.utils.errors import first_line
 
 
 def _numpy_globals():
@@ -61,26 +64,47 @@ def _examples(keys, n=3):
     return ', '.join(keys[:n]) + (', ...' if len(keys) > n else '')
 
 
-def read_state_dict(path: str) -> dict:
+def read_state_dict(path: str, what: str = '') -> dict:
     """The ``state_dict`` of a training checkpoint (or a bare state dict), loaded with
-    ``weights_only=True``; a clear ``ValueError`` for anything else."""
+    ``weights_only=True``; a clear ``ValueError`` for anything else (prefixed with ``what``,
+    e.g. ``'load_from'``, to say where the path came from)."""
+    try:
+        return _read_state_dict(path)
+    except (ValueError, FileNotFoundError) as exc:
+        if what:
+            raise type(exc)(f'{what}: {exc}') from None
+        raise
+
+
+def _read_state_dict(path: str) -> dict:
     import pickle
 
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ValueError(f'{path} is empty (0 bytes): a save that was cut short, or not a '
+                         'checkpoint; use another checkpoint')
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as exc:
         raise ValueError(
-            f'{path} is not a plain checkpoint: it needs full unpickling, which can run code '
-            f'({str(exc).splitlines()[0]}). For an export of tools/prune.py pass its '
-            'directory or plan.json') from None
+            f'{path} is not a plain checkpoint: it needs full unpickling, which can run code, '
+            f'so it is not loaded ({unpickling_reason(exc)}). For an export of tools/prune.py '
+            'pass its directory or plan.json') from None
     except Exception as exc:  # noqa: BLE001  (truncated zips fail in many ways)
         raise ValueError(f'{path} is not a readable checkpoint (truncated, or not a file '
-                         f'torch.save wrote): {str(exc).splitlines()[0]}') from None
+                         f'torch.save wrote): {first_line(exc)}') from None
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not state or \
             not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f'{path} holds no state_dict of tensors: it is not a model checkpoint')
     return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+
+
+def unpickling_reason(exc) -> str:
+    """What torch's safe unpickler refused, without its advice to turn safety off."""
+    for line in str(exc).splitlines():
+        if 'GLOBAL' in line or 'Unsupported' in line:
+            return line.strip().rstrip('.')
+    return 'it holds objects other than tensors and plain containers'
 
 
 def _is_baseline_of(model, state) -> bool:
@@ -90,12 +114,15 @@ def _is_baseline_of(model, state) -> bool:
     return not any(k.startswith('gates.') for k in state) and keys == arch
 
 
-def load_weights(model, path: str, state: dict = None) -> None:
+def load_weights(model, path: str, state: dict = None, baseline: bool = False) -> None:
     """Load a checkpoint into ``model`` strictly, or raise a ``ValueError`` that summarises what
     does not fit (missing, unexpected and mis-shaped keys) and says what the file probably is.
-    ``state``: the file's :func:`read_state_dict`, when the caller has read it already."""
+    ``state``: the file's :func:`read_state_dict`, when the caller has read it already.
+    ``baseline``: a checkpoint of the bare task model may start a pruning model (training's
+    ``load_from``); otherwise, for a GDP model, it is refused as the wrong file."""
     state = read_state_dict(path) if state is None else state
-    if getattr(model, 'gates', None) is not None and _is_baseline_of(model, state):
+    if not baseline and getattr(model, 'gates', None) is not None and \
+            _is_baseline_of(model, state):
         raise ValueError(f'{path} is a baseline checkpoint (no GDP gates): train with GDP first '
                          f'(tools/train.py <..._gdp.py config> --cfg-options load_from={path}),'
                          ' or use the baseline config to evaluate it.')

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from gdpseg.core import PruningPlan, prune
-from gdpseg.core.nested import max_difference
+from gdpseg.core.nested import iter_tensors, max_difference
 from gdpseg.models.algorithms.base import call_forward
 
 PLAN_FILE, WEIGHTS_FILE, CONFIG_FILE, MODULE_FILE = ('plan.json', 'pruned_weights.pth',
@@ -62,7 +62,33 @@ def export_model(model, example: torch.Tensor, tolerance: float = 1e-4):
         diff = max_difference(ref, call_forward(pruned, model.forward_fn, example))
     if diff > tolerance:
         raise RuntimeError(f'export differs from the gated model by {diff:.3g} (relative)')
+    check_input_dependent(pruned, model.forward_fn, example)
     return pruned, plan, diff
+
+
+class ConstantExportError(ValueError):
+    """The export computes the same output whatever its input."""
+
+
+def check_input_dependent(network: nn.Module, forward_fn, example: torch.Tensor) -> None:
+    """Refuse a network whose outputs are identical for two different inputs: a plan that cut
+    every path from the input to an output (what remains is biases)."""
+    other = torch.randn(example.shape, generator=torch.Generator().manual_seed(12345),
+                        dtype=example.dtype) * (example.std() + 1) + example.mean()
+    with torch.no_grad():
+        a = call_forward(network, forward_fn, example)
+        b = call_forward(network, forward_fn, other)
+    max_difference(a, b)  # same structure, finite
+    same = [i for i, (x, y) in enumerate(zip(iter_tensors(a), iter_tensors(b)))
+            if torch.equal(x, y)]
+    if same:
+        which = 'output' if len(list(iter_tensors(a))) == 1 else \
+            f'output{"s" if len(same) > 1 else ""} {", ".join(map(str, same))}'
+        raise ConstantExportError(
+            f'the pruned network gives exactly the same {which} for two different inputs: its '
+            'plan removed every channel on the way from the input to that output, so it would '
+            'predict a constant. Nothing was written. Prune less (a smaller λ or a larger '
+            'FLOPs ratio), or keep keep_connected=True in the method\'s config')
 
 
 def save_export(out_dir: str, cfg, model, pruned: nn.Module, plan, example, info: dict):
@@ -84,10 +110,32 @@ def plan_path(path: str) -> str:
     return osp.join(path, PLAN_FILE) if osp.isdir(path) else path
 
 
+def read_plan_file(path: str) -> dict:
+    """The contents of an export's ``plan.json``; a clear error for any other file."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            data = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        kind = 'a binary file (a checkpoint or a pickled module?)' if _is_binary(path) else \
+            'text that is not JSON'
+        raise ValueError(f'{path} is not the plan.json of an export of tools/prune.py: it is '
+                         f'{kind}. Pass the export directory, or its plan.json') from None
+    if not isinstance(data, dict) or 'groups' not in data:
+        raise ValueError(f'{path} is JSON but not the plan.json of an export of '
+                         'tools/prune.py (it has no "groups"): pass the export directory, or '
+                         'its plan.json')
+    return data
+
+
+def _is_binary(path):
+    with open(path, 'rb') as f:
+        head = f.read(512)
+    return b'\0' in head or head[:2] == b'PK' or head[:1] == b'\x80'
+
+
 def export_input_shape(path: str):
     """The input shape an export was traced and counted at (``None`` if it does not say)."""
-    with open(plan_path(path)) as f:
-        return json.load(f).get('input_shape')
+    return read_plan_file(plan_path(path)).get('input_shape')
 
 
 def is_export(path: str) -> bool:
@@ -108,15 +156,16 @@ def load_export(path: str):
     """
     from mmengine.registry import DefaultScope
 
+    from gdpseg.engine.checkpoint import read_state_dict
     from gdpseg.registry import MODELS
     from gdpseg.utils import load_config
+    from gdpseg.utils.errors import first_line
 
     path = plan_path(path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'no export plan at {path}: run tools/prune.py CONFIG '
                                 'CHECKPOINT --out DIR first, then pass DIR or DIR/plan.json')
-    with open(path) as f:
-        data = json.load(f)
+    data = read_plan_file(path)
     root = osp.dirname(path)
     cfg_path = osp.join(root, data.get('config', CONFIG_FILE))
     weights = osp.join(root, data.get('weights', WEIGHTS_FILE))
@@ -134,8 +183,13 @@ def load_export(path: str):
         raise ValueError(f'{cfg_path} does not describe a pruning model (GDPAlgorithm)')
     plan = PruningPlan.from_dict(data, model.channel_groups)
     pruned = prune(model.architecture, model.channel_groups, plan)
-    state = torch.load(weights, map_location='cpu', weights_only=True)
-    pruned.load_state_dict(state, strict=True)
+    state = read_state_dict(weights)
+    try:
+        pruned.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f'{weights} does not fit the export\'s plan ({first_line(exc)}): the '
+                         'files of the export were mixed; export again with tools/prune.py') \
+            from None
     return pruned.eval()
 
 

@@ -38,4 +38,8 @@ def quiet_cfg(cfg, desc: str = ''):
     for module in (r'mmseg(\..*)?', r'mmengine(\..*)?', r'mmdet(\..*)?'):
         warnings.filterwarnings('ignore', category=UserWarning, module=module)
         warnings.filterwarnings('ignore', category=DeprecationWarning, module=module)
+    # raised inside torch on mmdet's behalf (its anchor generators call meshgrid without
+    # `indexing`): nothing a user can act on
+    warnings.filterwarnings('ignore', message=r'torch\.meshgrid: in an upcoming release',
+                            category=UserWarning)
     return cfg

@@ -5,6 +5,8 @@ import sys
 
 from mmengine.config import Config
 
+from .errors import ConfigError, nearest
+
 _MISSING = object()
 
 
@@ -20,19 +22,44 @@ def _get(cfg, dotted):
     return node
 
 
+# Top-level keys MMEngine's Runner and the OpenMMLab tools read besides the Runner's arguments
+_TOOL_KEYS = ('custom_imports', 'runner_type', 'work_dir', 'load_from', 'resume', 'launcher',
+              'default_scope', 'model_wrapper_cfg', 'compile', 'strategy', 'tta_model',
+              'tta_pipeline', 'dist_params', 'auto_scale_lr', 'cudnn_benchmark', 'mp_cfg')
+
+
+def _known_top_keys(cfg):
+    import inspect
+
+    from mmengine.runner import Runner
+
+    runner = [p for p in inspect.signature(Runner.__init__).parameters if p != 'self']
+    return set(cfg.keys()) | set(runner) | set(_TOOL_KEYS)
+
+
 def check_option_types(cfg, cfg_options) -> None:
-    """Refuse a ``--cfg-options`` value that cannot be what the config holds there: text where
-    the config has a number or a boolean (``train_cfg.max_iters=1OO``), naming the key."""
+    """Refuse a ``--cfg-options`` entry that cannot be what the config holds there: a top-level
+    key that neither the config nor the Runner knows (``optim_wraper.optimizer.lr=0.1``: it
+    would be ignored), text or a list where the config has a number or a boolean
+    (``train_cfg.max_iters=1OO``, ``eps_factor=[0.9,0.8]``), naming the key and the nearest
+    valid one."""
+    known = _known_top_keys(cfg)
     for key, value in (cfg_options or {}).items():
+        top = key.split('.')[0]
+        if top not in known:
+            raise ConfigError(f'--cfg-options {key}: the config has no key {top!r}'
+                              f'{nearest(top, known)}, and nothing would read it')
         old = _get(cfg, key)
-        if old is _MISSING or old is None or not isinstance(value, str):
+        if old is _MISSING or old is None or value is None:
             continue
-        if isinstance(old, bool):
-            raise ValueError(f'--cfg-options {key}={value}: expected True or False (the config '
-                             f'has {old})')
-        if isinstance(old, (int, float)):
-            raise ValueError(f'--cfg-options {key}={value}: expected a number (the config has '
-                             f'{old!r})')
+        shown = value if isinstance(value, str) else repr(value)
+        if isinstance(old, bool) and not isinstance(value, bool):
+            raise ConfigError(f'--cfg-options {key}={shown}: expected True or False (the config '
+                              f'has {old})')
+        if isinstance(old, (int, float)) and not isinstance(old, bool) and \
+                not isinstance(value, (int, float)):
+            raise ConfigError(f'--cfg-options {key}={shown}: expected a number (the config has '
+                              f'{old!r})')
 
 
 def _separate_runs(cfg, path):

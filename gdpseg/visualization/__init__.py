@@ -1,5 +1,6 @@
 """Pictures of GDP training: gate histograms over time (paper Fig. 9), FLOPs curve (Fig. 11)."""
 from .plots import plot_flops_curve, plot_gate_histograms, plot_polarization, plot_tradeoff
+from .seg_visualizer import ScaledSegVisualizer
 
-__all__ = ['plot_flops_curve', 'plot_gate_histograms', 'plot_polarization',
+__all__ = ['ScaledSegVisualizer', 'plot_flops_curve', 'plot_gate_histograms', 'plot_polarization',
            'plot_tradeoff']

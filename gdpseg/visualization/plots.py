@@ -19,10 +19,12 @@ def _save(fig, path):
 
 
 def plot_gate_histograms(history, bins, path, curves=6):
-    """Density of gate values at several moments of training (log scale).
+    """Histograms of the gate values at several moments of training, stacked top (first) to
+    bottom (last) as in the paper's Fig. 9; gates exactly 0 get their own bar left of the axis.
 
     Args:
-        history: ``{'iter': [...], 'eps': [...], 'hist': [[counts per bin], ...]}``.
+        history: ``{'iter': [...], 'eps': [...], 'hist': [[counts per bin], ...]}`` and,
+            where recorded, ``'zero_share'`` (share of gates exactly 0) per moment.
         bins: Bin edges over [0, 1].
         path: PNG file to write.
         curves: How many moments to draw, spread over the history.
@@ -31,21 +33,35 @@ def plot_gate_histograms(history, bins, path, curves=6):
         np.ndarray: The RGB picture.
     """
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
     n = len(history['iter'])
     picks = sorted({round(i * (n - 1) / max(1, curves - 1)) for i in range(curves)})
-    centres = (np.asarray(bins[:-1]) + np.asarray(bins[1:])) / 2
-    cmap = plt.get_cmap('viridis')
-    for j, i in enumerate(picks):
+    fig, axes = plt.subplots(len(picks), 1, figsize=(6, 1.0 + 0.9 * len(picks)), sharex=True,
+                             squeeze=False)
+    edges = np.asarray(bins, dtype=float)
+    width = float(edges[1] - edges[0])
+    zero_x = edges[0] - 2 * width
+    for ax, i in zip(axes[:, 0], picks):
         counts = np.asarray(history['hist'][i], dtype=float)
-        counts[counts == 0] = np.nan  # empty bins break the line on the log scale
-        ax.plot(centres, counts, marker='.', color=cmap(j / max(1, len(picks) - 1)),
-                label=f"iter {history['iter'][i]} (ε={history['eps'][i]:.2g})")
-    ax.set_yscale('log')
-    ax.set_xlabel('gate value g(α)')
-    ax.set_ylabel('channels')
-    ax.set_title('Gate polarisation during GDP training')
-    ax.legend(fontsize=7)
+        total = counts.sum() or 1.0
+        shares = history.get('zero_share') or []
+        zeros = round(shares[i] * total) if i < len(shares) else 0.0
+        counts[0] -= zeros  # exact zeros sit in the first bin: drawn apart
+        ax.bar(edges[:-1], 100 * counts / total, width=width, align='edge', color='#4c72b0')
+        ax.bar([zero_x], [100 * zeros / total], width=1.5 * width, color='#c44e52')
+        ax.set_ylim(0, 105)
+        ax.set_yticks([0, 50, 100])
+        ax.tick_params(labelsize=7)
+        ax.text(0.5, 0.9, f"iter {history['iter'][i]}  (ε={history['eps'][i]:.2g}; "
+                f'{100 * zeros / total:.0f} % exactly 0)', transform=ax.transAxes,
+                ha='center', va='top', fontsize=7)
+        ax.grid(axis='y', alpha=0.3)
+    bottom = axes[-1, 0]
+    bottom.set_xticks([zero_x, 0, 0.25, 0.5, 0.75, 1.0])
+    bottom.set_xticklabels(['=0', '0', '0.25', '0.5', '0.75', '1'])
+    bottom.set_xlabel('gate value g(α)  (red: gates exactly 0)')
+    fig.text(0.01, 0.5, 'gates (%)', rotation=90, va='center', fontsize=8)
+    axes[0, 0].set_title('Gate polarisation during GDP training (top: start, bottom: end)',
+                         fontsize=9)
     return _save(fig, path)
 
 

@@ -84,6 +84,8 @@ def test_train_prune_test_exported_equals_gated(voc, tmp_path):
                                 '--show-dir', str(tmp_path / 'show'), '--cfg-options', *opts])
     drawn = list((tmp_path / 'show').rglob('*.png'))  # every prediction, drawn (8 images)
     assert len(drawn) == 8
+    from PIL import Image
+    assert min(Image.open(drawn[0]).size) >= 256  # 32x32 inputs, enlarged to be readable
     assert dir_metrics['mIoU'] == exp_metrics['mIoU']
     with pytest.raises(ValueError, match='plan.json'):
         test.main([GDP_CFG, str(out / 'pruned.pth'), '--cfg-options', *opts])

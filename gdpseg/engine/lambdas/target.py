@@ -88,6 +88,14 @@ class TargetLambda:
             if not 0 < self.ratio < 1:
                 raise ValueError(f'target value {self.value} is {self.ratio:.3f} of the full '
                                  f'network\'s {full:.4g}: it must be below it')
+        lowest = gates.smallest_ratio()
+        if self.ratio < lowest:
+            raise ValueError(
+                f'TargetLambda: a ratio of {self.ratio:g} cannot be reached: the smallest this '
+                f'network can be pruned to is {lowest:.4f} of its resource (the groups kept '
+                'alive so every output still depends on the input keep max(1, min_channels) '
+                f'channels, the rest dies). Ask for a ratio of at least {lowest:.4f}, or lower '
+                'min_channels')
         self.start = gates.resource_ratio()
         if self.start <= self.ratio:
             runner.logger.warning(f'GDP: the network is at {self.start:.4f} of its resource, '

@@ -37,6 +37,12 @@ class TaskAdapter:
     def check_data(self, dataloader_cfg) -> None:
         """Raise a clear error when a dataset this task knows is missing or incomplete."""
 
+    def labels(self, data_sample, model=None):
+        """``(labels, ignore_index or None)`` of a training sample of ``model`` (the task
+        model), for the check that they are classes of the dataset (``LabelCheckHook``); None
+        when the task has none."""
+        return None
+
     def show(self, cfg, show_dir: str) -> None:
         """Set ``cfg`` up to draw every test prediction into ``show_dir`` (``--show-dir``)."""
         if self.draw_types is None:

@@ -25,6 +25,10 @@ class ClassificationTask(TaskAdapter):
 
         return BaseClassifier
 
+    def labels(self, data_sample, model=None):
+        label = getattr(data_sample, 'gt_label', None)
+        return None if label is None else (label, None)
+
     def check_data(self, dataloader_cfg) -> None:
         from gdpseg.datasets.cifar import CIFAR_HELP, missing_cifar_files
 

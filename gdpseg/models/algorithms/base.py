@@ -82,6 +82,9 @@ class PruningAlgorithm(BaseModel):
                  forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
                  min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
                  data_preprocessor=None, init_cfg=None):
+        if forward_mode not in ('tensor', None):
+            raise ValueError(f"forward_mode must be 'tensor' (MMEngine models) or None (a "
+                             f"plain nn.Module called as model(x)), got {forward_mode!r}")
         if not isinstance(architecture, nn.Module):
             architecture = MODELS.build(copy.deepcopy(architecture))
         preprocessor = getattr(architecture, 'data_preprocessor', None)
