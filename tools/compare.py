@@ -218,7 +218,8 @@ def run_one(study, method, ratio, seed):
         run = run_dir(study, method, ratio, seed)
     os.makedirs(run, exist_ok=True)
     fields = dict(work_dir=study.work_dir, seed=seed, ratio=ratio, run=run,
-                  baseline=osp.join(baseline_dir(study, seed), 'checkpoint.pth'), export='')
+                  baseline=osp.join(baseline_dir(study, seed), 'checkpoint.pth'), export='',
+                  data_root=study.get('data_root', ''))
     fields.update(ratio_fields(study, spec, ratio))
     start = time.time()
     with open(osp.join(run, 'log.txt'), 'w') as log, redirect_stdout(log), redirect_stderr(log):
@@ -254,6 +255,7 @@ def check_budgets(study):
     iters = {}
     for m in study.methods:
         fields = dict(work_dir=study.work_dir, seed=0, ratio=ratio, run='RUN',
+                      data_root=study.get('data_root', ''),
                       baseline='BASE.pth', export='EXPORT', last='LAST.pth',
                       **ratio_fields(study, m, ratio))
         iters[m['name']] = sum(
@@ -319,6 +321,8 @@ def run_all(study_path, study, tasks, jobs, threads, force, bar):
             cmd = [sys.executable, osp.abspath(__file__), study_path, '--worker', task[0],
                    '--worker-ratio', repr(task[1]), '--worker-seed', str(task[2]),
                    '--threads', str(threads), '--work-dir', study.work_dir]
+            if study.get('data_root'):
+                cmd += ['--data-root', study.data_root]
             running[subprocess.Popen(cmd, env=env, cwd=os.getcwd(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)] = task
         time.sleep(0.5)
@@ -368,6 +372,8 @@ def parse_args(argv=None):
     parser.add_argument('--seeds', type=int, nargs='+', help='override the study\'s seeds')
     parser.add_argument('--ratios', type=float, nargs='+', help='override its FLOPs ratios')
     parser.add_argument('--work-dir', help='override its work_dir')
+    parser.add_argument('--data-root', help='override its data_root (the {data_root} of its '
+                        'options)')
     parser.add_argument('--collect', action='store_true',
                         help='run nothing: tabulate the results there are')
     parser.add_argument('--force', action='store_true',
@@ -382,7 +388,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     study = load_study(args.study, dict(seeds=args.seeds, ratios=args.ratios,
-                                        work_dir=args.work_dir))
+                                        work_dir=args.work_dir, data_root=args.data_root))
     if args.worker:
         import torch
 

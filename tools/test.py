@@ -108,8 +108,10 @@ def main(argv=None):
         runner = runner_cls.from_cfg(cfg)
         load_weights(_unwrap(runner.model), args.checkpoint, state)
     model = _unwrap(runner.model)
-    size = cfg.model.get('data_preprocessor', {}).get('size') or (512, 512)
-    probe = tuple(getattr(model, 'input_shape', None) or traced_shape or (1, 3, *size))
+    preprocessor = cfg.model.get('data_preprocessor', {}) or {}
+    size = preprocessor.get('size') or (tuple(args.shape) if args.shape else (512, 512))
+    channels = len(preprocessor.get('mean') or (0, 0, 0))  # 1 for gray images
+    probe = tuple(getattr(model, 'input_shape', None) or traced_shape or (1, channels, *size))
     check_finite_outputs(model, probe)
     metrics = runner.test()
     gates = getattr(model, 'gates', None)
@@ -117,7 +119,7 @@ def main(argv=None):
         flops = gates.flops()
         note = f'gated model, as its export keeps it, at {tuple(model.input_shape)}'
     else:
-        shape = tuple(traced_shape or (1, 3, *size))
+        shape = tuple(traced_shape or (1, channels, *size))
         if args.shape:
             shape = (*shape[:2], *args.shape)
         flops = count_conv_linear_flops(TensorMode(model.eval()), (torch.zeros(shape),))

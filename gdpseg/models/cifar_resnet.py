@@ -44,16 +44,17 @@ class BasicBlock(nn.Module):
 
 @MODELS.register_module()
 class CifarResNet(nn.Module):
-    """CIFAR ResNet of ``depth = 6n + 2`` layers (56 by default)."""
+    """CIFAR ResNet of ``depth = 6n + 2`` layers (56 by default); ``in_channels`` 1 for gray
+    images (Fashion-MNIST)."""
 
-    def __init__(self, depth=56, num_classes=10, shortcut='A'):
+    def __init__(self, depth=56, num_classes=10, shortcut='A', in_channels=3):
         super().__init__()
         if (depth - 2) % 6:
             raise ValueError(f'depth must be 6n+2 (20, 32, 44, 56, 110), got {depth}')
         if shortcut not in ('A', 'B'):
             raise ValueError(f"shortcut must be 'A' or 'B', got {shortcut!r}")
         n = (depth - 2) // 6
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(16)
         layers, in_planes = [], 16
         for planes, stride in ((16, 1), (32, 2), (64, 2)):

@@ -21,11 +21,12 @@ class CifarResNetBackbone(nn.Module):
     Args:
         depth: 20, 32, 44, 56 (the paper's) or 110.
         shortcut: ``'A'`` (parameter-free: subsample and zero-pad, the paper's) or ``'B'``.
+        in_channels: 3 (RGB) or 1 (gray images such as Fashion-MNIST).
     """
 
-    def __init__(self, depth: int = 56, shortcut: str = 'A'):
+    def __init__(self, depth: int = 56, shortcut: str = 'A', in_channels: int = 3):
         super().__init__()
-        self.net = CifarResNet(depth, num_classes=1, shortcut=shortcut)
+        self.net = CifarResNet(depth, num_classes=1, shortcut=shortcut, in_channels=in_channels)
         del self.net.linear  # the classifier is mmpretrain's head
         self.out_channels = 64
 

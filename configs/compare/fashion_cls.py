@@ -1,0 +1,63 @@
+# The pruning methods at three FLOPs ratios and three seeds on real data: Fashion-MNIST (55,000
+# training images; 5,000 held out as the validation split on which settings are chosen; 10,000
+# test images, reported), a CIFAR-style ResNet-20 trained from scratch for 4,000 iterations
+# (batch 128, ~9 epochs). Every method gets 2,000 iterations after the shared baseline
+# (pruning-time training + fine-tuning, or fine-tuning alone); what trains from scratch gets the
+# baseline's 4,000 too: 6,000. Needs `apt-get install dataset-fashion-mnist` (or --data-root).
+#   python tools/compare.py configs/compare/fashion_cls.py --jobs 2
+title = 'Fashion-MNIST, ResNet-20 from scratch (top-1 on the 10,000 test images)'
+work_dir = 'work_dirs/compare/fashion_cls'
+data_root = '/usr/share/datasets/fashion-mnist'
+metric = 'accuracy/top1'
+metric_label = 'top-1 (%)'
+seeds = [0, 1, 2]
+budget = dict(default=2000, from_scratch=6000)
+ratios = [0.5, 0.25, 0.1]
+options = [f'{k}.dataset.data_root={{data_root}}' for k in
+           ('train_dataloader', 'val_dataloader', 'test_dataloader')] + \
+          ['randomness.seed={seed}', 'train_cfg.val_interval=100000']
+_cfg = 'configs/fashion/resnet20_fmnist_'
+baseline = [dict(train=_cfg + 'baseline.py')]
+
+
+def _iters(n):  # a training stage of n iterations with its cosine schedule
+    return [f'train_cfg.max_iters={n}', f'param_scheduler.0.T_max={n}',
+            f'default_hooks.checkpoint.interval={n}']
+
+
+_prune_time, _finetune = 1500, 500
+_ft = [dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
+            _iters(_finetune))]
+_ft_all = [dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
+                _iters(_prune_time + _finetune))]
+_gdp = [dict(train=_cfg + 'gdp.py', name='gdp', options=[
+            'load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}'] + _iters(_prune_time)),
+        dict(test=_cfg + 'gdp.py', record='gated'),
+        dict(prune=_cfg + 'gdp.py')]
+_one_shot = dict(prune=_cfg + 'l1.py', checkpoint='{baseline}')
+
+
+def _trained(config, extra=()):  # train from the baseline at the ratio, export, fine-tune
+    return [dict(train=_cfg + config, options=['load_from={baseline}', 'model.ratio={ratio}',
+                                               *extra] + _iters(_prune_time)),
+            dict(prune=_cfg + config, options=['model.ratio={ratio}'])] + _ft
+
+
+methods = [
+    dict(name='gdp', label='GDP', stages=_gdp + _ft),
+    dict(name='gdp_glr', label='GDP, gate lr ×100',
+         stages=[dict(_gdp[0], options=_gdp[0]['options'] +
+                      ['optim_wrapper.paramwise_cfg.gate_lr_mult=100']), *_gdp[1:]] + _ft),
+    dict(name='l1', label='L1 filters (PFEC)',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
+    dict(name='random', label='random channels',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
+                                          'model.seed={seed}'])] + _ft_all),
+    dict(name='slimming', label='Network Slimming', stages=_trained('slimming.py')),
+    dict(name='sfp', label='Soft Filter Pruning', stages=_trained('sfp.py')),
+    dict(name='scs', label='continuous sparsification', stages=_trained('scs.py')),
+    dict(name='scratch', label='uniform width, from scratch', from_scratch=True,
+         stages=[dict(_one_shot, options=['model.ratio={ratio}']),
+                 dict(train=_cfg + 'scratch.py', options=['model.plan={export}/plan.json'] +
+                      _iters(6000))]),
+]

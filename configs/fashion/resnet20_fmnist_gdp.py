@@ -1,0 +1,21 @@
+# GDP on the Fashion-MNIST ResNet-20 with a FLOPs budget (TargetLambda), from the baseline.
+#   python tools/train.py configs/fashion/resnet20_fmnist_gdp.py \
+#       --cfg-options custom_hooks.0.lam.ratio=0.35
+_base_ = ['./resnet20_fmnist_baseline.py']
+model = dict(
+    _delete_=True,
+    type='GDPAlgorithm',
+    architecture=_base_.model,
+    input_shape=(1, 1, 28, 28),
+    forward_mode='tensor')
+optim_wrapper = dict(optimizer=dict(lr=0.02), constructor='GDPOptimWrapperConstructor',
+                     paramwise_cfg=dict(gate_lr_mult=1.0))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=1500, by_epoch=False, eta_min=0)]
+train_cfg = dict(max_iters=1500, val_interval=1500)
+custom_hooks = [
+    dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5), eps_factor=0.9,
+         eps_period=75),
+    dict(type='GDPVisualHook', interval=25),
+]
+default_hooks = dict(checkpoint=dict(interval=1500))
+load_from = 'work_dirs/resnet20_fmnist_baseline/iter_4000.pth'

