@@ -22,6 +22,7 @@ import torch.nn as nn
 from torch.autograd.function import BackwardCFunction
 from torch.overrides import TorchFunctionMode
 
+from .forward import call_forward
 from .graph import ChannelGraph, Label, ModuleRecord, Seg, TraceIssue
 from .layers import handlers_for
 from .nested import iter_tensors
@@ -253,7 +254,7 @@ def trace_channels(model: nn.Module, example_inputs: tuple, forward_fn=None,
                                                                    'network input')),)))
     try:
         with torch.enable_grad(), tracer:
-            out = forward_fn(model, inputs) if forward_fn else model(*inputs)
+            out = call_forward(model, inputs, forward_fn)
             tracer.find_opaque(out)
         for t in iter_tensors(out):
             lab = tracer.label(t)

@@ -13,6 +13,7 @@ from typing import List, Optional, Sequence
 import torch
 
 from .export import prune
+from .forward import call_forward
 from .layers import handler_of
 from .nested import max_difference
 from .plan import PruningPlan, resolve
@@ -56,7 +57,7 @@ def masked_outputs(groups, plan: PruningPlan, example_inputs: tuple, forward_fn=
     was_training = model.training
     model.eval()
     try:
-        return forward_fn(model, example_inputs) if forward_fn else model(*example_inputs)
+        return call_forward(model, example_inputs, forward_fn)
     finally:
         for h in handles:
             h.remove()
@@ -69,7 +70,7 @@ def export_difference(groups, plan: PruningPlan, example_inputs: tuple,
     """Largest relative difference between the export of ``plan`` and the masked model."""
     ref = masked_outputs(groups, plan, example_inputs, forward_fn)
     pruned = prune(groups.model, groups, plan).eval()
-    out = forward_fn(pruned, example_inputs) if forward_fn else pruned(*example_inputs)
+    out = call_forward(pruned, example_inputs, forward_fn)
     return max_difference(ref, out)
 
 

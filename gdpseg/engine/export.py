@@ -20,7 +20,7 @@ import torch.nn as nn
 
 from gdpseg.core import PruningPlan, prune
 from gdpseg.core.nested import iter_tensors, max_difference
-from gdpseg.models.algorithms.base import call_forward
+from gdpseg.core.forward import call_forward
 
 PLAN_FILE, WEIGHTS_FILE, CONFIG_FILE, MODULE_FILE = ('plan.json', 'pruned_weights.pth',
                                                      'config.py', 'pruned.pth')
@@ -59,7 +59,7 @@ def export_model(model, example: torch.Tensor, tolerance: float = 1e-4):
     with torch.no_grad():
         # what the plan computes, as the method knows it (GDP: its gated architecture)
         ref = model.reference_outputs(plan, example)
-        diff = max_difference(ref, call_forward(pruned, model.forward_fn, example))
+        diff = max_difference(ref, call_forward(pruned, (example,), model.forward_fn))
     if diff > tolerance:
         raise RuntimeError(f'export differs from the gated model by {diff:.3g} (relative)')
     check_input_dependent(pruned, model.forward_fn, example)
@@ -76,8 +76,8 @@ def check_input_dependent(network: nn.Module, forward_fn, example: torch.Tensor)
     other = torch.randn(example.shape, generator=torch.Generator().manual_seed(12345),
                         dtype=example.dtype) * (example.std() + 1) + example.mean()
     with torch.no_grad():
-        a = call_forward(network, forward_fn, example)
-        b = call_forward(network, forward_fn, other)
+        a = call_forward(network, (example,), forward_fn)
+        b = call_forward(network, (other,), forward_fn)
     max_difference(a, b)  # same structure, finite
     same = [i for i, (x, y) in enumerate(zip(iter_tensors(a), iter_tensors(b)))
             if torch.equal(x, y)]
@@ -158,7 +158,7 @@ def load_export(path: str):
 
     from gdpseg.engine.checkpoint import read_state_dict
     from gdpseg.registry import MODELS
-    from gdpseg.utils import load_config
+    from gdpseg.utils.config import load_config
     from gdpseg.utils.errors import first_line
 
     path = plan_path(path)

@@ -15,6 +15,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         init_default_scope: Make ``gdpseg`` the current default scope, as OpenMMLab tools do.
     """
     import gdpseg.datasets  # noqa: F401
+    import gdpseg.deploy  # noqa: F401  (the 'latency' resource of the gates)
     import gdpseg.engine  # noqa: F401
     import gdpseg.evaluation  # noqa: F401
     import gdpseg.models  # noqa: F401

@@ -16,11 +16,6 @@ from gdpseg.core.verify import masked_outputs
 from gdpseg.registry import MODELS
 
 
-def call_forward(model, forward_fn, x):
-    """Run ``model`` on one input tensor the way it was traced."""
-    return forward_fn(model, (x,)) if forward_fn else model(x)
-
-
 def tensor_mode(model, inputs):
     """``forward_fn`` of an MMEngine model's tensor mode (for tracing, export checks, timing)."""
     return model(*inputs, mode='tensor')

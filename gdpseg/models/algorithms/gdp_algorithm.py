@@ -5,10 +5,10 @@ import torch
 from mmengine.logging import print_log
 
 from gdpseg.core import GateSet
-from gdpseg.deploy import latency as _latency  # noqa: F401  (resource='latency')
+from gdpseg.core.forward import call_forward
 from gdpseg.registry import MODELS
 
-from .base import PruningAlgorithm, call_forward
+from .base import PruningAlgorithm
 
 
 @MODELS.register_module()
@@ -74,7 +74,7 @@ class GDPAlgorithm(PruningAlgorithm):
 
     def reference_outputs(self, plan, example):
         """The gated architecture: its gates compute the plan's function."""
-        return call_forward(self.architecture, self.forward_fn, example)
+        return call_forward(self.architecture, (example,), self.forward_fn)
 
     def from_baseline(self, state_dict, prefix):
         super().from_baseline(state_dict, prefix)
