@@ -19,11 +19,12 @@ from .plan import (PruningPlan, export_widths, full_plan, keep_by_score, plan_fl
 from .prox import alternating_prox, soft_threshold
 from .resource import (RESOURCES, BilinearResource, Resource, build_resource,
                        register_resource)
+from .rules import register_rule, unregister_rule
 from .schedule import EpsilonSchedule
 from .trace import UnsupportedOpError, trace_channels
 from .verify import ExportMismatchError, export_difference, verify_groups
 
-__all__ = ['attach_gates', 'prune', 'GateSet', 'Group', 'ChannelGroups', 'trace_groups',
+__all__ = ['register_rule', 'unregister_rule', 'attach_gates', 'prune', 'GateSet', 'Group', 'ChannelGroups', 'trace_groups',
            'PruningPlan', 'export_widths', 'full_plan', 'keep_by_score', 'plan_flops',
            'plan_params', 'resolve',
            'polarized_gate', 'soft_threshold', 'alternating_prox', 'Resource',

@@ -404,3 +404,24 @@ RULES: Dict[str, Callable] = {
     **{name: split_like for name in ('split', 'chunk')},
     **{name: expand for name in ('expand', 'expand_as')},
 }
+
+
+def register_rule(names, rule: Callable, force: bool = False) -> Callable:
+    """Teach the trace an op without weights, from outside the package: ``rule(tracer, args,
+    kwargs, out)`` is called for each torch function or tensor method in ``names`` (a name or a
+    list). Reuse the rules here where they fit (``channelwise``, ``binary``, ``reshape``...),
+    or call ``tracer.unsupported(op, labels)`` for the cases a rule cannot model. An op that
+    already has a rule needs ``force=True`` (the old rule is replaced)."""
+    names = [names] if isinstance(names, str) else list(names)
+    taken = [n for n in names if n in RULES and not force]
+    if taken:
+        raise KeyError(f'ops {taken} have rules already; pass force=True to replace them')
+    for name in names:
+        RULES[name] = rule
+    return rule
+
+
+def unregister_rule(names) -> None:
+    """Remove the rules of ``names`` (the ops are then unsupported: their channels stay)."""
+    for name in [names] if isinstance(names, str) else names:
+        RULES.pop(name, None)

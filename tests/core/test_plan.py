@@ -256,6 +256,50 @@ def test_a_new_layer_kind_is_one_handler():
     assert isinstance(BilinearResource(1), Resource)
 
 
+class RollNet(nn.Module):
+    """A spatial shift between two convs: an op the trace has no rule for."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.b = nn.Conv2d(8, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.b(torch.roll(torch.relu(self.a(x)), shifts=1, dims=3))
+
+
+def test_a_new_op_rule_is_registered_from_outside_the_package():
+    from gdpseg.core import register_rule, unregister_rule
+    from gdpseg.core.rules import channelwise
+
+    def roll(tracer, args, kwargs, out):  # channel-wise unless it rolls the channel axis
+        dims = kwargs.get('dims', args[2] if len(args) > 2 else None)
+        dims = [dims] if isinstance(dims, int) else list(dims or [])
+        if any(d in (1, -3) for d in dims) or not dims:
+            tracer.unsupported('roll of the channel axis', [tracer.label(args[0])])
+        else:
+            channelwise(tracer, args, kwargs, out)
+
+    x = torch.randn(2, 3, 8, 8)
+    with pytest.warns(UserWarning, match='roll'):  # without a rule: kept
+        assert not any(g.prunable and g.size == 8 for g in trace_groups(RollNet(), (x,)).groups)
+    register_rule('roll', roll)
+    try:
+        with pytest.raises(KeyError, match='have rules already'):
+            register_rule('roll', roll)
+        model = RollNet().eval()
+        groups = trace_groups(model, (x,))  # verify=True: a random plan's export is checked
+        grp = next(g for g in groups.groups if g.size == 8)
+        assert grp.prunable
+        plan = PruningPlan([torch.arange(g.size) if g is not grp else torch.tensor([1, 4])
+                            for g in groups.groups])
+        with torch.no_grad():
+            torch.testing.assert_close(prune(model, groups, plan).eval()(x),
+                                       _zero_columns_reference(model, groups, plan)(x))
+    finally:
+        unregister_rule('roll')
+
+
 class Attention(nn.Module):
     """A spatial self-attention: matmul of activations (counted by mmengine, never pruned)."""
 
