@@ -30,11 +30,10 @@ import torch
 import torch.nn as nn
 
 from gdpseg.core import BilinearResource, full_plan, prune, register_resource
-from gdpseg.core.layers import handler_of
+from gdpseg.core.layers import LAYERS, handler_of
 from gdpseg.core.plan import PruningPlan, export_widths, resolve
 
 FORMAT = 'gdpseg.latency/1'
-TIMED_KINDS = ('conv', 'depthwise', 'linear')
 # Shares of a layer's channels it is timed at. Below the full width the counts are made odd:
 # pruning leaves arbitrary widths, which run slower per multiply-add than aligned ones.
 GRID = (0.2, 0.45, 0.7, 1.0)
@@ -127,30 +126,6 @@ def signature(call) -> str:
                        call.transposed])
 
 
-def _layer(call, cin: int, cout: int) -> Tuple[nn.Module, torch.Tensor]:
-    """A stock layer with the call's geometry and ``cin``/``cout`` channels, and its input."""
-    shape = (1, cin, *call.in_shape[2:])
-    if call.kind == 'linear':
-        return nn.Linear(cin, cout), torch.randn(1, *call.in_shape[1:-1], cin) \
-            if len(call.in_shape) > 2 else torch.randn(1, cin)
-    n = len(call.kernel)
-    if call.kind == 'depthwise':
-        cout, groups = cin, cin
-    else:
-        groups = 1
-    cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[n] if not call.transposed else \
-        {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[n]
-    layer = cls(cin, cout, call.kernel, stride=call.stride, padding=call.padding or 0,
-                dilation=call.dilation or 1, groups=groups)
-    return layer, torch.randn(shape)
-
-
-def _channel_counts(call) -> Tuple[int, int]:
-    if call.kind == 'linear':
-        return call.in_shape[-1], call.out_shape[-1]
-    return call.in_shape[1], call.out_shape[1]
-
-
 def _width(share: float, full: int) -> int:
     n = max(1, round(share * full))
     return n - 1 if n < full and n > 1 and n % 2 == 0 else n
@@ -174,9 +149,10 @@ def measure_layers(groups, timer: Timer, grid: Sequence[float] = GRID,
                    progress: Optional[Callable[[int, int], None]] = None) -> Dict[str, dict]:
     """Time and fit every distinct counted layer of ``groups`` (see module doc)."""
     calls = groups.counted_calls()
-    refused = sorted({c.module for c in calls if c.kind not in TIMED_KINDS})
+    refused = sorted({c.module for c in calls if not handler_of(c.kind).timed})
     if refused:
-        raise ValueError(f'the latency model times {", ".join(TIMED_KINDS)} layers; '
+        timed = sorted(k for k, h in LAYERS.items() if h.timed)
+        raise ValueError(f'the latency model times {", ".join(timed)} layers; '
                          f'{len(refused)} layers are of another kind (e.g. {refused[0]}: '
                          f'{next(c.kind for c in calls if c.module == refused[0])}): '
                          "use resource='flops' for this model")
@@ -185,14 +161,14 @@ def measure_layers(groups, timer: Timer, grid: Sequence[float] = GRID,
         unique.setdefault(signature(call), call)
     fits = {}
     for n, (key, call) in enumerate(unique.items()):
-        cin_full, cout_full = _channel_counts(call)
         handler = handler_of(call.kind)
+        cin_full, cout_full = handler.channel_counts(call)
         points = []
         for fi in grid:
-            for fo in (grid if call.kind != 'depthwise' else (None,)):
+            for fo in (grid if not handler.tied_widths else (None,)):
                 cin = _width(fi, cin_full)
                 cout = cin if fo is None else _width(fo, cout_full)
-                layer, x = _layer(call, cin, cout)
+                layer, x = handler.stock_layer(call, cin, cout)
                 points.append((handler.flops(call, cin, cout), cin, cout, timer(layer, x)))
         a, b, c, d = fit_bilinear(points)
         worst = max(abs(a * f + b * i + c * o + d - t) / max(t, 1e-6) for f, i, o, t in points)
@@ -207,8 +183,7 @@ def _elements(groups) -> List[float]:
     """E_p: output elements per channel of the layers producing each group (per sample)."""
     elems = [0.0] * len(groups.groups)
     for call in groups.counted_calls():
-        per_channel = math.prod(call.out_shape[2:]) if call.kind != 'linear' else \
-            math.prod(call.out_shape[1:-1])
+        per_channel = handler_of(call.kind).positions(call)
         for s in call.out_segs:
             elems[groups.group_index(s)] += per_channel * s.expand / max(1, call.out_shape[0])
     return elems
@@ -240,7 +215,7 @@ def build_latency_model(groups, fits: Dict[str, dict], k_other: float,
         res.diag += a * part.diag
         res.lin += a * part.lin
         res.const += a * part.const + d
-        if call.kind == 'depthwise':  # c_in = c_out = the group's width
+        if handler_of(call.kind).tied_widths:  # c_in = c_out = the group's width
             for p, e in ins:
                 res.lin[p] += (b + c) * e
         else:

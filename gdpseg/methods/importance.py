@@ -17,7 +17,7 @@ from typing import Callable, Dict, List
 
 import torch
 
-from gdpseg.core import PruningPlan, keep_by_score, plan_flops
+from gdpseg.core import PruningPlan, handler_of, keep_by_score, plan_flops
 
 
 def add_by_group(groups, segs, values: torch.Tensor, scores: List[torch.Tensor]) -> None:
@@ -32,14 +32,31 @@ def add_by_group(groups, segs, values: torch.Tensor, scores: List[torch.Tensor])
         offset += n * s.expand
 
 
-def filter_producers(groups, kinds=('conv', 'grouped', 'depthwise', 'linear')):
-    """``(module, out_segs, transposed)`` of every conv/linear whose filters produce channels of
-    a prunable group (weight-standardised convs are not among ``kinds``: their filter norm
-    means nothing)."""
+def filter_producers(groups):
+    """``(module, out_segs, transposed)`` of every layer whose filters produce channels of a
+    prunable group (its handler's ``filters``; weight-standardised convs have none: their
+    filter norm means nothing)."""
     modules = dict(groups.model.named_modules())
     return [(modules[r.name], r.out_segs, r.transposed) for r in groups.graph.modules.values()
-            if r.out_segs and r.kind in kinds and
+            if r.out_segs and handler_of(r.kind).filters and
             any(groups.group_of(s).prunable for s in r.out_segs)]
+
+
+def affine_layers(groups, prunable_only: bool = True):
+    """``(module, in_segs, scale, shift)`` of every layer that scales and shifts its input
+    group per channel (BatchNorm / InstanceNorm with affine parameters: its handler's
+    ``affine``), on a prunable group unless ``prunable_only`` is False."""
+    modules = dict(groups.model.named_modules())
+    out = []
+    for rec in groups.graph.modules.values():
+        module = modules[rec.name]
+        found = handler_of(rec.kind).affine(module)
+        if found is None or not rec.in_segs:
+            continue
+        if prunable_only and not any(groups.group_of(s).prunable for s in rec.in_segs):
+            continue
+        out.append((module, rec.in_segs, *found))
+    return out
 
 
 def filter_sq_norms(groups, producers) -> List[torch.Tensor]:
@@ -70,12 +87,9 @@ def filter_l1(groups) -> List[torch.Tensor]:
 @torch.no_grad()
 def bn_gamma(groups) -> List[torch.Tensor]:
     """Per group, per channel: ``|γ|`` of the affine BatchNorm/InstanceNorm layers on it."""
-    modules = dict(groups.model.named_modules())
     scores = [torch.zeros(g.size) for g in groups.groups]
-    for rec in groups.graph.modules.values():
-        weight = getattr(modules[rec.name], 'weight', None)
-        if rec.kind == 'norm' and weight is not None:
-            add_by_group(groups, rec.in_segs, weight.detach().abs(), scores)
+    for _, segs, scale, _ in affine_layers(groups, prunable_only=False):
+        add_by_group(groups, segs, scale.detach().abs(), scores)
     return scores
 
 

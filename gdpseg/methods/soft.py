@@ -6,11 +6,7 @@ zeroing is final. :func:`zero_dropped` is that step for any plan on the engine's
 """
 import torch
 
-from gdpseg.core import PruningPlan
-
-# layers whose output channels are filters (weight-standardised convs are not zeroed: a zero
-# filter has no standard deviation)
-FILTER_KINDS = ('conv', 'grouped', 'depthwise', 'linear')
+from gdpseg.core import PruningPlan, handler_of
 
 
 def _dropped(groups, plan: PruningPlan, i: int) -> torch.Tensor:
@@ -33,7 +29,9 @@ def zero_dropped(groups, plan: PruningPlan) -> int:
     modules = dict(groups.model.named_modules())
     zeroed = 0
     for rec in groups.graph.modules.values():
-        if not rec.out_segs or rec.kind not in FILTER_KINDS:
+        # layers whose output channels are filters (weight-standardised convs are not: a zero
+        # filter has no standard deviation)
+        if not rec.out_segs or not handler_of(rec.kind).filters:
             continue
         module = modules[rec.name]
         drop = groups.along(rec.out_segs, lambda i: _dropped(groups, plan, i))

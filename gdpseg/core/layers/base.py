@@ -6,6 +6,7 @@ through its weight (a *consumer*: it carries the group's gate and folds the plan
 its FLOPs and parameters depend on the widths of its groups, how it is sliced on export, and what
 can stand in for it when nothing reads its output.
 """
+import math
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -24,11 +25,38 @@ class LayerHandler:
         consumer: The layer reads its input groups through a weight: it is gated, and the plan's
             per-channel scales of those groups are folded into it on export. Otherwise the layer
             is channel-wise (a *member* of its input's group: norms, depthwise convs).
+        filters: Each output channel is a filter of the weight (``weight[c]``, or
+            ``weight[:, c]`` when transposed): methods score channels by filter norms and soft
+            pruning zeroes them.
     """
 
     kind: str = ''
     functions: Tuple[str, ...] = ()
     consumer: bool = False
+    filters: bool = False
+
+    # ----------------------------------------------------------------- timing (latency model)
+    timed: bool = False  # the measured latency model can time this layer kind
+    tied_widths: bool = False  # its input and output widths are one (depthwise)
+
+    def channel_counts(self, call) -> Tuple[int, int]:
+        """(input, output) channels of a call."""
+        return call.in_shape[1], call.out_shape[1]
+
+    def positions(self, call) -> int:
+        """Output elements per channel of a call (per sample, spatial positions)."""
+        return math.prod(call.out_shape[2:])
+
+    def stock_layer(self, call, cin: int, cout: int) -> Tuple[nn.Module, torch.Tensor]:
+        """A stock torch layer with the call's geometry at ``cin``/``cout`` channels, and an
+        input for it: what the latency model times."""
+        raise NotImplementedError(f'{self.kind} layers are not timed')
+
+    def affine(self, module: nn.Module) -> Optional[Tuple[torch.Tensor, Optional[torch.Tensor]]]:
+        """``(scale, shift)`` the layer applies per channel of its input group (BatchNorm's γ
+        and β), for methods that read or regularise them (Network Slimming, BWCP); None when
+        it has none."""
+        return None
 
     # ----------------------------------------------------------------- trace
     def match(self, tracer, args, kwargs, out) -> bool:

@@ -82,6 +82,16 @@ def make_call(kind, call, in_segs, out_segs, out) -> CallRecord:
         transposed=call['transposed'])
 
 
+def stock_conv(call, cin: int, cout: int, groups: int = 1):
+    """A torch conv with the geometry of ``call`` (transposed or not) and its random input."""
+    n = len(call.kernel)
+    cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[n] if not call.transposed else \
+        {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[n]
+    layer = cls(cin, cout, call.kernel, stride=call.stride, padding=call.padding or 0,
+                dilation=call.dilation or 1, groups=groups)
+    return layer, torch.randn(1, cin, *call.in_shape[2:])
+
+
 class Conv(DenseLayer):
     """``Conv{1,2,3}d`` / ``ConvTranspose{1,2,3}d`` with ``groups=1``.
 
@@ -90,7 +100,12 @@ class Conv(DenseLayer):
     """
 
     kind = 'conv'
+    filters = True
+    timed = True
     functions = CONV_FUNCTIONS
+
+    def stock_layer(self, call, cin, cout):
+        return stock_conv(call, cin, cout)
 
     def match(self, tracer, args, kwargs, out):
         groups = args[6] if len(args) > 6 else kwargs.get('groups', 1)

@@ -1,7 +1,7 @@
 """Depthwise convolutions (``groups = C_in = C_out``): channel-wise members of their input group."""
 from ..graph import Label, Seg
 from .base import LayerHandler, set_tensor
-from .conv import CONV_FUNCTIONS, LAYER_FIXED, conv_call, make_call, trace_producer
+from .conv import CONV_FUNCTIONS, LAYER_FIXED, conv_call, make_call, stock_conv, trace_producer
 
 
 class DepthwiseConv(LayerHandler):
@@ -9,7 +9,13 @@ class DepthwiseConv(LayerHandler):
     no new group, no gate; FLOPs are linear in the group's width; export slices the filters."""
 
     kind = 'depthwise'
+    filters = True
+    timed = True
+    tied_widths = True
     functions = CONV_FUNCTIONS
+
+    def stock_layer(self, call, cin, cout):
+        return stock_conv(call, cin, cin, groups=cin)
 
     def match(self, tracer, args, kwargs, out):
         groups = args[6] if len(args) > 6 else kwargs.get('groups', 1)

@@ -27,6 +27,7 @@ class GroupedConv(LayerHandler):
     """A conv with ``groups > 1`` that is not depthwise (incl. depthwise with a multiplier)."""
 
     kind = 'grouped'
+    filters = True
     functions = CONV_FUNCTIONS
 
     def match(self, tracer, args, kwargs, out):

@@ -1,6 +1,8 @@
 """Fully connected layers: producer of a group (the last axis), consumer of the input's."""
 import math
 
+import torch
+
 from ..graph import CallRecord, Label, Seg
 from .base import DenseLayer, scale_along, set_tensor
 
@@ -10,7 +12,20 @@ class Linear(DenseLayer):
     each channel of a group ``expand`` times (``Seg.expand``)."""
 
     kind = 'linear'
+    filters = True
+    timed = True
     functions = ('linear',)
+
+    def channel_counts(self, call):
+        return call.in_shape[-1], call.out_shape[-1]
+
+    def positions(self, call):
+        return math.prod(call.out_shape[1:-1])
+
+    def stock_layer(self, call, cin, cout):
+        x = torch.randn(1, *call.in_shape[1:-1], cin) if len(call.in_shape) > 2 else \
+            torch.randn(1, cin)
+        return torch.nn.Linear(cin, cout), x
 
     def trace(self, tracer, args, kwargs, out):
         x = args[0]

@@ -33,6 +33,10 @@ class Norm(LayerHandler):
     def params(self, module, rec, cin, cout):
         return sum(1 for p in module.parameters(recurse=False)) * cin
 
+    def affine(self, module):
+        weight = getattr(module, 'weight', None)
+        return None if weight is None else (weight, getattr(module, 'bias', None))
+
     def add_params(self, res, module, rec, ins, outs, sizes):
         for p, e in ins:
             res.lin[p] += self.params(module, rec, 1, 1) * e

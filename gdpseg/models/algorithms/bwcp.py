@@ -25,7 +25,7 @@ import torch
 
 from gdpseg.core import GateSet, PruningPlan, resolve
 from gdpseg.methods import plan_at_ratio
-from gdpseg.methods.importance import add_by_group
+from gdpseg.methods.importance import add_by_group, affine_layers
 from gdpseg.registry import MODELS
 
 from .base import SoftMaskAlgorithm
@@ -145,14 +145,7 @@ class BWCP(SoftMaskAlgorithm):
                          channel_multiple, strict, data_preprocessor, init_cfg)
         self.ratio, self.lam_gamma, self.lam_beta = float(ratio), float(lam_gamma), float(lam_beta)
         groups = self.channel_groups
-        modules = dict(groups.model.named_modules())
-        norms = []
-        for rec in groups.graph.modules.values():
-            m = modules[rec.name]
-            if rec.kind == 'norm' and getattr(m, 'weight', None) is not None and \
-                    getattr(m, 'bias', None) is not None and \
-                    any(groups.group_of(s).prunable for s in rec.in_segs):
-                norms.append((m, rec.in_segs))
+        norms = [(m, segs) for m, segs, _, shift in affine_layers(groups) if shift is not None]
         self.gates = ActivationProbabilityGates(groups, norms, temperature)
 
     def forward(self, inputs, *args, mode: str = 'tensor', **kwargs):

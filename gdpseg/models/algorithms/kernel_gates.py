@@ -20,7 +20,6 @@ import torch
 from gdpseg.core import GateSet
 from gdpseg.core.gates import polarized_gate
 from gdpseg.methods.importance import filter_producers, filter_sq_norms
-from gdpseg.methods.soft import FILTER_KINDS
 from gdpseg.registry import MODELS
 
 from .gdp_algorithm import GDPAlgorithm
@@ -39,7 +38,7 @@ class KernelNormGates(GateSet):
     def __init__(self, channel_groups, eps: float = 0.1, resource='flops',
                  keep_connected: bool = True, max_death_share: Optional[float] = None):
         super().__init__(channel_groups, eps, 1.0, resource, keep_connected, max_death_share)
-        self._producers = filter_producers(channel_groups, FILTER_KINDS)
+        self._producers = filter_producers(channel_groups)
         produced = [torch.zeros(g.size, dtype=torch.bool) for g in channel_groups.groups]
         for _, segs, _ in self._producers:
             for s in segs:

@@ -17,7 +17,6 @@ import torch
 from gdpseg.core import build_resource, full_plan
 from gdpseg.methods import plan_at_ratio
 from gdpseg.methods.importance import filter_producers, filter_sq_norms
-from gdpseg.methods.soft import FILTER_KINDS
 from gdpseg.registry import MODELS
 
 from .base import PruningAlgorithm
@@ -49,7 +48,7 @@ class NaiveSL0(PruningAlgorithm):
                          channel_multiple, strict, data_preprocessor, init_cfg)
         self.ratio, self.lam, self.eps_final = float(ratio), float(lam), float(eps_final)
         groups = self.channel_groups
-        self._producers = filter_producers(groups, FILTER_KINDS)
+        self._producers = filter_producers(groups)
         self._resource = build_resource('flops', groups)
         self._full = self._resource.plan_value(groups, full_plan(groups))
         # ε₀ per channel: a tenth of the squared norms when training first sees them (after a

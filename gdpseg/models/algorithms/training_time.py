@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 import torch
 
 from gdpseg.methods import zero_dropped
+from gdpseg.methods.importance import affine_layers
 from gdpseg.registry import MODELS
 
 from .one_shot import OneShotPruning
@@ -42,11 +43,7 @@ class NetworkSlimming(OneShotPruning):
                          exclude, min_channels, channel_multiple, strict, data_preprocessor,
                          init_cfg)
         self.sparsity = float(sparsity)
-        groups = self.channel_groups
-        modules = dict(groups.model.named_modules())
-        self._scales = [modules[rec.name].weight for rec in groups.graph.modules.values()
-                        if rec.kind == 'norm' and getattr(modules[rec.name], 'weight', None)
-                        is not None and any(groups.group_of(s).prunable for s in rec.in_segs)]
+        self._scales = [scale for _, _, scale, _ in affine_layers(self.channel_groups)]
         if not self._scales:
             raise ValueError('NetworkSlimming needs affine BatchNorm (or InstanceNorm) layers on '
                              'prunable channels; this model has none: use OneShotPruning')
