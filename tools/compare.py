@@ -21,7 +21,7 @@ not run again (``--force`` reruns; with ``--only``, the baselines are kept). The
 ``WORK_DIR/comparison.{md,csv}`` and the plot to ``WORK_DIR/comparison.png``.
 """
 import argparse
-import importlib.util
+import importlib
 import json
 import os
 import os.path as osp
@@ -65,14 +65,6 @@ def study_config(path):
         return path
     inside = osp.join(ROOT, path)
     return inside if osp.isfile(inside) else path
-
-
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(f'gdpseg_tool_{name}',
-                                                  osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_dir(study, method, ratio, seed):
@@ -145,7 +137,8 @@ def ratio_fields(study, spec, ratio):
 
 def execute(study, stages, run, fields, seed, ratio, label):
     """Run ``stages`` in this process; return what they recorded."""
-    tools = {name: _tool(name) for name in ('train', 'prune', 'test')}
+    from gdpseg import apis
+    tools = dict(train=apis.train, prune=apis.prune, test=apis.test)
     common = list(study.get('options', []))
     result = dict(train_iters=0)
     last = last_config = None

@@ -16,7 +16,6 @@
 """
 import argparse
 import contextlib
-import importlib.util
 import json
 import os.path as osp
 import shutil
@@ -27,13 +26,6 @@ from gdpseg.datasets import make_digits_cifar, make_digits_voc, make_sample_styl
 HERE = osp.dirname(osp.abspath(__file__))
 CONFIGS = osp.join(HERE, '..', 'configs', 'demo')
 PICTURES = ('gdp_gate_histogram.png', 'gdp_flops_ratio.png', 'gdp_polarization.png')
-
-
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(f'gdpseg_tool_{name}', osp.join(HERE, name))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @contextlib.contextmanager
@@ -120,7 +112,7 @@ def main():
     sched = (lambda n: [f'param_scheduler.0.end={n}']) if task['schedule'] else \
         (lambda n: [])
     metric_name, metric_key, higher = task['metric']
-    train, test, prune = _tool('train.py'), _tool('test.py'), _tool('prune.py')
+    from gdpseg.apis import prune, test, train
 
     print(f'== {b} + {g} + {f} iterations (baseline, GDP, fine-tune); for a shorter run: '
           f'python tools/demo.py --task {args.task} --base-iters N --gdp-iters N '
