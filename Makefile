@@ -2,7 +2,7 @@
 #   make install   build .venv (idempotent: a second run does nothing)
 #   make demo      install, then run the main job on its built-in default
 #   make demo-cls, make demo-style   the same for classification and style transfer
-#   make test      install, then run the whole test suite
+#   make test      install, then run the whole test suite (make test-fast: the fast tier)
 # A prebuilt mmcv wheel for this torch can be supplied with PIP_FIND_LINKS=<dir>.
 
 PYTHON ?= python3
@@ -13,7 +13,7 @@ STAMPS := $(VENV)/.gdpseg-stamps
 # Every install after torch is constrained to the pinned torch/mmcv, so nothing can swap them.
 PIN    := -c requirements/torch.txt -c requirements/mminstall.txt
 
-.PHONY: install demo demo-cls demo-style test clean-venv
+.PHONY: install demo demo-cls demo-style test test-fast clean-venv
 install: $(STAMPS)/package
 
 $(PY):
@@ -61,6 +61,10 @@ demo-style: install
 
 test: install
 	$(PY) -m pytest tests
+
+# the fast tier for everyday work (no training, export or sweep of real models)
+test-fast: install
+	$(PY) -m pytest tests -m "not slow"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -10,6 +10,12 @@ ROOT = Path(__file__).resolve().parents[1]
 USER_PATHS = ('work_dirs', 'data')
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'slow: trains, exports or sweeps real models (seconds each); the fast tier '
+        'for everyday work is `pytest -m "not slow"` (make test-fast), `make test` runs all')
+
+
 @pytest.fixture(autouse=True, scope='session')
 def _torch_threads():
     # CI and developer machines have 2 cores; more threads only oversubscribe them.

@@ -23,6 +23,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('spec', sweep.FAST)
 def test_fast_sweep_subset_is_exact(spec):
     r = sweep.sweep_one(spec)

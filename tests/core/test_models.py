@@ -89,6 +89,7 @@ def _attach(name):
     return model, gates, shape, fn, messages
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', list(MODELS))
 def test_random_zero_patterns_export_exactly(name):
     model, gates, shape, fn, messages = _attach(name)
@@ -143,6 +144,7 @@ def test_dead_aspp_branch_and_dead_residual_branch_lose_their_convolutions():
     assert gates.params() == sum(p.numel() for p in pruned.parameters())
 
 
+@pytest.mark.slow
 def test_export_is_plain_and_loads_without_gdpseg(tmp_path):
     import pickletools
     import subprocess

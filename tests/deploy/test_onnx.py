@@ -14,6 +14,7 @@ from gdpseg.models import CifarResNet, DeepLabV3Plus
     (lambda: DeepLabV3Plus(num_classes=5, depth=18, output_stride=32, aspp_channels=32,
                            low_level_proj=8), 64),
 ])
+@pytest.mark.slow
 def test_pruned_network_runs_in_onnx_runtime_like_the_gated_one(tmp_path, make, size):
     torch.manual_seed(0)
     net = make().eval()

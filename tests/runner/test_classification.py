@@ -14,6 +14,7 @@ BASE = str(ROOT / 'configs' / 'demo' / 'digits_resnet20_cifar_baseline.py')
 GDP = str(ROOT / 'configs' / 'demo' / 'digits_resnet20_cifar_gdp.py')
 
 
+@pytest.mark.slow
 def test_mmpretrain_classifier_is_gated_pruned_and_evaluated_like_its_export(tmp_path):
     root = make_digits_cifar(tmp_path / 'digits_cifar', num_train=96, num_test=40)
     data = [f'{k}.dataset.data_root={root}/' for k in

@@ -69,6 +69,7 @@ def study(tmp_path, monkeypatch):
     return path, tmp_path / 'work'
 
 
+@pytest.mark.slow
 def test_compare_runs_a_study_and_writes_table_and_plot(study):
     path, work = study
     compare = _tool('compare')

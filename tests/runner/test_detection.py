@@ -14,6 +14,7 @@ BASE = str(ROOT / 'configs' / 'demo' / 'digits_retinanet_r18_baseline.py')
 GDP = str(ROOT / 'configs' / 'demo' / 'digits_retinanet_r18_gdp.py')
 
 
+@pytest.mark.slow
 def test_retinanet_is_gated_pruned_and_evaluated_like_its_export(tmp_path):
     root = make_digits_coco(tmp_path / 'digits_coco', num_train=16, num_val=8, size=64)
     data = [f'{k}.dataset.data_root={root}/' for k in
@@ -57,6 +58,7 @@ def test_retinanet_is_gated_pruned_and_evaluated_like_its_export(tmp_path):
 
 @pytest.mark.parametrize('name', ['retinanet_r50_fpn_1x_coco_gdp.py',
                                   'fcos_r50_fpn_gn-head_1x_coco_gdp.py'])
+@pytest.mark.slow
 def test_coco_configs_gate_backbone_neck_and_head(name):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope

@@ -95,6 +95,7 @@ def test_configs_parse_with_the_paper_settings(name):
             (50, 16, (6, 12, 18), 48)
 
 
+@pytest.mark.slow
 def test_mmseg_auxiliary_head_is_pruned_with_the_backbone_but_not_counted():
     from gdpseg.engine.export import export_model
     from gdpseg.evaluation import TensorMode, count_conv_linear_flops
@@ -122,6 +123,7 @@ def test_mmseg_auxiliary_head_is_pruned_with_the_backbone_but_not_counted():
     assert gates.flops() == count_conv_linear_flops(TensorMode(pruned), (x,))
 
 
+@pytest.mark.slow
 def test_get_flops_tool_counts_the_paper_model(capsys):
     import importlib.util
 
@@ -240,6 +242,7 @@ SHIPPED = sorted(str(p.relative_to(ROOT / 'configs')) for p in (ROOT / 'configs'
                  if '_base_' not in p.parts and 'compare' not in p.parts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', SHIPPED)
 def test_every_shipped_config_builds_and_initialises_offline(name, monkeypatch, tmp_path):
     import socket
@@ -288,6 +291,7 @@ def test_amp_on_a_machine_without_gpu_is_refused_in_one_line():
         tool.main([str(ROOT / 'configs' / 'demo' / 'digits_deeplabv3plus_gdp.py'), '--amp'])
 
 
+@pytest.mark.slow
 def test_custom_imports_from_the_working_directory_need_no_pythonpath(tmp_path, monkeypatch):
     import subprocess
     import sys

@@ -60,6 +60,7 @@ def test_fashion_mnist_reads_idx_files_and_holds_out_a_validation_split(tmp_path
         FashionMNIST(str(plain), split='test')
 
 
+@pytest.mark.slow
 def test_the_fashion_baseline_config_trains_and_tests_on_idx_files(tmp_path):
     root = _tiny_fashion(tmp_path / 'fm', n_train=80, n_test=30)
     data = [f'{k}.dataset.data_root={root}' for k in

@@ -41,6 +41,7 @@ def trained(voc, tmp_path_factory):
     return work, out
 
 
+@pytest.mark.slow
 def test_a_crafted_pickle_is_never_unpickled(voc, trained, tmp_path):
     from gdpseg.models import ExportedNetwork, PrunedModel
 
@@ -66,6 +67,7 @@ def test_a_crafted_pickle_is_never_unpickled(voc, trained, tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_a_diverging_run_stops_at_the_first_nan_and_keeps_the_good_checkpoint(voc, tmp_path):
     from gdpseg.engine.hooks import TrainingDivergedError
 
@@ -106,6 +108,7 @@ def test_a_model_with_nan_weights_is_refused_by_test_and_prune(voc, trained, tmp
                              'model.architecture.data_preprocessor.size=[32,32]'])
 
 
+@pytest.mark.slow
 def test_wrong_checkpoints_are_refused_with_what_they_are(voc, trained, tmp_path):
     work, _ = trained
     opts = _opts(voc, 2)[1:]
@@ -145,6 +148,7 @@ def test_wrong_checkpoints_are_refused_with_what_they_are(voc, trained, tmp_path
         prune.main([GDP_CFG, str(cut), '--out', str(tmp_path / 'e')])
 
 
+@pytest.mark.slow
 def test_resume_skips_a_checkpoint_cut_short_and_refuses_a_broken_explicit_one(voc, tmp_path):
     train = _tool('train')
     work = tmp_path / 'r'

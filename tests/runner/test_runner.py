@@ -40,6 +40,7 @@ def _opts(voc, iters, *extra):
             'train_dataloader.batch_size=4', 'custom_hooks.1.interval=2', *extra]
 
 
+@pytest.mark.slow
 def test_train_prune_test_exported_equals_gated(voc, tmp_path):
     train, prune, test = _tool('train'), _tool('prune'), _tool('test')
     work = tmp_path / 'gdp'
@@ -126,6 +127,7 @@ def test_train_prune_test_exported_equals_gated(voc, tmp_path):
     assert 'BN statistics re-estimated on 2 training batches' in log
 
 
+@pytest.mark.slow
 def test_resume_continues_with_identical_gates(voc, tmp_path):
     train = _tool('train')
     train.main([GDP_CFG, '--work-dir', str(tmp_path / 'straight'), *_opts(voc, 4)])
@@ -142,6 +144,7 @@ def test_resume_continues_with_identical_gates(voc, tmp_path):
     assert float(a['gates.eps']) == pytest.approx(0.1 * 0.9 ** 4)
 
 
+@pytest.mark.slow
 def test_two_process_ddp_keeps_gates_identical(voc, tmp_path):
     work = tmp_path / 'ddp'
     cfg = tmp_path / 'ddp_cfg.py'
@@ -187,6 +190,7 @@ def test_wrong_key_missing_hook_and_missing_data_give_clear_errors(voc, tmp_path
         (voc / 'val.bak').rename(voc / 'ImageSets' / 'Segmentation' / 'val.txt')
 
 
+@pytest.mark.slow
 def test_quiet_mode_shows_progress_and_warnings_and_logs_everything_to_the_work_dir(
         voc, tmp_path, capsys):
     train = _tool('train')

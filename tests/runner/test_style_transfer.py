@@ -21,6 +21,7 @@ def _data(root):
             f'model.style_image={root}/style.jpg']
 
 
+@pytest.mark.slow
 def test_style_network_is_gated_pruned_and_evaluated_like_its_export(tmp_path):
     root = make_sample_style_data(tmp_path / 'style', num_content=4, size=64)
     data = _data(root)

@@ -29,6 +29,7 @@ custom_hooks = [dict(type='GDPHook', lam=dict(type='TargetLambda', ratio={ratio}
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('ratio', [0.7, 0.5, 0.3])
 def test_target_mode_lands_on_the_requested_flops_ratio(tmp_path, monkeypatch, ratio):
     monkeypatch.syspath_prepend(str(ROOT))

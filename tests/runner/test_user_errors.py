@@ -37,6 +37,7 @@ def _one_line(tool, argv):
 
 
 # 1 -------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_diverging_run_names_a_checkpoint_that_loads_with_finite_weights(voc, tmp_path):
     from gdpseg.engine.hooks import TrainingDivergedError
     from gdpseg.engine.hooks.finite_check_hook import checkpoint_problem
@@ -81,6 +82,7 @@ def test_finite_check_names_a_buffer_an_exploding_loss_and_an_underflowed_eps():
 
 
 # 2 -------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_huge_lambda_keeps_the_output_input_dependent(voc, tmp_path):
     work = tmp_path / 'huge'
     _tool('train').main([GDP_CFG, '--work-dir', str(work),
