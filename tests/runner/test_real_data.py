@@ -103,3 +103,51 @@ def test_efficientnet_lite0_imagenet_weights_map_exactly_and_see_cats_and_coffee
         assert sum(p for c, p in top if c.startswith(classes)) > 0.5, (name, top)
     with pytest.raises(ValueError, match='unknown key'):
         map_lite0_state({'something.weight': torch.zeros(1)}, model)
+
+
+def test_fashion_scenes_label_what_is_pasted_and_are_deterministic(tmp_path):
+    from PIL import Image
+
+    from gdpseg.datasets import FashionScenesDataset, make_fashion_scenes
+    from gdpseg.datasets.fashion_scenes import scene
+
+    # a flat gray photo and one square garment of class 3: the label is the square, opaque in
+    # one colour; everything away from its rim is the photo
+    glyph = np.zeros((1, 28, 28), np.uint8)
+    glyph[0, 8:20, 8:20] = 255
+    image, label = scene(np.random.default_rng(0), [np.full((80, 80, 3), 128, np.uint8)],
+                         glyph, np.array([3]), size=64, garments=(1, 1))
+    inside = label == 4
+    assert set(np.unique(label)) == {0, 4} and inside.sum() > 50
+    # opaque: one tint (scaled by the garment's intensity at its resized rim), no photo mixed in
+    colours = image[inside].astype(float)
+    unit = colours / np.linalg.norm(colours, axis=1, keepdims=True)
+    assert np.abs(unit - unit[0]).max() < 0.02 and not (colours == 128).all(1).any()
+    ys, xs = np.nonzero(inside)
+    far = np.ones_like(inside)
+    far[max(0, ys.min() - 3):ys.max() + 4, max(0, xs.min() - 3):xs.max() + 4] = False
+    assert (image[far] == 128).all()
+
+    fashion = _tiny_fashion(tmp_path / 'fm', n_train=60, n_test=20)
+    a = make_fashion_scenes(tmp_path / 'a', str(fashion), counts=(4, 2, 2), size=96,
+                            val_size=10)
+    b = make_fashion_scenes(tmp_path / 'b', str(fashion), counts=(4, 2, 2), size=96,
+                            val_size=10)
+    files = sorted(p.relative_to(a) for p in a.rglob('*') if p.is_file())
+    assert len(files) == 3 * 8 + 4  # image, mask, aug mask per canvas; 4 split lists
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    masks = [np.asarray(Image.open(a / 'SegmentationClass' / f'{n}.png'))
+             for n in ('train_00000', 'val_00001', 'test_00000')]
+    assert all(m.shape == (96, 96) and m.max() <= 10 and (m > 0).any() for m in masks)
+    # read back through mmseg's pipeline, with 11 classes
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ds = FashionScenesDataset(
+            data_root=str(a), data_prefix=dict(img_path='JPEGImages',
+                                               seg_map_path='SegmentationClass'),
+            ann_file='ImageSets/Segmentation/train.txt',
+            pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                      dict(type='PackSegInputs')])
+    assert len(ds) == 4 and len(ds.metainfo['classes']) == 11
+    sample = ds[0]['data_samples']
+    assert np.array_equal(sample.gt_sem_seg.data[0].numpy(), masks[0])
