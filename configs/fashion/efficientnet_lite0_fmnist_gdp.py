@@ -1,0 +1,21 @@
+# GDP on the fine-tuned EfficientNet-Lite0 (Fashion-MNIST, 64x64) with a FLOPs budget.
+#   python tools/train.py configs/fashion/efficientnet_lite0_fmnist_gdp.py \
+#       --cfg-options custom_hooks.0.lam.ratio=0.5
+_base_ = ['./efficientnet_lite0_fmnist_baseline.py']
+model = dict(
+    _delete_=True,
+    type='GDPAlgorithm',
+    architecture=_base_.model,
+    input_shape=(1, 3, 64, 64),
+    forward_mode='tensor')
+optim_wrapper = dict(optimizer=dict(lr=0.005), constructor='GDPOptimWrapperConstructor',
+                     paramwise_cfg=dict(gate_lr_mult=1.0))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=1000, by_epoch=False, eta_min=0)]
+train_cfg = dict(max_iters=1000, val_interval=1000)
+custom_hooks = [
+    dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5), eps_factor=0.9,
+         eps_period=50),
+    dict(type='GDPVisualHook', interval=25),
+]
+default_hooks = dict(checkpoint=dict(interval=1000))
+load_from = 'work_dirs/efficientnet_lite0_fmnist_baseline/iter_2000.pth'
