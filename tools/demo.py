@@ -73,7 +73,7 @@ TASKS = {
                 prefix='digits_resnet20_cifar', data=_cls_data,
                 metric=('top-1 %', 'accuracy/top1', True), iters=(400, 300, 200),
                 schedule=False, layout='scikit-learn digits in CIFAR-10 python layout, 32x32'),
-    'style': dict(name='TransformerNet (fast style transfer, random-weight VGG loss)',
+    'style': dict(name='TransformerNet (fast style transfer, EfficientNet-Lite0 loss)',
                   prefix='sample_transformernet', data=_style_data,
                   metric=('total loss', 'style/total_loss', False), iters=(60, 60, 30),
                   schedule=False,

