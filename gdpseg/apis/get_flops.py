@@ -15,7 +15,7 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
 from gdpseg.engine.checkpoint import load_weights
-from gdpseg.engine.export import export_input_shape, is_export, load_export
+from gdpseg.engine.export_dir import export_input_shape, is_export, load_export
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops, count_flops
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules

@@ -32,7 +32,7 @@ from gdpseg.core import plan_params
 from gdpseg.deploy import FlatOutputs, check_onnx, export_onnx, onnx_available
 from gdpseg.deploy.onnx import DEFAULT_OPSET
 from gdpseg.engine.checkpoint import load_weights
-from gdpseg.engine.export import export_model, save_export, structure, write_report
+from gdpseg.engine.export_dir import export_model, save_export, structure, write_report
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.models.algorithms.base import tensor_mode
 from gdpseg.registry import MODELS

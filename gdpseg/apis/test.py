@@ -22,7 +22,7 @@ from mmengine.runner import Runner
 from gdpseg.engine.checkpoint import load_weights, read_state_dict
 from gdpseg.engine.dist import setup_cpu_distributed
 from gdpseg.core.nested import iter_tensors
-from gdpseg.engine.export import export_input_shape, is_export, load_export
+from gdpseg.engine.export_dir import export_input_shape, is_export, load_export
 from gdpseg.engine.quiet import QuietRunner, quiet_cfg
 from gdpseg.engine.tasks import check_data, task_for, task_for_cfg
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops

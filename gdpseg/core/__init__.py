@@ -10,7 +10,7 @@ Without GDP, any method exports through the same path:
     plan = PruningPlan(keep=[...one index tensor per group...])
     pruned = prune(model, groups, plan)
 """
-from .export import prune
+from .slicing import prune
 from .gates import GateSet, attach_gates, polarized_gate
 from .groups import ChannelGroups, Group, trace_groups
 from .layers import LayerHandler, handler_of, register_layer

@@ -3,7 +3,7 @@
 :func:`trace_groups` runs the model once (:mod:`.trace`) and turns the channel graph into
 :class:`Group` s. Every pruning method works on these groups: it produces a
 :class:`~gdpseg.core.plan.PruningPlan` (channels kept per group), and
-:func:`~gdpseg.core.export.prune` exports it.
+:func:`~gdpseg.core.slicing.prune` exports it.
 """
 import collections
 import contextlib

@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence
 
 import torch
 
-from .export import prune
+from .slicing import prune
 from .forward import call_forward
 from .layers import handler_of
 from .nested import max_difference

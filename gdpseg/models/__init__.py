@@ -4,7 +4,7 @@ from .algorithms import (BWCP, ContinuousSparsification, GDPAlgorithm, KernelGDP
 from .backbones import CifarResNetBackbone, CifarVGG
 from .cifar_resnet import CifarResNet
 from .deeplabv3plus import DeepLabV3Plus
-from .exported import ExportedNetwork, PrunedModel
+from .pruned_model import ExportedNetwork, PrunedModel
 from .segmentors import PlainSegmentor
 from .smp_model import SMPModel
 from .style_transfer import StyleTransferModel

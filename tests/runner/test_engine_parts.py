@@ -97,7 +97,7 @@ def test_configs_parse_with_the_paper_settings(name):
 
 @pytest.mark.slow
 def test_mmseg_auxiliary_head_is_pruned_with_the_backbone_but_not_counted():
-    from gdpseg.engine.export import export_model
+    from gdpseg.engine.export_dir import export_model
     from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 
     from ..mmseg_models import mmseg_deeplabv3plus_cfg

@@ -6,7 +6,7 @@ import torch
 
 from gdpseg.core import plan_flops
 from gdpseg.core.verify import export_difference
-from gdpseg.engine.export import export_model
+from gdpseg.engine.export_dir import export_model
 from gdpseg.methods import plan_at_ratio
 from gdpseg.models import CifarResNet, OneShotPruning
 

@@ -125,7 +125,7 @@ def test_zero_dropped_zeroes_exactly_the_dropped_filters():
 
 
 def test_pruned_architecture_from_scratch_trains_with_fresh_weights(tmp_path, monkeypatch):
-    from gdpseg.engine.export import load_export
+    from gdpseg.engine.export_dir import load_export
     from gdpseg.models import PrunedModel
 
     l1 = """

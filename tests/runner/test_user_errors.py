@@ -95,7 +95,7 @@ def test_a_huge_lambda_keeps_the_output_input_dependent(voc, tmp_path):
 
 def test_groups_that_die_together_are_reconnected_and_a_constant_export_refused():
     from gdpseg.core import attach_gates, prune
-    from gdpseg.engine.export import ConstantExportError, check_input_dependent
+    from gdpseg.engine.export_dir import ConstantExportError, check_input_dependent
 
     class TwoBranches(nn.Module):  # an ASPP in small: the output depends on x via a or b
         def __init__(self):

@@ -9,7 +9,7 @@ filled, or it raises. On scikit-image's photographs its top-1 classes are 'Egypt
 normalisation (``tests`` check them).
 """
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 import torch.nn as nn

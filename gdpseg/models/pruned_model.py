@@ -21,7 +21,7 @@ def PrunedModel(plan: str, reinit: bool = False):  # noqa: N802  (a registry typ
             seed), to train the pruned architecture from scratch ("Rethinking the value of
             network pruning"; with a uniform plan: a width-multiplier network).
     """
-    from gdpseg.engine.export import load_export
+    from gdpseg.engine.export_dir import load_export
 
     model = load_export(plan)
     if reinit:
