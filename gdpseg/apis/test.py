@@ -12,6 +12,7 @@ the config's model is refused with what does not fit. A model with non-finite ou
 A pickled module (``pruned.pth``) is refused: unpickling can run code.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 
@@ -23,7 +24,7 @@ from gdpseg.engine.checkpoint import load_weights, read_state_dict
 from gdpseg.engine.dist import setup_cpu_distributed
 from gdpseg.core.nested import iter_tensors
 from gdpseg.engine.export_dir import export_input_shape, is_export, load_export
-from gdpseg.engine.quiet import QuietRunner, quiet_cfg
+from gdpseg.engine.quiet import QuietRunner, quiet_cfg, quiet_stdout
 from gdpseg.engine.tasks import check_data, task_for, task_for_cfg
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.utils import load_config, register_all_modules
@@ -43,6 +44,15 @@ def check_finite_outputs(model, shape):
     if not all(bool(torch.isfinite(t).all()) for t in iter_tensors(out)):
         raise ValueError('the model\'s outputs are not finite (NaN/inf): its weights are broken, '
                          'e.g. training diverged; evaluate an earlier checkpoint')
+
+
+def _sample_size(runner):
+    """(H, W) of the first test input as the test pipeline gives it, or None."""
+    try:
+        sample = runner.test_loop.dataloader.dataset[0]
+        return tuple(int(s) for s in sample['inputs'].shape[-2:])
+    except Exception:  # noqa: BLE001  (a dataset without a first sample: keep the default)
+        return None
 
 
 def _unwrap(model):
@@ -112,12 +122,15 @@ def main(argv=None):
     channels = len(preprocessor.get('mean') or (0, 0, 0))  # 1 for gray images
     probe = tuple(getattr(model, 'input_shape', None) or traced_shape or (1, channels, *size))
     check_finite_outputs(model, probe)
-    metrics = runner.test()
+    with quiet_stdout() if args.quiet else contextlib.nullcontext():
+        metrics = runner.test()
     gates = getattr(model, 'gates', None)
     if gates is not None:
         flops = gates.flops()
         note = f'gated model, as its export keeps it, at {tuple(model.input_shape)}'
     else:
+        if not (preprocessor.get('size') or args.shape or traced_shape):
+            size = _sample_size(runner) or size  # e.g. 28x28 Fashion-MNIST, not 512x512
         shape = tuple(traced_shape or (1, channels, *size))
         if args.shape:
             shape = (*shape[:2], *args.shape)

@@ -4,6 +4,7 @@
                                  [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
+import contextlib
 import glob
 import os
 import os.path as osp
@@ -16,7 +17,7 @@ from mmengine.runner import Runner
 
 from gdpseg.engine.checkpoint import load_weights, read_state_dict
 from gdpseg.engine.dist import setup_cpu_distributed
-from gdpseg.engine.quiet import QuietRunner, quiet_cfg
+from gdpseg.engine.quiet import QuietRunner, quiet_cfg, quiet_stdout
 from gdpseg.engine.tasks import check_data, task_for
 from gdpseg.engine.utils import unwrap_model
 from gdpseg.engine.work_dir_lock import work_dir_lock
@@ -132,7 +133,8 @@ def main(argv=None):
     # load_from is read (safely) before anything is built, and must fit the model after
     start = read_state_dict(cfg.load_from, 'load_from') \
         if cfg.get('load_from') and not cfg.get('resume') else None
-    with work_dir_lock(cfg.work_dir, args.config):
+    with work_dir_lock(cfg.work_dir, args.config), \
+            (quiet_stdout() if args.quiet else contextlib.nullcontext()):
         runner = (QuietRunner if args.quiet else Runner).from_cfg(cfg)
         if start is not None:
             check_load_from(runner, cfg.load_from, start)

@@ -1,6 +1,9 @@
 """The tools' ``--quiet`` mode: progress bars and warnings on the console, the full log in the
 work dir."""
+import contextlib
+import io
 import logging
+import sys
 import warnings
 
 from mmengine.runner import Runner
@@ -43,3 +46,43 @@ def quiet_cfg(cfg, desc: str = ''):
     warnings.filterwarnings('ignore', message=r'torch\.meshgrid: in an upcoming release',
                             category=UserWarning)
     return cfg
+
+
+# what pycocotools prints on every COCO() (mmdet's datasets and metric build one)
+_CHATTER = ('loading annotations into memory...', 'Done (t=', 'creating index...',
+            'index created!')
+
+
+class _DropChatter(io.TextIOBase):
+    """A stdout that passes every line but the libraries' progress chatter."""
+
+    def __init__(self, stream):
+        self.stream, self.pending = stream, ''
+
+    def write(self, text):
+        self.pending += text
+        *lines, self.pending = self.pending.split('\n')
+        for line in lines:
+            if not line.startswith(_CHATTER):
+                self.stream.write(line + '\n')
+        return len(text)
+
+    def flush(self):
+        self.stream.flush()
+
+    def close_out(self):
+        if self.pending and not self.pending.startswith(_CHATTER):
+            self.stream.write(self.pending)
+        self.pending = ''
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def quiet_stdout():
+    """Drop pycocotools' "loading annotations into memory..." lines from stdout (--quiet)."""
+    out = _DropChatter(sys.stdout)
+    try:
+        with contextlib.redirect_stdout(out):
+            yield
+    finally:
+        out.close_out()

@@ -385,3 +385,16 @@ def test_rewound_cosine_replays_the_tail_of_the_baselines_schedule():
     with pytest.raises(ValueError, match='rewind'):
         RewoundCosineLR(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1),
                         T_max=40, rewind=40)
+
+
+def test_quiet_stdout_drops_the_libraries_chatter_and_keeps_everything_else(capsys):
+    from gdpseg.engine.quiet import quiet_stdout
+
+    with quiet_stdout():
+        print('loading annotations into memory...')
+        print('Done (t=0.00s)')
+        print('creating index...')
+        print('index created!')
+        print('mIoU: 30.9')
+        print('no newline at the end', end='')
+    assert capsys.readouterr().out == 'mIoU: 30.9\nno newline at the end'

@@ -72,9 +72,10 @@ def test_the_fashion_baseline_config_trains_and_tests_on_idx_files(tmp_path):
     _tool('train').main([FMNIST_BASE, '--work-dir', str(tmp_path / 'w'), '--quiet', *opts])
     metrics, flops = _tool('test').main([FMNIST_BASE, str(tmp_path / 'w' / 'iter_30.pth'),
                                          '--work-dir', str(tmp_path / 't'), '--quiet',
-                                         '--shape', '28', '28', *opts])
+                                         *opts])
     assert metrics['accuracy/top1'] > 25  # learnt something: chance is 10
-    # ResNet-20 at 28x28 with one input channel: the stem's 1->16 conv and the 16/32/64 stages
+    # counted at the test images' size (no --shape): ResNet-20 at 28x28 with one input channel,
+    # the stem's 1->16 conv and the 16/32/64 stages
     assert flops == 28 * 28 * 9 * 16 * (1 + 2 * 3 * 16) + 14 * 14 * 9 * (
         16 * 32 + 32 * 32 * 5) + 7 * 7 * 9 * (32 * 64 + 64 * 64 * 5) + 64 * 10
 
