@@ -18,6 +18,7 @@ custom_hooks = [
     dict(type='gdpseg.GDPVisualHook', interval=50),
     dict(type='gdpseg.RNGStateHook'),
     dict(type='gdpseg.FiniteCheckHook'),
+    dict(type='gdpseg.LabelCheckHook'),
 ]
 # mmseg's DeepLabV3+ R50-D8 VOC aug checkpoint (from its model zoo or your own mmseg run), as a
 # local file; tools/train.py says so when it is absent.
