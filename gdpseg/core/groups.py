@@ -69,7 +69,7 @@ class ChannelGroups:
 
     def __init__(self, model: nn.Module, graph: ChannelGraph, exclude: Sequence[str] = (),
                  min_channels: int = 1, channel_multiple: int = 1,
-                 flops_ignore: Sequence[str] = ()):
+                 flops_ignore: Sequence[str] = (), dead_calls: Sequence[int] = ()):
         if channel_multiple < 1:
             raise ValueError(f'channel_multiple must be >= 1, got {channel_multiple}')
         if min_channels < 1:
@@ -79,6 +79,8 @@ class ChannelGroups:
         self.min_channels = int(min_channels)
         self.channel_multiple = int(channel_multiple)
         self.flops_ignore = tuple(flops_ignore)
+        # traced calls whose results no output uses (gdpseg.core.liveness): not FLOPs
+        self.dead_calls = frozenset(dead_calls)
         self.groups: List[Group] = self._build(graph, tuple(exclude))
         self._index = {g.root: i for i, g in enumerate(self.groups)}
         self._hook_owners: list = []
@@ -168,10 +170,12 @@ class ChannelGroups:
         raise KeyError(f'no group named {name!r}')
 
     def counted_calls(self):
-        """Traced conv/linear calls that count towards FLOPs (not those in ``flops_ignore``)."""
+        """Traced conv/linear calls that count towards FLOPs: not those in ``flops_ignore``,
+        nor those whose results no output uses (``dead_calls``: mmengine and ONNX do not count
+        them either, and pruning them would change nothing)."""
         return self.cached('counted_calls', lambda: [
-            c for c in self.graph.calls
-            if not any(fnmatch.fnmatchcase(c.module, p) for p in self.flops_ignore)])
+            c for i, c in enumerate(self.graph.calls) if i not in self.dead_calls and
+            not any(fnmatch.fnmatchcase(c.module, p) for p in self.flops_ignore)])
 
     def cached(self, key: str, build):
         """A value that depends on the graph only, computed once."""
@@ -332,13 +336,22 @@ def trace_groups(model: nn.Module, example_inputs: tuple, forward_fn=None, stric
             wrong are fixed with a warning, so that a disagreement shows now, not after
             training.
     """
+    from .liveness import dead_calls
     from .trace import trace_channels
     from .verify import verify_groups
 
     if not isinstance(example_inputs, tuple):
         raise TypeError('example_inputs must be a tuple of positional inputs, e.g. (x,)')
     graph, issues = trace_channels(model, example_inputs, forward_fn, strict)
-    groups = ChannelGroups(model, graph, exclude, min_channels, channel_multiple, flops_ignore)
+    dead = dead_calls(model, graph.calls, example_inputs, forward_fn)
+    if dead:
+        names = sorted({graph.calls[i].module for i in dead})
+        warnings.warn(f'gdpseg: {len(dead)} conv/linear calls compute results no output uses '
+                      f'({", ".join(names[:4])}{", ..." if len(names) > 4 else ""}): dead '
+                      'compute, not counted in FLOPs (as mmengine and ONNX do not)',
+                      stacklevel=2)
+    groups = ChannelGroups(model, graph, exclude, min_channels, channel_multiple, flops_ignore,
+                           dead)
     reported = set()
     for issue in issues:
         key = (issue.op, issue.module)
