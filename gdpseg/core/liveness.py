@@ -28,11 +28,14 @@ def dead_calls(model, calls, example_inputs: tuple, forward_fn=None) -> Set[int]
     inputs = tuple(x.detach().clone().requires_grad_(True)
                    if torch.is_tensor(x) and x.is_floating_point() else x
                    for x in example_inputs)
+    was_training = model.training
+    model.eval()  # as the trace ran: no batch statistics used or updated
     try:
         with torch.enable_grad():
             outputs = [t for t in iter_tensors(call_forward(model, inputs, forward_fn))
                        if t.requires_grad]
     finally:
+        model.train(was_training)
         for h in handles:
             h.remove()
     if not outputs:

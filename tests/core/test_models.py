@@ -183,29 +183,33 @@ def test_export_is_plain_and_loads_without_gdpseg(tmp_path):
 def test_dead_compute_is_not_counted_and_is_named():
     """Layers whose results no output uses (smp's PSPNet at encoder depth 3 runs the deeper
     stages and drops them) are not FLOPs: mmengine's counter and ONNX leave them out too."""
-    import warnings
-
     from gdpseg.core import trace_groups
-    from gdpseg.evaluation import count_conv_linear_flops
 
     class DroppedBranch(nn.Module):
         def __init__(self):
             super().__init__()
             self.a = nn.Conv2d(3, 8, 3, padding=1)
+            self.pool_conv, self.pool_bn = nn.Conv2d(8, 8, 1), nn.BatchNorm2d(8)
             self.b = nn.Conv2d(8, 16, 3, padding=1)
             self.b2 = nn.Conv2d(16, 4, 1)
             self.c = nn.Conv2d(8, 2, 1)
 
         def forward(self, x):
             y = torch.relu(self.a(x))
+            # an image-pooling branch (ASPP's): BatchNorm on 1x1, fails in training mode at
+            # batch 1, as the trace must not run it
+            y = y + self.pool_bn(self.pool_conv(y.mean((2, 3), keepdim=True)))
             self.b2(torch.relu(self.b(y)))  # computed, dropped
             return self.c(y)
 
-    model, x = DroppedBranch().eval(), torch.randn(1, 3, 16, 16)
+    model, x = DroppedBranch().train(), torch.randn(1, 3, 16, 16)  # as the Runner builds it
+    stats = model.pool_bn.running_mean.clone()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         groups = trace_groups(model, (x,))
+    assert model.training and torch.equal(model.pool_bn.running_mean, stats)  # left as it was
     assert any('no output uses (b, b2)' in str(w.message) for w in caught)
+    model.eval()
     assert groups.full_flops() == count_conv_linear_flops(model, (x,)) == 16 * 16 * (
-        3 * 8 * 9 + 8 * 2)
-    assert {c.module for c in groups.counted_calls()} == {'a', 'c'}
+        3 * 8 * 9 + 8 * 2) + 8 * 8
+    assert {c.module for c in groups.counted_calls()} == {'a', 'pool_conv', 'c'}
