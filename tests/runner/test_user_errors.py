@@ -67,10 +67,14 @@ def test_finite_check_names_a_buffer_an_exploding_loss_and_an_underflowed_eps():
         optim_wrapper=types.SimpleNamespace(optimizer=torch.optim.SGD(model.parameters(), 0.1)),
         message_hub=types.SimpleNamespace(get_info=lambda key: None))
     hook = FiniteCheckHook(loss_factor=100, window=2)
-    for loss in (1.0, 1.2, 50.0):  # within 100x of the first ones
+    for loss in (2.0, 2.4, 50.0):  # within 100x of the first ones
         hook.after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(loss)))
     with pytest.raises(TrainingDivergedError, match=r'loss 500 .*loss_factor=100'):
         hook.after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(500.0)))
+    # a converged baseline's near-zero loss: chance level after pruning is not divergence
+    calm = FiniteCheckHook(loss_factor=100, window=2)
+    for loss in (0.001, 0.002, 2.3, 90.0):
+        calm.after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(loss)))
     model[1].running_var[0] = float('inf')
     with pytest.raises(TrainingDivergedError, match=r'1 tensors of the model \(1.running_var'):
         hook.after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(1.0)))

@@ -77,8 +77,10 @@ class FiniteCheckHook(Hook):
 
     Args:
         loss_factor: A loss above this multiple of the median of the first ``window`` losses
-            counts as diverged (its weights are already garbage though still finite).
-            ``None``: only non-finite values count.
+            counts as diverged (its weights are already garbage though still finite). A median
+            below 1 counts as 1, so that the near-zero loss of a converged baseline does not
+            make a chance-level loss after pruning look like divergence. ``None``: only
+            non-finite values count.
         window: Iterations whose losses set the reference.
     """
 
@@ -125,10 +127,11 @@ class FiniteCheckHook(Hook):
             if len(self._first) < self.window:
                 self._first.append(abs(value))
             else:
-                ref = sorted(self._first)[len(self._first) // 2]
-                if ref > 0 and abs(value) > self.loss_factor * ref:
-                    bad.append(f'loss {value:.3g} ({abs(value) / ref:.3g}x the first '
-                               f'iterations\' {ref:.3g}; loss_factor={self.loss_factor:g})')
+                ref = max(1.0, sorted(self._first)[len(self._first) // 2])
+                if abs(value) > self.loss_factor * ref:
+                    bad.append(f'loss {value:.3g} ({abs(value) / ref:.3g}x the reference '
+                               f'{ref:.3g} of the first iterations; '
+                               f'loss_factor={self.loss_factor:g})')
         if not bad:
             return
         if cause is None:
