@@ -5,7 +5,6 @@
 """
 import argparse
 import contextlib
-import glob
 import os
 import os.path as osp
 import warnings
@@ -15,7 +14,7 @@ from mmengine.config import DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from gdpseg.engine.checkpoint import load_weights, read_state_dict
+from gdpseg.engine.checkpoint import load_weights, read_state_dict, work_dir_checkpoints
 from gdpseg.engine.dist import setup_cpu_distributed
 from gdpseg.engine.quiet import QuietRunner, quiet_cfg, quiet_stdout
 from gdpseg.engine.tasks import check_data, task_for
@@ -88,12 +87,7 @@ def resume_checkpoint(work_dir, explicit=None):
                              'the newest good one')
         return explicit
 
-    def step(path):
-        digits = ''.join(c for c in osp.basename(path) if c.isdigit())
-        return int(digits) if digits else -1
-
-    found = sorted(glob.glob(osp.join(work_dir, 'iter_*.pth')) +
-                   glob.glob(osp.join(work_dir, 'epoch_*.pth')), key=step, reverse=True)
+    found = work_dir_checkpoints(work_dir)
     problems = {}
     for path in found:
         problems[path] = _readable(path)

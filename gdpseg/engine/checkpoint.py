@@ -147,3 +147,18 @@ def load_weights(model, path: str, state: dict = None, baseline: bool = False) -
         parts.append(f'{len(unexpected)} keys are not in the model ({_examples(unexpected)})')
     raise ValueError(f'{path} does not fit the model of this config: {"; ".join(parts)}. '
                      + hint)
+
+
+def work_dir_checkpoints(work_dir: str, extra=()) -> list:
+    """The ``iter_N.pth`` / ``epoch_N.pth`` checkpoints of a work dir (and ``extra`` files that
+    exist), newest first by the number in their names."""
+    import glob
+
+    def step(path):
+        digits = ''.join(c for c in os.path.basename(path) if c.isdigit())
+        return int(digits) if digits else -1
+
+    found = set(glob.glob(os.path.join(work_dir, 'iter_*.pth')) +
+                glob.glob(os.path.join(work_dir, 'epoch_*.pth')))
+    found |= {p for p in extra if p and os.path.isfile(p)}
+    return sorted(found, key=step, reverse=True)

@@ -1,12 +1,11 @@
 """Stop training at the first non-finite or exploding state, before anything is saved."""
-import glob
 import math
-import os.path as osp
 from typing import Optional
 
 import torch
 from mmengine.hooks import Hook
 
+from gdpseg.engine.checkpoint import work_dir_checkpoints
 from gdpseg.engine.utils import unwrap_model
 from gdpseg.registry import HOOKS
 from gdpseg.utils.errors import UserError, first_line
@@ -53,14 +52,7 @@ def checkpoint_problem(path: str) -> Optional[str]:
 
 def last_good_checkpoint(work_dir: str, newest: Optional[str] = None) -> Optional[str]:
     """The newest checkpoint of ``work_dir`` that loads and holds only finite tensors."""
-    def step(path):
-        digits = ''.join(c for c in osp.basename(path) if c.isdigit())
-        return int(digits) if digits else -1
-
-    found = sorted(set(glob.glob(osp.join(work_dir, 'iter_*.pth')) +
-                       glob.glob(osp.join(work_dir, 'epoch_*.pth')) +
-                       ([newest] if newest and osp.isfile(newest) else [])),
-                   key=step, reverse=True)
+    found = work_dir_checkpoints(work_dir, [newest])
     return next((p for p in found if checkpoint_problem(p) is None), None)
 
 
