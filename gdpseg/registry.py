@@ -28,7 +28,8 @@ from mmengine.registry import Registry
 # Runner plumbing.
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='gdpseg')
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='gdpseg')
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='gdpseg', locations=['gdpseg.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='gdpseg',
+                 locations=['gdpseg.engine', 'gdpseg.methods'])
 LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS, scope='gdpseg')
 
 # Data.
@@ -39,21 +40,22 @@ TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='gdpseg',
                       locations=['gdpseg.datasets'])
 
 # Models: task networks, the GDP algorithm wrapper, weight initialisers.
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope='gdpseg', locations=['gdpseg.models'])
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='gdpseg',
+                  locations=['gdpseg.models', 'gdpseg.methods'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='gdpseg',
                           locations=['gdpseg.models'])
 WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
                                scope='gdpseg', locations=['gdpseg.models'])
 
 # Optimisation: optimizers, wrappers and their constructors (the gate parameter group). The
-# proximal gate step itself runs in GDPHook, after each optimizer step.
+# proximal gate step itself runs in GDP's step (gdpseg.methods.gdp), after each optimizer step.
 OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='gdpseg',
                       locations=['gdpseg.engine'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='gdpseg',
                           locations=['gdpseg.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
                                       parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='gdpseg',
-                                      locations=['gdpseg.engine'])
+                                      locations=['gdpseg.engine', 'gdpseg.methods'])
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
                             scope='gdpseg', locations=['gdpseg.engine'])
 
@@ -68,5 +70,5 @@ VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope='gdpseg
                       locations=['gdpseg.visualization'])
 
 # GDP's λ controllers (built by GDPHook) and the task adapters of the tools.
-GDP_LAMBDAS = Registry('gdp lambda', scope='gdpseg', locations=['gdpseg.engine.lambdas'])
+GDP_LAMBDAS = Registry('gdp lambda', scope='gdpseg', locations=['gdpseg.methods.gdp'])
 TASKS = Registry('task adapter', scope='gdpseg', locations=['gdpseg.engine.tasks'])

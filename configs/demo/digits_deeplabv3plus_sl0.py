@@ -15,6 +15,6 @@ optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-5, begin=0, end=300,
                         by_epoch=False)]
 train_cfg = dict(max_iters=300, val_interval=300)
-custom_hooks = [dict(type='AnnealHook')]
+custom_hooks = [dict(type='PruningHook')]  # the method's step: annealing
 default_hooks = dict(checkpoint=dict(interval=300))
 load_from = 'work_dirs/demo/baseline/iter_800.pth'

@@ -11,9 +11,10 @@ model = dict(
     architecture=_base_.model,
     input_shape=(1, 3, 32, 32),
     forward_mode='tensor',
-    ratio=0.5)
+    ratio=0.5,
+    interval=50)
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=300, by_epoch=False, eta_min=0)]
 train_cfg = dict(max_iters=300, val_interval=300)
-custom_hooks = [dict(type='SoftPruningHook', interval=50)]
+custom_hooks = [dict(type='PruningHook')]  # the method's step: zeroing every interval
 default_hooks = dict(checkpoint=dict(interval=300))
 load_from = 'work_dirs/digits_resnet20_cifar_baseline/iter_400.pth'

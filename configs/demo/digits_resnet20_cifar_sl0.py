@@ -13,6 +13,6 @@ model = dict(
     eps_final=0.01)
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=300, by_epoch=False, eta_min=0)]
 train_cfg = dict(max_iters=300, val_interval=300)
-custom_hooks = [dict(type='AnnealHook')]
+custom_hooks = [dict(type='PruningHook')]  # the method's step: annealing
 default_hooks = dict(checkpoint=dict(interval=300))
 load_from = 'work_dirs/digits_resnet20_cifar_baseline/iter_400.pth'

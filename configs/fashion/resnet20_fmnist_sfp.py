@@ -10,10 +10,11 @@ model = dict(
     architecture=_base_.model,
     input_shape=(1, 1, 28, 28),
     forward_mode='tensor',
-    ratio=0.5)
+    ratio=0.5,
+    interval=250)
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=1500, by_epoch=False, eta_min=0)]
 train_cfg = dict(max_iters=1500, val_interval=1500)
 default_hooks = dict(checkpoint=dict(interval=1500))
 load_from = 'work_dirs/resnet20_fmnist_baseline/iter_4000.pth'
-custom_hooks = [dict(type='SoftPruningHook', interval=250)]
+custom_hooks = [dict(type='PruningHook')]  # the method's step: zeroing every interval

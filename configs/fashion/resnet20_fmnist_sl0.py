@@ -18,4 +18,4 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=1500, by_epoch=False, et
 train_cfg = dict(max_iters=1500, val_interval=1500)
 default_hooks = dict(checkpoint=dict(interval=1500))
 load_from = 'work_dirs/resnet20_fmnist_baseline/iter_4000.pth'
-custom_hooks = [dict(type='AnnealHook')]
+custom_hooks = [dict(type='PruningHook')]  # the method's step: annealing

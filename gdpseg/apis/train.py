@@ -109,9 +109,28 @@ def check_gdp_cfg(cfg):
     if model_type.endswith('GDPAlgorithm') and not any(h.endswith('GDPHook') for h in hooks):
         raise ValueError("model is GDPAlgorithm but custom_hooks has no GDPHook: add "
                          "dict(type='GDPHook', lam=..., eps_factor=..., eps_period=...)")
+    _check_step_hook(model_type, hooks)
     if cfg.get('load_from') and not cfg.get('resume') and not osp.isfile(cfg.load_from):
         raise FileNotFoundError(f'load_from={cfg.load_from} does not exist: train the baseline '
                                 'first or pass --cfg-options load_from=PATH (or None)')
+
+
+def _check_step_hook(model_type, hooks):
+    """A method with a training step (SFP's zeroing, an annealed temperature, ...) needs the
+    hook that runs it; without one it would train as a plain network."""
+    from gdpseg.engine.hooks import PruningHook
+    from gdpseg.models import PruningAlgorithm
+    from gdpseg.registry import HOOKS, MODELS
+    cls = MODELS.get(model_type) if model_type else None
+    if not (isinstance(cls, type) and issubclass(cls, PruningAlgorithm)):
+        return
+    has_step = any(getattr(cls, name) is not getattr(PruningAlgorithm, name)
+                   for name in ('before_train', 'after_step', 'after_epoch', 'after_train'))
+    drivers = [HOOKS.get(h) for h in hooks if h]
+    if has_step and not any(isinstance(d, type) and issubclass(d, PruningHook)
+                            for d in drivers):
+        raise ValueError(f"model is {model_type}, whose training has a step of its own, but "
+                         "custom_hooks has no hook to run it: add dict(type='PruningHook')")
 
 
 def main(argv=None):

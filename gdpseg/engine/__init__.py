@@ -1,11 +1,9 @@
-"""MMEngine glue: GDP hooks, λ controllers, the gate optimizer group, export, task adapters."""
+"""MMEngine glue every method shares: hooks, checkpoints, export directories, task adapters.
+(GDP's own hooks, λ controllers and optimizer group are in :mod:`gdpseg.methods.gdp`.)"""
 from .checkpoint import allow_mmengine_checkpoints
-from .hooks import GDPHook, GDPVisualHook, RNGStateHook
-from .lambdas import ConstantLambda, TargetLambda
-from .optimizers import GDPOptimWrapperConstructor
+from .hooks import RNGStateHook
 from .schedulers import RewoundCosineLR
 from .tasks import SegmentationTask, TaskAdapter
 
-__all__ = ['allow_mmengine_checkpoints', 'GDPHook', 'GDPVisualHook', 'RNGStateHook',
-           'ConstantLambda', 'TargetLambda', 'GDPOptimWrapperConstructor', 'RewoundCosineLR',
+__all__ = ['allow_mmengine_checkpoints', 'RNGStateHook', 'RewoundCosineLR',
            'TaskAdapter', 'SegmentationTask']

@@ -15,13 +15,3 @@ def get_gates(model):
         raise TypeError(f'{type(model).__name__} has no GDP gates: wrap the task model in '
                         "model = dict(type='GDPAlgorithm', architecture=...)")
     return gates
-
-
-def gate_lr(optim_wrapper, gates) -> float:
-    """Current learning rate of the parameter group holding the gates."""
-    ids = {id(p) for p in gates.parameters()}
-    for group in optim_wrapper.optimizer.param_groups:
-        if any(id(p) in ids for p in group['params']):
-            return float(group['lr'])
-    raise ValueError('the optimizer has no gate parameters; build it with '
-                     "constructor='GDPOptimWrapperConstructor' (gdpseg scope)")

@@ -1,6 +1,6 @@
-"""Task networks in plain PyTorch and the MMEngine models around them, in gdpseg's MODELS."""
-from .algorithms import (BWCP, ContinuousSparsification, GDPAlgorithm, KernelGDP, NaiveSL0,
-                         NetworkSlimming, OneShotPruning, PruningAlgorithm, SoftFilterPruning)
+"""Task networks in plain PyTorch, the pruned model, and the base of every pruning method
+(:class:`PruningAlgorithm`; the methods are :mod:`gdpseg.methods`), in gdpseg's MODELS."""
+from .algorithms import PruningAlgorithm, SoftMaskAlgorithm
 from .backbones import CifarResNetBackbone, CifarVGG
 from .cifar_resnet import CifarResNet
 from .deeplabv3plus import DeepLabV3Plus
@@ -10,8 +10,6 @@ from .smp_model import SMPModel
 from .style_transfer import StyleTransferModel
 from .transformer_net import TransformerNet
 
-__all__ = ['BWCP', 'CifarResNet', 'CifarResNetBackbone', 'CifarVGG', 'ContinuousSparsification',
-           'DeepLabV3Plus', 'ExportedNetwork', 'GDPAlgorithm', 'KernelGDP', 'NaiveSL0',
-           'NetworkSlimming', 'OneShotPruning', 'PlainSegmentor', 'PrunedModel',
-           'PruningAlgorithm', 'SMPModel', 'SoftFilterPruning', 'StyleTransferModel',
-           'TransformerNet']
+__all__ = ['CifarResNet', 'CifarResNetBackbone', 'CifarVGG', 'DeepLabV3Plus', 'ExportedNetwork',
+           'PlainSegmentor', 'PrunedModel', 'PruningAlgorithm', 'SMPModel', 'SoftMaskAlgorithm',
+           'StyleTransferModel', 'TransformerNet']

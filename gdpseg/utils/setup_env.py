@@ -18,6 +18,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import gdpseg.deploy  # noqa: F401  (the 'latency' resource of the gates)
     import gdpseg.engine  # noqa: F401
     import gdpseg.evaluation  # noqa: F401
+    import gdpseg.methods  # noqa: F401  (every pruning method, GDP included)
     import gdpseg.models  # noqa: F401
     import gdpseg.visualization  # noqa: F401
     from gdpseg.engine.checkpoint import allow_mmengine_checkpoints

@@ -9,8 +9,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gdpseg.core import (BilinearResource, EpsilonSchedule, UnsupportedOpError, alternating_prox,
-                         attach_gates, polarized_gate, prune, soft_threshold)
+from gdpseg.core import BilinearResource, UnsupportedOpError, prune
+from gdpseg.methods.gdp import (EpsilonSchedule, alternating_prox, attach_gates, polarized_gate,
+                                soft_threshold)
 
 from .helpers import check_export
 
@@ -314,7 +315,7 @@ def test_channel_multiple_rounds_kept_channels_with_silent_fillers():
 def test_gating_on_input_or_on_weight_computes_the_same(monkeypatch):
     import torchvision
 
-    from gdpseg.core import gates as gates_module
+    from gdpseg.core import channel_gates as gates_module
 
     outputs = {}
     x = torch.randn(2, 3, 64, 64)
@@ -336,7 +337,7 @@ def test_gating_on_input_or_on_weight_computes_the_same(monkeypatch):
 
 
 def _hooks(model):
-    from gdpseg.core.gates import _GateHook
+    from gdpseg.core.channel_gates import _GateHook
 
     return [h for m in model.modules() for h in m._forward_pre_hooks.values()
             if isinstance(h, _GateHook)]
@@ -383,8 +384,9 @@ def test_min_channels_holds_for_surviving_groups_and_branches_may_still_die():
 
 
 def test_max_death_share_keeps_groups_whose_death_would_take_most_of_the_network():
-    from gdpseg.core import GateSet, plan_flops, trace_groups
-    from gdpseg.core.gates import death_shares
+    from gdpseg.core import plan_flops, trace_groups
+    from gdpseg.methods.gdp import GateSet
+    from gdpseg.methods.gdp.gates import death_shares
     from gdpseg.models import DeepLabV3Plus
 
     torch.manual_seed(0)

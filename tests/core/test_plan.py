@@ -7,12 +7,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from gdpseg.core import (BilinearResource, LayerHandler, PruningPlan, Resource, attach_gates,
-                         build_resource, full_plan, handler_of, plan_flops, plan_params, prune,
-                         register_layer, register_resource, resolve, trace_groups)
+from gdpseg.core import (BilinearResource, LayerHandler, PruningPlan, Resource, build_resource,
+                         full_plan, handler_of, plan_flops, plan_params, prune, register_layer,
+                         register_resource, resolve, trace_groups)
 from gdpseg.core.layers import set_tensor, unregister_layer
 from gdpseg.core.resource import RESOURCES
 from gdpseg.evaluation import count_conv_linear_flops
+from gdpseg.methods.gdp import attach_gates
 
 
 def _zero_columns_reference(model, groups, plan):

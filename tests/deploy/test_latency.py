@@ -2,9 +2,10 @@
 import pytest
 import torch
 
-from gdpseg.core import PruningPlan, attach_gates, prune, resolve, trace_groups
+from gdpseg.core import PruningPlan, prune, resolve, trace_groups
 from gdpseg.deploy.latency import (build_latency_model, fit_bilinear, latency_resource,
                                    measure_latency_table, signature)
+from gdpseg.methods.gdp import attach_gates
 from gdpseg.models import CifarResNet
 
 

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from gdpseg.core import attach_gates, prune
+from gdpseg.core import prune
 from gdpseg.deploy import FlatOutputs, check_onnx, export_onnx
 from gdpseg.deploy.onnx import onnx_session
+from gdpseg.methods.gdp import attach_gates
 from gdpseg.models import CifarResNet, DeepLabV3Plus
 
 

@@ -6,8 +6,7 @@ import pytest
 import torch
 from mmengine import Config
 
-from gdpseg.engine import GDPHook, GDPOptimWrapperConstructor
-from gdpseg.models import GDPAlgorithm
+from gdpseg.methods.gdp import GDPAlgorithm, GDPHook, GDPOptimWrapperConstructor
 from gdpseg.utils import register_all_modules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,9 +48,9 @@ def test_hook_steps_only_after_real_optimizer_steps_and_decays_eps():
     flags = iter([False, True, False, True])
     optimizer = torch.optim.SGD([{'params': list(model.gates.parameters()), 'lr': 0.5}])
     runner = SimpleNamespace(
-        model=model, iter=0, epoch=0,
+        model=model, iter=0, epoch=0, max_iters=4, logger=None,
         optim_wrapper=SimpleNamespace(should_update=lambda: next(flags), optimizer=optimizer),
-        message_hub=SimpleNamespace(update_info=lambda *a: None))
+        message_hub=SimpleNamespace(update_info=lambda *a: None, update_scalar=lambda *a: None))
     hook = GDPHook(lam=2.0, eps_factor=0.5, eps_period=2)
     hook.before_train(runner)
     for i in range(4):
@@ -143,7 +142,7 @@ def test_get_flops_tool_counts_the_paper_model(capsys):
 
 
 def test_lambda_is_a_component_of_the_hook():
-    from gdpseg.engine import ConstantLambda
+    from gdpseg.methods.gdp import ConstantLambda
 
     register_all_modules()
     assert isinstance(GDPHook(lam=3.0).lam, ConstantLambda)
@@ -207,9 +206,9 @@ def test_hook_warns_when_a_group_dies_and_keeps_the_trunk():
     warned = []
     optimizer = torch.optim.SGD([{'params': list(gates.parameters()), 'lr': 1.0}])
     runner = SimpleNamespace(
-        model=model, iter=0, epoch=0, logger=SimpleNamespace(warning=warned.append),
+        model=model, iter=0, epoch=0, max_iters=2, logger=SimpleNamespace(warning=warned.append),
         optim_wrapper=SimpleNamespace(should_update=lambda: True, optimizer=optimizer),
-        message_hub=SimpleNamespace(update_info=lambda *a: None))
+        message_hub=SimpleNamespace(update_info=lambda *a: None, update_scalar=lambda *a: None))
     hook = GDPHook(lam=1e7)
     hook.before_train(runner)
     hook.after_train_iter(runner, 0)

@@ -7,8 +7,8 @@ import torch
 from gdpseg.core import plan_flops
 from gdpseg.core.verify import export_difference
 from gdpseg.engine.export_dir import export_model
-from gdpseg.methods import plan_at_ratio
-from gdpseg.models import CifarResNet, OneShotPruning
+from gdpseg.methods import OneShotPruning, plan_at_ratio
+from gdpseg.models import CifarResNet
 
 from .test_runner import ROOT, _tool
 

@@ -5,9 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gdpseg.core import attach_gates
-from gdpseg.engine import TargetLambda
-from gdpseg.engine.hooks.gdp_hook import clear_zeroed_state
+from gdpseg.methods.gdp import TargetLambda, attach_gates
+from gdpseg.methods.gdp import clear_zeroed_state
 from gdpseg.models import CifarResNet
 
 from .test_other_task import BASELINE
@@ -105,7 +104,7 @@ def test_zeroed_gates_lose_their_momentum_so_zero_stays_zero():
 
 
 def test_init_spread_starts_alphas_apart_within_the_spread_and_is_validated():
-    from gdpseg.models import GDPAlgorithm
+    from gdpseg.methods.gdp import GDPAlgorithm
     arch = CifarResNet(20, num_classes=10)
     torch.manual_seed(3)
     model = GDPAlgorithm(arch, input_shape=(1, 3, 32, 32), forward_mode=None, init=1.0,

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from gdpseg.core import plan_flops
-from gdpseg.methods import zero_dropped
-from gdpseg.models import CifarResNet, OneShotPruning
+from gdpseg.methods import OneShotPruning, zero_dropped
+from gdpseg.models import CifarResNet
 from gdpseg.utils import register_all_modules
 
 from .test_other_task import BASELINE
@@ -64,7 +64,7 @@ def test_network_slimming_penalises_bn_scales_and_exports_at_the_ratio(tmp_path,
 
 def test_network_slimming_logs_its_loss_and_refuses_models_without_norms(tmp_path, monkeypatch):
     register_all_modules()
-    from gdpseg.models import NetworkSlimming
+    from gdpseg.methods import NetworkSlimming
     torch.manual_seed(0)
     model = NetworkSlimming(CifarResNet(20), ratio=0.5, sparsity=1e-2,
                             input_shape=(1, 3, 32, 32), forward_mode=None)
@@ -178,7 +178,7 @@ def test_continuous_sparsification_anneals_penalises_and_exports_exactly(tmp_pat
 
 def test_relaxed_flops_of_hard_masks_equal_the_exports():
     from gdpseg.core import plan_flops
-    from gdpseg.models import ContinuousSparsification
+    from gdpseg.methods import ContinuousSparsification
 
     torch.manual_seed(0)
     model = ContinuousSparsification(CifarResNet(20).eval(), ratio=0.5, init=1.0,
@@ -204,7 +204,7 @@ def test_relaxed_flops_of_hard_masks_equal_the_exports():
 
 
 def test_budget_aware_penalty_pushes_masks_down_above_the_budget_and_up_below_it():
-    from gdpseg.models import ContinuousSparsification
+    from gdpseg.methods import ContinuousSparsification
 
     model = ContinuousSparsification(CifarResNet(20).eval(), ratio=0.5, lam=1.0, init=1.0,
                                      beta=(4.0, 4.0), input_shape=(1, 3, 32, 32),
@@ -280,8 +280,8 @@ custom_hooks = [dict(type='GDPHook', lam=3000.0, eps_factor=0.9, eps_period=1)]
 
 
 def test_kernel_gates_threshold_filter_norms_and_export_exactly(tmp_path, monkeypatch):
+    from gdpseg.methods.gdp import KernelGDP
     from gdpseg.methods.importance import filter_sq_norms
-    from gdpseg.models import KernelGDP
 
     torch.manual_seed(0)
     model = KernelGDP(CifarResNet(20), input_shape=(1, 3, 32, 32), forward_mode=None)
@@ -356,8 +356,8 @@ def test_bwcp_regularises_gamma_and_beta_and_exports_exactly(tmp_path, monkeypat
 
 
 def test_bwcp_masks_are_relaxed_bernoulli_samples_of_the_activation_probability():
-    from gdpseg.models import BWCP
-    from gdpseg.models.algorithms.bwcp import activation_probability
+    from gdpseg.methods import BWCP
+    from gdpseg.methods.bwcp import activation_probability
 
     torch.manual_seed(0)
     net = CifarResNet(20)
@@ -390,7 +390,7 @@ def test_bwcp_masks_are_relaxed_bernoulli_samples_of_the_activation_probability(
 
 def test_bwcp_meets_the_ratio_when_the_probabilities_saturate():
     from gdpseg.core import plan_flops
-    from gdpseg.models import BWCP
+    from gdpseg.methods import BWCP
 
     torch.manual_seed(0)
     net = CifarResNet(20)
@@ -413,7 +413,7 @@ def test_bwcp_meets_the_ratio_when_the_probabilities_saturate():
 def test_bwcp_names_groups_without_a_norm_layer():
     import torch.nn as nn
 
-    from gdpseg.models import BWCP
+    from gdpseg.methods import BWCP
 
     net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 4, 3))
     with pytest.raises(ValueError, match='affine norm layer.*exclude'):

@@ -98,8 +98,9 @@ def test_a_huge_lambda_keeps_the_output_input_dependent(voc, tmp_path):
 
 
 def test_groups_that_die_together_are_reconnected_and_a_constant_export_refused():
-    from gdpseg.core import attach_gates, prune
+    from gdpseg.core import prune
     from gdpseg.engine.export_dir import ConstantExportError, check_input_dependent
+    from gdpseg.methods.gdp import attach_gates
 
     class TwoBranches(nn.Module):  # an ASPP in small: the output depends on x via a or b
         def __init__(self):
@@ -268,3 +269,22 @@ def test_export_files_that_are_not_what_they_should_be(tmp_path):
     (export / 'plan.json').write_text('{"something": 1}')
     with pytest.raises(ValueError, match='JSON but not the plan.json'):
         PrunedModel(str(export))
+
+
+def test_a_method_with_a_training_step_needs_the_hook_that_runs_it():
+    from mmengine.config import Config
+
+    from gdpseg.apis.train import check_gdp_cfg
+    from gdpseg.utils import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    cfg = Config(dict(model=dict(type='SoftFilterPruning', architecture=None, ratio=0.5),
+                      custom_hooks=[]))
+    with pytest.raises(ValueError, match=r"no hook to run it: add dict\(type='PruningHook'\)"):
+        check_gdp_cfg(cfg)
+    for hook in ('PruningHook', 'SoftPruningHook', 'AnnealHook'):  # earlier names still drive it
+        cfg.custom_hooks = [dict(type=hook)]
+        check_gdp_cfg(cfg)
+    # a one-shot method has no step: no hook needed
+    check_gdp_cfg(Config(dict(model=dict(type='OneShotPruning', architecture=None, ratio=0.5),
+                              custom_hooks=[])))

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from gdpseg.core import attach_gates, prune
+from gdpseg.core import prune
+from gdpseg.methods.gdp import attach_gates
 from gdpseg.models import DeepLabV3Plus
 
 

@@ -21,10 +21,11 @@ import sys
 
 import torch
 
-from gdpseg.core import (GateSet, PruningPlan, full_plan, keep_by_score, plan_flops, prune,
-                         resolve, trace_groups)
+from gdpseg.core import (PruningPlan, full_plan, keep_by_score, plan_flops, prune, resolve,
+                         trace_groups)
 from gdpseg.deploy import Timer, load_table, measure_latency_table
 from gdpseg.deploy.latency import latency_resource
+from gdpseg.methods.gdp import GateSet
 
 
 def build(name):

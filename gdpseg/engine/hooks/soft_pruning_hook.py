@@ -1,40 +1,29 @@
-"""The zeroing step of soft pruning methods (Soft Filter Pruning) inside the Runner."""
-from mmengine.hooks import Hook
+"""An earlier name of :class:`PruningHook` for Soft Filter Pruning (so old configs keep working)."""
+from typing import Optional
 
-from gdpseg.engine.utils import unwrap_model
 from gdpseg.registry import HOOKS
+
+from .pruning_hook import PruningHook
 
 
 @HOOKS.register_module()
-class SoftPruningHook(Hook):
-    """Call the model's ``soften()`` every ``interval`` iterations and when training ends, so
-    the last checkpoint holds the zeroed weights the export drops.
+class SoftPruningHook(PruningHook):
+    """:class:`PruningHook` under its earlier name, with the zeroing interval that is now the
+    model's (``SoftFilterPruning(interval=...)``).
 
     Args:
-        interval: Iterations between zeroings (SFP: one epoch).
+        interval: Iterations between zeroings; given here, it replaces the model's.
     """
 
-    priority = 'NORMAL'
-
-    def __init__(self, interval: int = 100):
-        if interval < 1:
+    def __init__(self, interval: Optional[int] = None):
+        if interval is not None and interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
-        self.interval = int(interval)
+        self.interval = interval
 
-    def _soften(self, runner):
-        model = unwrap_model(runner.model)
-        if not hasattr(model, 'soften'):
-            raise TypeError(f'SoftPruningHook needs a model with soften() (SoftFilterPruning), '
-                            f'got {type(model).__name__}')
-        zeroed = model.soften()
-        runner.message_hub.update_scalar('train/soft_zeroed_channels', zeroed)
-
-    def before_train(self, runner):
-        self._soften(runner)
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if self.every_n_train_iters(runner, self.interval):
-            self._soften(runner)
-
-    def after_train(self, runner):
-        self._soften(runner)
+    def before_run(self, runner):
+        if self.interval is not None:
+            model = self._model(runner)
+            if not hasattr(model, 'interval'):
+                raise TypeError(f'SoftPruningHook(interval=...) needs a model with a zeroing '
+                                f'interval (SoftFilterPruning), got {type(model).__name__}')
+            model.interval = int(self.interval)

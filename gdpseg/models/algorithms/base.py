@@ -1,8 +1,9 @@
 """Any task model as an MMEngine model with its channel groups: what every pruning method wraps.
 
-A method subclasses :class:`PruningAlgorithm` and says how it chooses a plan (``plan()``); the
-trace, the task model's modes, baseline checkpoints and the export (``tools/prune.py``) are
-shared.
+A method subclasses :class:`PruningAlgorithm` and says how it chooses a plan (``plan()``) and,
+if it trains, what it does around the optimizer's steps (the step protocol below, driven inside
+MMEngine's Runner by :class:`~gdpseg.engine.hooks.PruningHook`); the trace, the task model's
+modes, baseline checkpoints and the export (``tools/prune.py``) are shared.
 """
 import copy
 from typing import Optional, Sequence
@@ -13,6 +14,7 @@ from mmengine.model import BaseModel
 
 from gdpseg.core import ChannelGroups, trace_groups
 from gdpseg.core.verify import masked_outputs
+from gdpseg.engine.train_state import TrainState
 from gdpseg.registry import MODELS
 
 
@@ -131,6 +133,29 @@ class PruningAlgorithm(BaseModel):
     def forward(self, inputs, *args, mode: str = 'tensor', **kwargs):
         # whatever the task model's data holds besides the inputs (data_samples, labels, ...)
         return self.architecture(inputs, *args, mode=mode, **kwargs)
+
+    # ------------------------------------------------------------ the step protocol
+    # What a method does around training. PruningHook calls these inside MMEngine's Runner;
+    # a method that only scores a trained network (one-shot) needs none of them.
+    def before_train(self, state: TrainState) -> None:
+        """Before the first iteration (of a fresh or a resumed run: ``state.iter``)."""
+
+    def after_step(self, state: TrainState) -> None:
+        """After every training iteration (``state.updated``: whether the optimizer stepped)."""
+
+    def after_epoch(self, state: TrainState) -> None:
+        """After every training epoch (epoch-based loops)."""
+
+    def after_train(self, state: TrainState) -> None:
+        """When training ends (the last checkpoint is saved after this)."""
+
+    def step_state_dict(self) -> dict:
+        """What a resumed run needs of the method's step beyond the model's ``state_dict``
+        (kept in the checkpoint's ``meta``)."""
+        return {}
+
+    def load_step_state_dict(self, state: dict) -> None:
+        """Restore :meth:`step_state_dict` from a checkpoint."""
 
 
 class SoftMaskAlgorithm(PruningAlgorithm):

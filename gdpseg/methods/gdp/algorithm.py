@@ -4,11 +4,12 @@ from typing import Optional, Sequence
 import torch
 from mmengine.logging import print_log
 
-from gdpseg.core import GateSet
 from gdpseg.core.forward import call_forward
+from gdpseg.models.algorithms.base import PruningAlgorithm
 from gdpseg.registry import MODELS
 
-from .base import PruningAlgorithm
+from .gates import GateSet
+from .step import GDPStep
 
 
 @MODELS.register_module()
@@ -56,6 +57,7 @@ class GDPAlgorithm(PruningAlgorithm):
         self.gates: GateSet = self.build_gates(eps, init, resource, keep_connected,
                                                max_death_share)
         self.init_spread = float(init_spread)
+        self.gdp_step: Optional[GDPStep] = None  # given by GDPHook (use_step)
         if init_spread:
             with torch.no_grad():
                 for alpha, group in zip(self.gates.alphas, self.gates.groups):
@@ -75,6 +77,35 @@ class GDPAlgorithm(PruningAlgorithm):
     def reference_outputs(self, plan, example):
         """The gated architecture: its gates compute the plan's function."""
         return call_forward(self.architecture, (example,), self.forward_fn)
+
+    # ------------------------------------------------------------ the step protocol
+    def use_step(self, step: GDPStep) -> None:
+        """Train with ``step`` (λ, ε's decay): :class:`GDPHook` gives its own."""
+        self.gdp_step = step
+
+    def _step(self) -> GDPStep:
+        if self.gdp_step is None:
+            raise RuntimeError("GDPAlgorithm trains with GDP's step: add "
+                               "dict(type='GDPHook', lam=...) to custom_hooks")
+        return self.gdp_step
+
+    def before_train(self, state):
+        self._step().before_train(self.gates, state)
+
+    def after_step(self, state):
+        self._step().after_step(self.gates, state)
+
+    def after_epoch(self, state):
+        self._step().after_epoch(self.gates, state)
+
+    def after_train(self, state):
+        self._step().after_train(self.gates, state)
+
+    def step_state_dict(self) -> dict:
+        return self.gdp_step.state_dict() if self.gdp_step is not None else {}
+
+    def load_step_state_dict(self, state: dict) -> None:
+        self._step().load_state_dict(state)
 
     def from_baseline(self, state_dict, prefix):
         super().from_baseline(state_dict, prefix)

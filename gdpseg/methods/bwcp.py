@@ -23,12 +23,10 @@ from typing import List, Optional, Sequence
 
 import torch
 
-from gdpseg.core import GateSet, PruningPlan, resolve
-from gdpseg.methods import plan_at_ratio
-from gdpseg.methods.importance import add_by_group, affine_layers
+from gdpseg.core import ChannelGates, PruningPlan, resolve
+from gdpseg.methods.importance import add_by_group, affine_layers, plan_at_ratio
+from gdpseg.models.algorithms.base import SoftMaskAlgorithm
 from gdpseg.registry import MODELS
-
-from .base import SoftMaskAlgorithm
 
 # P is kept this far from 0 and 1 so that its logit stays finite
 P_MARGIN = 1e-6
@@ -41,7 +39,7 @@ def activation_probability(weight: torch.Tensor, bias: torch.Tensor) -> torch.Te
     return 0.5 * (1 + torch.erf(z / math.sqrt(2)))
 
 
-class ActivationProbabilityGates(GateSet):
+class ActivationProbabilityGates(ChannelGates):
     """BWCP's masks on the engine's groups: relaxed-Bernoulli samples of each channel's
     activation probability in training, the probabilities in eval mode.
 
@@ -54,7 +52,7 @@ class ActivationProbabilityGates(GateSet):
     def __init__(self, channel_groups, norms, temperature: float):
         if not temperature > 0:
             raise ValueError(f'temperature must be > 0, got {temperature}')
-        super().__init__(channel_groups, eps=1.0, init=1.0)
+        super().__init__(channel_groups)
         for a in self.alphas:  # unused: the masks are functions of the norms' γ and β
             a.requires_grad_(False)
         self.temperature = float(temperature)

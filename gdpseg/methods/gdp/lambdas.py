@@ -1,7 +1,8 @@
-"""λ that lands training on a budget: a target ratio of the resource (FLOPs, latency, ...).
+"""λ controllers: the weight GDP's proximal step gives the resource at each step.
 
-The paper sets λ by hand per ratio ("the pruning ratio cannot be set in advance"). This
-controller adapts λ online instead:
+:class:`ConstantLambda` is the paper's setting (λ tuned by hand per ratio: "the pruning ratio
+cannot be set in advance"). :class:`TargetLambda` lands training on a budget, a target ratio of
+the resource (FLOPs, latency, ...), by adapting λ online:
 
 * The budget is approached along a schedule: the target ratio falls linearly from the ratio at
   the start to ``ratio`` over the first ``ramp`` of the training iterations, then holds. Gates
@@ -25,12 +26,54 @@ from typing import Optional
 
 import torch
 
-from gdpseg.engine.utils import gate_lr
 from gdpseg.registry import GDP_LAMBDAS
 
 
+class LambdaController:
+    """What :class:`GDPHook` asks of a λ controller before each proximal step.
+
+    ``controller(state, gates) -> λ`` (``state``: the step's
+    :class:`~gdpseg.engine.train_state.TrainState`); what a resumed run needs goes through
+    :meth:`state_dict` / :meth:`load_state_dict` (saved in checkpoints by the hook). A
+    controller may set ``hold_zeros = True`` (zeroed α keep no optimizer momentum) and expose
+    ``min_ratio`` (a floor the proximal step does not go below).
+    """
+
+    hold_zeros = False
+    min_ratio = None
+
+    def __call__(self, state, gates) -> float:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
 @GDP_LAMBDAS.register_module()
-class TargetLambda:
+class ConstantLambda(LambdaController):
+    """λ that never changes.
+
+    Args:
+        value: λ, the weight of the normalised resource R/R_full (>= 0).
+    """
+
+    def __init__(self, value: float):
+        if not value >= 0:
+            raise ValueError(f'lam must be >= 0, got {value}')
+        self.value = float(value)
+
+    def __call__(self, state, gates) -> float:
+        return self.value
+
+    def __repr__(self):
+        return f'ConstantLambda({self.value})'
+
+
+@GDP_LAMBDAS.register_module()
+class TargetLambda(LambdaController):
     """Adapt λ so that training ends at a target ratio of the gates' resource.
 
     Args:
@@ -81,7 +124,7 @@ class TargetLambda:
             return self.ratio
         return max(self.ratio, self.target_now)
 
-    def _first_step(self, runner, gates) -> None:
+    def _first_step(self, state, gates) -> None:
         full = gates.full_resource_value()
         if self.ratio is None:
             self.ratio = self.value / full
@@ -98,7 +141,7 @@ class TargetLambda:
                 'min_channels')
         self.start = gates.resource_ratio()
         if self.start <= self.ratio:
-            runner.logger.warning(f'GDP: the network is at {self.start:.4f} of its resource, '
+            state.logger.warning(f'GDP: the network is at {self.start:.4f} of its resource, '
                                   f'already within the target {self.ratio:.4f}')
         if self.init is not None:
             self.lam0 = float(self.init)
@@ -111,33 +154,33 @@ class TargetLambda:
             scale = float(per_group.median()) if per_group is not None else 0.0
             alpha = float(torch.cat([gates.alphas[i].detach().abs() for i in prunable])
                           .median()) if prunable else 1.0
-            lr = gate_lr(runner.optim_wrapper, gates)
-            steps = max(1, self._ramp_steps(runner))
+            lr = state.lr_of(gates.parameters())
+            steps = max(1, self._ramp_steps(state))
             self.lam0 = alpha / (steps * lr * scale) if scale > 0 and lr > 0 else 1.0
         self.log_lam = math.log(self.lam0)
 
-    def _ramp_steps(self, runner) -> int:
-        return max(1, int(round(self.ramp * runner.max_iters)))
+    def _ramp_steps(self, state) -> int:
+        return max(1, int(round(self.ramp * state.max_iters)))
 
-    def scheduled(self, runner) -> float:
+    def scheduled(self, state) -> float:
         """The ratio the schedule asks for at this iteration."""
-        frac = min(1.0, (runner.iter + 1) / self._ramp_steps(runner))
+        frac = min(1.0, state.iter / self._ramp_steps(state))
         return self.start + (self.ratio - self.start) * frac if self.start > self.ratio \
             else self.ratio
 
-    def __call__(self, runner, gates) -> float:
+    def __call__(self, state, gates) -> float:
         if self.log_lam is None:
-            self._first_step(runner, gates)
+            self._first_step(state, gates)
         now = gates.resource_ratio()
-        self.target_now = self.scheduled(runner)
-        runner.message_hub.update_info('gdp_target', self.target_now)
+        self.target_now = self.scheduled(state)
+        state.info('gdp_target', self.target_now)
         if now <= self.ratio + 0.5 * self.tolerance:
             return 0.0  # landed: zeros are final; the survivors' gates may polarize
         span = max(1.0 - self.ratio, 1e-3)
         # the floor keeps `now` at or above the schedule: at it, λ eases off slowly
         error = (now - self.target_now - 0.25 * self.tolerance) / span
         error = max(-0.5, min(0.5, error))  # no windup while α are still on their way to 0
-        self.log_lam += self.gain * error * 100.0 / self._ramp_steps(runner)
+        self.log_lam += self.gain * error * 100.0 / self._ramp_steps(state)
         bound = math.log(self.max_factor)
         base = math.log(self.lam0)
         self.log_lam = min(base + bound, max(base - bound, self.log_lam))

@@ -8,8 +8,8 @@ from typing import Optional, Sequence
 
 import torch
 
-from gdpseg.methods import zero_dropped
 from gdpseg.methods.importance import affine_layers
+from gdpseg.methods.soft import zero_dropped
 from gdpseg.registry import MODELS
 
 from .one_shot import OneShotPruning
@@ -59,12 +59,37 @@ class NetworkSlimming(OneShotPruning):
 class SoftFilterPruning(OneShotPruning):
     """Soft Filter Pruning (He et al. 2018): every ``interval`` iterations (the paper: every
     epoch) the filters with the smallest L1 norms are set to zero and training goes on with all
-    of them, so a zeroed filter may recover. :class:`SoftPruningHook` calls :meth:`soften`; the
-    export after the last zeroing drops exactly the zeroed filters.
+    of them, so a zeroed filter may recover. Its step (driven by :class:`PruningHook`) calls
+    :meth:`soften` before training, every ``interval`` iterations and at the end; the export
+    after the last zeroing drops exactly the zeroed filters.
 
-    Args: see :class:`OneShotPruning` (``score='l1'``, ``scope='uniform'``: the paper's same
-    pruning rate in every layer).
+    Args:
+        interval: Iterations between zeroings (the paper: one epoch).
+        the rest: see :class:`OneShotPruning` (``score='l1'``, ``scope='uniform'``: the paper's
+            same pruning rate in every layer).
     """
+
+    def __init__(self, architecture, ratio: float, score: str = 'l1', scope: str = 'uniform',
+                 seed: int = 0, input_shape: Sequence[int] = (1, 3, 512, 512),
+                 forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
+                 min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
+                 interval: int = 100, data_preprocessor=None, init_cfg=None):
+        if interval < 1:
+            raise ValueError(f'interval must be >= 1, got {interval}')
+        super().__init__(architecture, ratio, score, scope, seed, input_shape, forward_mode,
+                         exclude, min_channels, channel_multiple, strict, data_preprocessor,
+                         init_cfg)
+        self.interval = int(interval)
+
+    def before_train(self, state):
+        state.scalar('train/soft_zeroed_channels', self.soften())
+
+    def after_step(self, state):
+        if state.iter % self.interval == 0:
+            state.scalar('train/soft_zeroed_channels', self.soften())
+
+    def after_train(self, state):
+        self.soften()
 
     @torch.no_grad()
     def soften(self) -> int:

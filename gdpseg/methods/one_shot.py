@@ -5,10 +5,9 @@ the plan at the config's FLOPs ratio and exports it through the same path as GDP
 then fine-tuned like any other (``PrunedModel``)."""
 from typing import Optional, Sequence
 
-from gdpseg.methods import SCORES, plan_at_ratio
+from gdpseg.methods.importance import SCORES, plan_at_ratio
+from gdpseg.models.algorithms.base import PruningAlgorithm
 from gdpseg.registry import MODELS
-
-from .base import PruningAlgorithm
 
 
 @MODELS.register_module()

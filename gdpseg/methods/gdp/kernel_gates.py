@@ -17,12 +17,11 @@ from typing import List, Optional
 
 import torch
 
-from gdpseg.core import GateSet
-from gdpseg.core.gates import polarized_gate
 from gdpseg.methods.importance import filter_producers, filter_sq_norms
 from gdpseg.registry import MODELS
 
-from .gdp_algorithm import GDPAlgorithm
+from .algorithm import GDPAlgorithm
+from .gates import GateSet, polarized_gate
 
 
 class KernelNormGates(GateSet):

@@ -1,12 +1,12 @@
-"""The GDP training step inside MMEngine's Runner: proximal gate update and ε decay."""
+"""GDP's training step: after every optimizer step, the proximal step on the gates with λ from
+a controller, and ε's decay (paper Algorithm 1 inside any training loop)."""
 from typing import Optional, Union
 
 import torch
-from mmengine.hooks import Hook
 
-from gdpseg.core import EpsilonSchedule
-from gdpseg.engine.utils import gate_lr, get_gates
-from gdpseg.registry import GDP_LAMBDAS, HOOKS
+from gdpseg.registry import GDP_LAMBDAS
+
+from .schedule import EpsilonSchedule
 
 
 @torch.no_grad()
@@ -23,20 +23,19 @@ def clear_zeroed_state(optimizer, gates) -> None:
                 value[zero] = 0
 
 
-@HOOKS.register_module()
-class GDPHook(Hook):
-    """After every real optimizer step, apply GDP's proximal step to the gates; decay ε.
+class GDPStep:
+    """The settings and state of GDP's step; :class:`GDPAlgorithm` runs it from its step
+    protocol (``before_train`` / ``after_step`` / ``after_train``), fed by :class:`GDPHook`.
 
-    Gradient accumulation and AMP are respected: the step is applied only when the optimizer
-    wrapper actually updated the parameters (``optim_wrapper.should_update()``). The gate
-    learning rate is read from the optimizer's gate parameter group, so LR schedules apply.
-    ε follows :class:`gdpseg.core.EpsilonSchedule` with t the iteration (``by_epoch=False``)
-    or epoch, so a resumed run continues the schedule exactly. (Dropout's random state is saved
-    by :class:`RNGStateHook`.)
+    The proximal step is applied only when the optimizer actually updated the parameters
+    (``state.updated``: gradient accumulation and AMP are respected). The gates' learning rate
+    is read from their optimizer group (``state.lr_of``), so LR schedules apply. ε follows
+    :class:`EpsilonSchedule` with t the iteration (``by_epoch=False``) or epoch, so a resumed
+    run continues the schedule exactly.
 
     Args:
         lam: λ, the weight of the normalised resource R/R_full: a number, or the config of a
-            λ controller (``dict(type='ConstantLambda', value=...)``, registry ``GDP_LAMBDAS``).
+            λ controller (``dict(type='TargetLambda', ratio=...)``, registry ``GDP_LAMBDAS``).
         eps_factor: ε decay factor (paper: 0.97 for DeepLabV3+, 0.96/0.9 for CIFAR/ImageNet).
         eps_period: Steps between decays (paper: 120 iterations for DeepLabV3+).
         by_epoch: Count ε periods in epochs instead of iterations.
@@ -50,8 +49,6 @@ class GDPHook(Hook):
             through. ``None`` (default): on when the λ controller asks for it
             (``TargetLambda`` does), off otherwise -- the paper's plain optimizer.
     """
-
-    priority = 'NORMAL'  # before ParamSchedulerHook ('LOW'): the lr of this step is used
 
     def __init__(self, lam: Union[float, dict], eps_factor: float = 0.97, eps_period: int = 120,
                  by_epoch: bool = False, passes: int = 1, min_eps: float = 1e-12,
@@ -69,32 +66,35 @@ class GDPHook(Hook):
         self.schedule = None  # built from the gates' initial ε (or the checkpoint's)
         self._reported = set()  # groups whose death was reported
 
-    def before_train(self, runner):
-        if self.schedule is None:  # fresh run; a resumed run restored it in after_load_checkpoint
-            self.schedule = EpsilonSchedule(float(get_gates(runner.model).eps), self.eps_factor,
-                                            self.eps_period, self.min_eps)
-        self._set_eps(runner, runner.epoch if self.by_epoch else runner.iter)
+    def before_train(self, gates, state) -> None:
+        if self.schedule is None:  # fresh run; a resumed run restored it in load_state_dict
+            self.schedule = EpsilonSchedule(float(gates.eps), self.eps_factor, self.eps_period,
+                                            self.min_eps)
+        self._set_eps(gates, state, state.epoch if self.by_epoch else state.iter)
 
-    def _set_eps(self, runner, t):
+    def _set_eps(self, gates, state, t) -> None:
         eps = self.schedule.eps_at(t)
-        get_gates(runner.model).set_eps(eps)
-        runner.message_hub.update_info('gdp_eps', eps)
+        gates.set_eps(eps)
+        state.info('gdp_eps', eps)
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        gates = get_gates(runner.model)
-        if runner.optim_wrapper.should_update():
-            lam = self.lam(runner, gates)
+    def after_step(self, gates, state) -> None:
+        if state.updated:
+            lam = self.lam(state, gates)
             alive = [i for i, g in enumerate(gates.groups) if g.prunable and gates.live(i)]
-            lam = gates.prox_step(gate_lr(runner.optim_wrapper, gates), lam, self.passes,
+            lam = gates.prox_step(state.lr_of(gates.parameters()), lam, self.passes,
                                   min_ratio=getattr(self.lam, 'min_ratio', None))
-            runner.message_hub.update_info('gdp_lam', lam)
+            state.info('gdp_lam', lam)
             if self.hold_zeros:
-                clear_zeroed_state(runner.optim_wrapper.optimizer, gates)
-            self._report_deaths(runner, gates, [i for i in alive if not gates.live(i)])
+                clear_zeroed_state(state.optimizer, gates)
+            self._report_deaths(gates, state, [i for i in alive if not gates.live(i)])
         if not self.by_epoch:
-            self._set_eps(runner, runner.iter + 1)
+            self._set_eps(gates, state, state.iter)
 
-    def _report_deaths(self, runner, gates, died):
+    def after_epoch(self, gates, state) -> None:
+        if self.by_epoch:
+            self._set_eps(gates, state, state.epoch + 1)
+
+    def _report_deaths(self, gates, state, died) -> None:
         """One warning per group, the first time all its gates reach zero. (With momentum, the
         optimizer can move a zeroed α off zero again; the next proximal step usually zeroes it
         again, which is not reported twice.)"""
@@ -105,13 +105,12 @@ class GDPHook(Hook):
             self._reported.add(i)
             what = ('the output no longer depends on the input (keep_connected=False)'
                     if i in cut else 'the export drops the layers that only it feeds')
-            runner.logger.warning(f'GDP: iteration {runner.iter + 1}: group '
-                                  f'{gates.groups[i].name} lost all its channels; {what}')
+            state.logger.warning(f'GDP: iteration {state.iter}: group '
+                                 f'{gates.groups[i].name} lost all its channels; {what}')
 
-    def after_train(self, runner):
+    def after_train(self, gates, state) -> None:
         """Say where training ended: resource ratio (and target), and how polarized the gates
         are -- exactly zero, at least 0.9, or in between (paper Fig. 4)."""
-        gates = get_gates(runner.model)
         values = gates.gate_values()
         n = max(1, values.numel())
         zero, high = int((values == 0).sum()), int((values >= 0.9).sum())
@@ -121,16 +120,16 @@ class GDPHook(Hook):
                + (f' (target {target:.4f})' if target is not None else '')
                + f'; gates: {100 * zero / n:.1f} % exactly 0, {100 * high / n:.1f} % >= 0.9, '
                f'{100 * (n - zero - high) / n:.1f} % in between')
-        runner.logger.info(msg)
-        self._report_bottlenecks(runner, gates)
+        state.logger.info(msg)
+        self._report_bottlenecks(gates, state)
         tol = getattr(self.lam, 'tolerance', None)
         if target is not None and tol is not None and abs(ratio - target) > tol:
-            runner.logger.warning(
+            state.logger.warning(
                 f'GDP: the ratio {ratio:.4f} misses the target {target:.4f} by more than '
                 f'{tol:.4f}: train longer, or raise the controller\'s gain or init')
 
     @staticmethod
-    def _report_bottlenecks(runner, gates):
+    def _report_bottlenecks(gates, state) -> None:
         """Warn about each group that every input-to-output path crosses (kept alive by
         ``keep_connected``) and that ended at its floor of channels: the whole network then
         passes through a few channels, which a FLOPs-first prune of a high-resolution stem or
@@ -139,25 +138,18 @@ class GDPHook(Hook):
         for i in gates.channel_groups.cut_groups():
             g, live = gates.groups[i], gates.live(i)
             if g.prunable and g.size > floor and live <= floor:
-                runner.logger.warning(
+                state.logger.warning(
                     f'GDP: group {g.name} ended with {live} of {g.size} channels and every path '
                     f'from the input to an output crosses it: the network passes through a '
                     f'{live}-channel bottleneck. If the metric suffers, raise min_channels, the '
                     f'gates\' learning rate (gate_lr_mult) or the FLOPs ratio')
 
-    def after_train_epoch(self, runner):
-        if self.by_epoch:
-            self._set_eps(runner, runner.epoch + 1)
+    def state_dict(self) -> dict:
+        return dict(eps0=self.schedule.eps0 if self.schedule else None,
+                    eps_factor=self.eps_factor, eps_period=self.eps_period,
+                    by_epoch=self.by_epoch, lam=self.lam.state_dict())
 
-    def before_save_checkpoint(self, runner, checkpoint):
-        checkpoint.setdefault('meta', {})['gdp'] = dict(
-            eps0=self.schedule.eps0 if self.schedule else None, eps_factor=self.eps_factor,
-            eps_period=self.eps_period, by_epoch=self.by_epoch, lam=self.lam.state_dict())
-
-    def after_load_checkpoint(self, runner, checkpoint):
-        state = checkpoint.get('meta', {}).get('gdp')
-        if not state:
-            return
+    def load_state_dict(self, state: dict) -> None:
         if state.get('eps0') is not None:
             self.schedule = EpsilonSchedule(state['eps0'], self.eps_factor, self.eps_period,
                                             self.min_eps)

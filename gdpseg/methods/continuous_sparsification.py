@@ -2,39 +2,35 @@
 channel groups.
 
 Each channel has a mask ``m = σ(β·s)`` with a learned ``s``; β grows exponentially during
-training (:class:`AnnealHook`), so the masks turn into steps. The loss adds a budget-aware
-penalty on ``r``, the FLOPs of the network with every group's width relaxed to the sum of its
-masks over the full FLOPs (the same bilinear model as GDP's R): its weight is
-``λ · (r − ratio) / ratio`` (r detached), so the masks are pushed down while ``r`` is above the
-budget and let grow back below it (the paper's budget-aware growing, as we read it; a gradient
-of ``λ/(2·ratio) · (r − ratio)²``). ``budget_aware=False`` keeps the weight at λ. At the end the
-channels with
-the largest ``s`` are kept at the requested FLOPs ratio (one global threshold, as the paper's
-``s > 0`` with the threshold moved to meet the budget exactly), their masks folded into the
-next layer.
+training (the method's step, driven by :class:`PruningHook`), so the masks turn into steps. The
+loss adds a budget-aware penalty on ``r``, the FLOPs of the network with every group's width
+relaxed to the sum of its masks over the full FLOPs (the same bilinear model as GDP's R): its
+weight is ``λ · (r − ratio) / ratio`` (r detached), so the masks are pushed down while ``r`` is
+above the budget and let grow back below it (the paper's budget-aware growing, as we read it; a
+gradient of ``λ/(2·ratio) · (r − ratio)²``). ``budget_aware=False`` keeps the weight at λ. At
+the end the channels with the largest ``s`` are kept at the requested FLOPs ratio (one global
+threshold, as the paper's ``s > 0`` with the threshold moved to meet the budget exactly), their
+masks folded into the next layer.
 """
 from typing import Optional, Sequence
 
 import torch
 
-from gdpseg.core import GateSet, PruningPlan, keep_by_score, resolve
-from gdpseg.methods import plan_at_ratio
+from gdpseg.core import ChannelGates, PruningPlan, keep_by_score, resolve
+from gdpseg.models.algorithms.base import SoftMaskAlgorithm
 from gdpseg.registry import MODELS
 
-from .base import SoftMaskAlgorithm
+from .importance import plan_at_ratio
 
 
-class SigmoidGates(GateSet):
+class SigmoidGates(ChannelGates):
     """Gates ``σ(β·s)`` on the engine's groups (``alphas`` hold s, the buffer ``beta`` β)."""
 
     def __init__(self, channel_groups, init: float, beta: float, resource='flops'):
-        super().__init__(channel_groups, eps=1.0, init=init, resource=resource)
+        super().__init__(channel_groups, init=init, resource=resource)
         self.register_buffer('beta', torch.tensor(float(beta)))
 
-    def gate(self, i: int) -> torch.Tensor:
-        alpha = self.alphas[i]
-        if not self.groups[i].prunable:
-            return torch.ones_like(alpha)
+    def activation(self, alpha: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.beta.to(alpha.dtype) * alpha)
 
     @torch.no_grad()
@@ -74,7 +70,7 @@ class ContinuousSparsification(SoftMaskAlgorithm):
             on the budget instead of below it. ``False``: a constant λ.
         init: Initial s of every channel (the paper's s₀).
         beta: ``(β₀, β_final)``: β goes from β₀ to β_final exponentially over training
-            (:class:`~gdpseg.engine.hooks.AnnealHook`).
+            (the step driven by :class:`~gdpseg.engine.hooks.PruningHook`).
 
     What is not reproduced: the paper grows networks from a small seed architecture and also
     sparsifies layers (depth); here only channels of an existing network are sparsified.
@@ -95,6 +91,13 @@ class ContinuousSparsification(SoftMaskAlgorithm):
         self.ratio, self.lam, self.beta_range = float(ratio), float(lam), tuple(beta)
         self.budget_aware = bool(budget_aware)
         self.gates = SigmoidGates(self._groups, init, beta[0])
+
+    def before_train(self, state):
+        self.anneal(state.iter / max(1, state.max_iters))
+
+    def after_step(self, state):
+        # each iteration runs at its share of training; the last checkpoint holds the final β
+        state.scalar('train/anneal', self.anneal(state.iter / max(1, state.max_iters)))
 
     def anneal(self, progress: float) -> float:
         """Set β for the share ``progress`` of training done; return it."""

@@ -6,7 +6,7 @@ function of the filter norms is a FLOPs penalty on the weights themselves.
 where a channel's ``‖w‖`` is the L2 norm of every filter producing it (over all producers of its
 group) and R is the engine's bilinear FLOPs model with each group's width relaxed to the sum of
 its channels' g. ε starts, per channel, at a tenth of the squared norm (g = 1/1.1, as GDP's
-gates start) and decays during training (:class:`~gdpseg.engine.hooks.AnnealHook`). The norms
+gates start) and decays during training (the step driven by :class:`~gdpseg.engine.hooks.PruningHook`). The norms
 never reach zero under gradient descent, so the plan at ``ratio`` keeps the channels with the
 largest g (one global threshold) -- the step GDP's proximal update makes unnecessary.
 """
@@ -15,11 +15,10 @@ from typing import List, Optional, Sequence
 import torch
 
 from gdpseg.core import build_resource, full_plan
-from gdpseg.methods import plan_at_ratio
-from gdpseg.methods.importance import filter_producers, filter_sq_norms
+from gdpseg.methods.importance import filter_producers, filter_sq_norms, plan_at_ratio
+from gdpseg.models.algorithms.base import PruningAlgorithm
 from gdpseg.registry import MODELS
 
-from .base import PruningAlgorithm
 from .continuous_sparsification import relaxed_resource_ratio
 
 
@@ -74,6 +73,13 @@ class NaiveSL0(PruningAlgorithm):
             offset += g.size
             out.append(s / (s + eps) if g.prunable else torch.ones_like(s))
         return out
+
+    def before_train(self, state):
+        self.anneal(state.iter / max(1, state.max_iters))
+
+    def after_step(self, state):
+        # each iteration runs at its share of training; the last checkpoint holds the final ε
+        state.scalar('train/anneal', self.anneal(state.iter / max(1, state.max_iters)))
 
     def anneal(self, progress: float) -> float:
         """ε at the share ``progress`` of training: ε₀ · eps_final^progress."""

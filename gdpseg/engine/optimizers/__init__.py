@@ -1,3 +1,0 @@
-from .gdp_constructor import GDPOptimWrapperConstructor
-
-__all__ = ['GDPOptimWrapperConstructor']
