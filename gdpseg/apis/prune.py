@@ -33,6 +33,7 @@ from gdpseg.deploy import FlatOutputs, check_onnx, export_onnx, onnx_available
 from gdpseg.deploy.onnx import DEFAULT_OPSET
 from gdpseg.engine.checkpoint import load_weights
 from gdpseg.engine.export_dir import export_model, save_export, structure, write_report
+from gdpseg.engine.tasks import task_for
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.models.algorithms.base import tensor_mode
 from gdpseg.registry import MODELS
@@ -106,7 +107,7 @@ def main(argv=None):
     save_export(args.out, cfg, model, pruned, plan, example,
                 {k: info[k] for k in ('flops', 'params', 'bn_recalibrated_batches', 'onnx')
                  if k in info})
-    print(write_report(args.out, groups, plan, info))
+    print(write_report(args.out, groups, plan, info, task_for(model).export_report(groups, plan)))
     files = 'plan.json, pruned_weights.pth, config.py, pruned.pth, structure.json, report.txt' + \
         (f', {ONNX_FILE}' if 'onnx' in info else '')
     print(f'wrote {args.out}/{{{files}}} (max |export - gated| / max |gated| = {diff:.2e}' +

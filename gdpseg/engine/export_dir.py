@@ -204,20 +204,9 @@ def structure(groups, plan, before_flops, after_flops, before_params, after_para
                             ratio=after_params / before_params))
 
 
-def aspp_report(groups, plan):
-    """One line per ASPP branch: channels kept, or that the branch is pruned away."""
-    lines = []
-    for i, g in enumerate(groups.groups):
-        if 'aspp' not in g.name.lower() or not g.prunable or 'project' in g.name:
-            continue
-        silent = i in plan.silent
-        state = ('pruned: no convolution left (a 1-channel placeholder keeps the concat '
-                 'layout)' if silent else f'{len(plan.keep[i])}/{g.size} channels')
-        lines.append(f'  ASPP branch {g.name}: {state}')
-    return lines
-
-
-def write_report(out_dir, groups, plan, info):
+def write_report(out_dir, groups, plan, info, sections=()):
+    """Write structure.json and report.txt; ``sections``: ``(title, lines)`` a task adds (the
+    segmentation adapter: one line per ASPP branch)."""
     with open(osp.join(out_dir, 'structure.json'), 'w') as f:
         json.dump(info, f, indent=2)
     fl, pa = info['flops'], info['params']
@@ -225,9 +214,9 @@ def write_report(out_dir, groups, plan, info):
              f"FLOPs (conv+linear MACs at the traced input): {fl['before']:,} -> {fl['after']:,}"
              f" ({100 * fl['ratio']:.2f} %)",
              f"Parameters: {pa['before']:,} -> {pa['after']:,} ({100 * pa['ratio']:.2f} %)", '']
-    aspp = aspp_report(groups, plan)
-    if aspp:
-        lines += ['ASPP:'] + aspp + ['']
+    for title, section in sections:
+        if section:
+            lines += [f'{title}:'] + list(section) + ['']
     lines += ['Groups:', groups.summary(plan)]
     text = '\n'.join(lines) + '\n'
     with open(osp.join(out_dir, 'report.txt'), 'w') as f:

@@ -19,7 +19,7 @@ comparison at equal FLOPs). A group normalised by several layers (a residual tru
 mean of their P.
 """
 import math
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import torch
 
@@ -121,8 +121,9 @@ class BWCP(SoftMaskAlgorithm):
     from those probabilities.
 
     Args:
-        architecture, input_shape, forward_mode, exclude, min_channels, channel_multiple,
-            strict: see :class:`PruningAlgorithm`.
+        architecture: The task model (config or module).
+        **options: What every method shares (``input_shape``, ``forward_mode``, ``exclude``,
+            ``min_channels``, ``channel_multiple``, ``strict``): see :class:`PruningAlgorithm`.
         ratio: Share of the FLOPs the export keeps (at most).
         lam_gamma: λ₁ of ``λ₁·Σ|γ|`` (the paper: 1.2e-4 over 200 CIFAR epochs).
         lam_beta: λ₂ of ``λ₂·Σβ``.
@@ -130,17 +131,12 @@ class BWCP(SoftMaskAlgorithm):
     """
 
     def __init__(self, architecture, ratio: float, lam_gamma: float = 1.2e-4,
-                 lam_beta: float = 1.2e-4, temperature: float = 0.5,
-                 input_shape: Sequence[int] = (1, 3, 512, 512),
-                 forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
-                 min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
-                 data_preprocessor=None, init_cfg=None):
+                 lam_beta: float = 1.2e-4, temperature: float = 0.5, **options):
         if not 0 < ratio <= 1:
             raise ValueError(f'ratio must be in (0, 1], got {ratio}')
         if not (lam_gamma >= 0 and lam_beta >= 0):
             raise ValueError(f'lam_gamma and lam_beta must be >= 0, got {lam_gamma}, {lam_beta}')
-        super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
-                         channel_multiple, strict, data_preprocessor, init_cfg)
+        super().__init__(architecture, **options)
         self.ratio, self.lam_gamma, self.lam_beta = float(ratio), float(lam_gamma), float(lam_beta)
         groups = self.channel_groups
         norms = [(m, segs) for m, segs, _, shift in affine_layers(groups) if shift is not None]

@@ -12,7 +12,7 @@ the end the channels with the largest ``s`` are kept at the requested FLOPs rati
 threshold, as the paper's ``s > 0`` with the threshold moved to meet the budget exactly), their
 masks folded into the next layer.
 """
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 
@@ -62,8 +62,9 @@ class ContinuousSparsification(SoftMaskAlgorithm):
     penalty, and the plan at ``ratio`` from the learned ``s``.
 
     Args:
-        architecture, input_shape, forward_mode, exclude, min_channels, channel_multiple,
-            strict: see :class:`PruningAlgorithm`.
+        architecture: The task model (config or module).
+        **options: What every method shares (``input_shape``, ``forward_mode``, ``exclude``,
+            ``min_channels``, ``channel_multiple``, ``strict``): see :class:`PruningAlgorithm`.
         ratio: Share of the FLOPs the export keeps (at most).
         lam: λ of the penalty on ``r = R(Σ masks) / R_full``.
         budget_aware: Weigh the penalty by ``(r − ratio) / ratio`` (r detached): the masks land
@@ -77,17 +78,12 @@ class ContinuousSparsification(SoftMaskAlgorithm):
     """
 
     def __init__(self, architecture, ratio: float, lam: float = 1.0, init: float = 0.5,
-                 beta: Sequence[float] = (1.0, 200.0), budget_aware: bool = True,
-                 input_shape: Sequence[int] = (1, 3, 512, 512),
-                 forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
-                 min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
-                 data_preprocessor=None, init_cfg=None):
+                 beta: Sequence[float] = (1.0, 200.0), budget_aware: bool = True, **options):
         if not 0 < ratio <= 1:
             raise ValueError(f'ratio must be in (0, 1], got {ratio}')
         if len(beta) != 2 or not 0 < beta[0] <= beta[1]:
             raise ValueError(f'beta must be (β₀, β_final) with 0 < β₀ <= β_final, got {beta}')
-        super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
-                         channel_multiple, strict, data_preprocessor, init_cfg)
+        super().__init__(architecture, **options)
         self.ratio, self.lam, self.beta_range = float(ratio), float(lam), tuple(beta)
         self.budget_aware = bool(budget_aware)
         self.gates = SigmoidGates(self._groups, init, beta[0])

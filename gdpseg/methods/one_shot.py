@@ -3,7 +3,6 @@
 ``tools/prune.py CONFIG BASELINE_CHECKPOINT --out DIR`` scores the baseline's channels, chooses
 the plan at the config's FLOPs ratio and exports it through the same path as GDP; the export is
 then fine-tuned like any other (``PrunedModel``)."""
-from typing import Optional, Sequence
 
 from gdpseg.methods.importance import SCORES, plan_at_ratio
 from gdpseg.models.algorithms.base import PruningAlgorithm
@@ -15,8 +14,9 @@ class OneShotPruning(PruningAlgorithm):
     """Prune a trained model once by channel scores.
 
     Args:
-        architecture, input_shape, forward_mode, exclude, min_channels, channel_multiple,
-            strict: see :class:`PruningAlgorithm`.
+        architecture: The task model (config or module).
+        **options: What every method shares (``input_shape``, ``forward_mode``, ``exclude``,
+            ``min_channels``, ``channel_multiple``, ``strict``): see :class:`PruningAlgorithm`.
         ratio: Share of the network's FLOPs the export keeps (at most).
         score: ``'l1'`` (filter L1 norms, PFEC), ``'bn'`` (``|γ|`` of the BatchNorms, Network
             Slimming) or ``'random'``.
@@ -27,14 +27,10 @@ class OneShotPruning(PruningAlgorithm):
     """
 
     def __init__(self, architecture, ratio: float, score: str = 'l1', scope: str = 'uniform',
-                 seed: int = 0, input_shape: Sequence[int] = (1, 3, 512, 512),
-                 forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
-                 min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
-                 data_preprocessor=None, init_cfg=None):
+                 seed: int = 0, **options):
         if score not in SCORES:
             raise ValueError(f'score must be one of {sorted(SCORES)}, got {score!r}')
-        super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
-                         channel_multiple, strict, data_preprocessor, init_cfg)
+        super().__init__(architecture, **options)
         self.ratio, self.score, self.scope, self.seed = float(ratio), score, scope, int(seed)
 
     def scores(self):

@@ -10,7 +10,7 @@ gates start) and decays during training (the step driven by :class:`~gdpseg.engi
 never reach zero under gradient descent, so the plan at ``ratio`` keeps the channels with the
 largest g (one global threshold) -- the step GDP's proximal update makes unnecessary.
 """
-from typing import List, Optional, Sequence
+from typing import List
 
 import torch
 
@@ -27,24 +27,21 @@ class NaiveSL0(PruningAlgorithm):
     """Eq. 11 of the GDP paper: a smoothed-L0 FLOPs penalty on filter norms, then a threshold.
 
     Args:
-        architecture, input_shape, forward_mode, exclude, min_channels, channel_multiple,
-            strict: see :class:`PruningAlgorithm`.
+        architecture: The task model (config or module).
+        **options: What every method shares (``input_shape``, ``forward_mode``, ``exclude``,
+            ``min_channels``, ``channel_multiple``, ``strict``): see :class:`PruningAlgorithm`.
         ratio: Share of the FLOPs the export keeps (at most).
         lam: λ of the penalty.
         eps_final: ε ends at this multiple of its initial value.
     """
 
     def __init__(self, architecture, ratio: float, lam: float = 1.0, eps_final: float = 0.01,
-                 input_shape: Sequence[int] = (1, 3, 512, 512),
-                 forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
-                 min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
-                 data_preprocessor=None, init_cfg=None):
+                 **options):
         if not 0 < ratio <= 1:
             raise ValueError(f'ratio must be in (0, 1], got {ratio}')
         if not 0 < eps_final <= 1:
             raise ValueError(f'eps_final must be in (0, 1], got {eps_final}')
-        super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
-                         channel_multiple, strict, data_preprocessor, init_cfg)
+        super().__init__(architecture, **options)
         self.ratio, self.lam, self.eps_final = float(ratio), float(lam), float(eps_final)
         groups = self.channel_groups
         self._producers = filter_producers(groups)

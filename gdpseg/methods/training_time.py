@@ -4,7 +4,6 @@ Both end in the same one-shot choice as :class:`OneShotPruning` (a plan at a FLO
 channel scores), exported by ``tools/prune.py`` from the last checkpoint; what differs is how the
 weights got there.
 """
-from typing import Optional, Sequence
 
 import torch
 
@@ -32,16 +31,10 @@ class NetworkSlimming(OneShotPruning):
     """
 
     def __init__(self, architecture, ratio: float, sparsity: float = 1e-4, score: str = 'bn',
-                 scope: str = 'global', seed: int = 0,
-                 input_shape: Sequence[int] = (1, 3, 512, 512),
-                 forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
-                 min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
-                 data_preprocessor=None, init_cfg=None):
+                 scope: str = 'global', seed: int = 0, **options):
         if not sparsity >= 0:
             raise ValueError(f'sparsity must be >= 0, got {sparsity}')
-        super().__init__(architecture, ratio, score, scope, seed, input_shape, forward_mode,
-                         exclude, min_channels, channel_multiple, strict, data_preprocessor,
-                         init_cfg)
+        super().__init__(architecture, ratio, score, scope, seed, **options)
         self.sparsity = float(sparsity)
         self._scales = [scale for _, _, scale, _ in affine_layers(self.channel_groups)]
         if not self._scales:
@@ -70,15 +63,10 @@ class SoftFilterPruning(OneShotPruning):
     """
 
     def __init__(self, architecture, ratio: float, score: str = 'l1', scope: str = 'uniform',
-                 seed: int = 0, input_shape: Sequence[int] = (1, 3, 512, 512),
-                 forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
-                 min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
-                 interval: int = 100, data_preprocessor=None, init_cfg=None):
+                 seed: int = 0, interval: int = 100, **options):
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
-        super().__init__(architecture, ratio, score, scope, seed, input_shape, forward_mode,
-                         exclude, min_channels, channel_multiple, strict, data_preprocessor,
-                         init_cfg)
+        super().__init__(architecture, ratio, score, scope, seed, **options)
         self.interval = int(interval)
 
     def before_train(self, state):

@@ -56,6 +56,11 @@ class TaskAdapter:
                               vis_backends=[dict(type='LocalVisBackend')], save_dir=show_dir,
                               name=f'show_{uuid.uuid4().hex[:8]}')
 
+    def export_report(self, groups, plan):
+        """``[(title, lines), ...]`` the export's report.txt adds for this task (e.g. the ASPP
+        branches a segmentation network keeps)."""
+        return []
+
     def format_metrics(self, metrics: dict) -> str:
         """One line with the metrics of an evaluation, the task's headline metrics first."""
         keys = [k for k in metrics if k in self.headline] + \

@@ -25,6 +25,17 @@ class SegmentationTask(TaskAdapter):
             ignore = getattr(getattr(model, 'decode_head', None), 'ignore_index', 255)
         return seg.data, ignore
 
+    def export_report(self, groups, plan):
+        """One line per ASPP branch: channels kept, or that the branch is pruned away."""
+        lines = []
+        for i, g in enumerate(groups.groups):
+            if 'aspp' not in g.name.lower() or not g.prunable or 'project' in g.name:
+                continue
+            state = ('pruned: no convolution left (a 1-channel placeholder keeps the concat '
+                     'layout)' if i in plan.silent else f'{len(plan.keep[i])}/{g.size} channels')
+            lines.append(f'  ASPP branch {g.name}: {state}')
+        return [('ASPP', lines)] if lines else []
+
     def check_data(self, dataloader_cfg) -> None:
         from gdpseg.datasets import check_voc_layout
 

@@ -1,5 +1,5 @@
 """GDP as an MMEngine model: any task model, gated, with the gate set as a submodule."""
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 from mmengine.logging import print_log
@@ -22,8 +22,9 @@ class GDPAlgorithm(PruningAlgorithm):
     (``launcher=pytorch``).
 
     Args:
-        architecture, input_shape, forward_mode, exclude, min_channels, channel_multiple,
-            strict: see :class:`PruningAlgorithm`.
+        architecture: The task model (config or module).
+        **options: What every method shares (``input_shape``, ``forward_mode``, ``exclude``,
+            ``min_channels``, ``channel_multiple``, ``strict``): see :class:`PruningAlgorithm`.
         eps: Initial ε of the gates.
         init: Initial α.
         resource: What the proximal step penalises: ``'flops'`` (default), ``'params'`` or any
@@ -43,16 +44,12 @@ class GDPAlgorithm(PruningAlgorithm):
     (``load_from`` in a config): the gates keep their initial values.
     """
 
-    def __init__(self, architecture, input_shape: Sequence[int] = (1, 3, 512, 512),
-                 forward_mode: Optional[str] = 'tensor', eps: float = 0.1, init: float = 1.0,
-                 exclude: Sequence[str] = (), min_channels: int = 1, channel_multiple: int = 1,
-                 strict: bool = False, resource='flops', keep_connected: bool = True,
-                 init_spread: float = 0.0, max_death_share: Optional[float] = None,
-                 data_preprocessor=None, init_cfg=None):
+    def __init__(self, architecture, eps: float = 0.1, init: float = 1.0, resource='flops',
+                 keep_connected: bool = True, init_spread: float = 0.0,
+                 max_death_share: Optional[float] = None, **options):
         if not 0 <= init_spread < 1:
             raise ValueError(f'init_spread must be in [0, 1), got {init_spread}')
-        super().__init__(architecture, input_shape, forward_mode, exclude, min_channels,
-                         channel_multiple, strict, data_preprocessor, init_cfg)
+        super().__init__(architecture, **options)
         self.init = float(init)
         self.gates: GateSet = self.build_gates(eps, init, resource, keep_connected,
                                                max_death_share)

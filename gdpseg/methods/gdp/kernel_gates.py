@@ -137,20 +137,16 @@ class KernelGDP(GDPAlgorithm):
     rate: set ``gate_lr_mult=1`` for the weights' rate) and exported the same way.
 
     Args:
-        architecture, input_shape, forward_mode, exclude, min_channels, channel_multiple,
-            strict, eps, resource, keep_connected, max_death_share: see :class:`GDPAlgorithm`.
+        architecture, eps, resource, keep_connected, max_death_share, **options: see
+            :class:`GDPAlgorithm`.
     """
 
-    def __init__(self, architecture, input_shape=(1, 3, 512, 512), forward_mode='tensor',
-                 eps: float = 0.1, exclude=(), min_channels: int = 1, channel_multiple: int = 1,
-                 strict: bool = False, resource='flops', keep_connected: bool = True,
-                 max_death_share: Optional[float] = None, data_preprocessor=None,
-                 init_cfg=None):
-        super().__init__(architecture, input_shape=input_shape, forward_mode=forward_mode,
-                         eps=eps, exclude=exclude, min_channels=min_channels,
-                         channel_multiple=channel_multiple, strict=strict, resource=resource,
+    def __init__(self, architecture, eps: float = 0.1, resource='flops',
+                 keep_connected: bool = True, max_death_share: Optional[float] = None,
+                 **options):
+        super().__init__(architecture, eps=eps, resource=resource,
                          keep_connected=keep_connected, max_death_share=max_death_share,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                         **options)
 
     def build_gates(self, eps, init, resource, keep_connected, max_death_share):
         return KernelNormGates(self._groups, eps, resource, keep_connected, max_death_share)
