@@ -112,7 +112,10 @@ def main(argv=None):
             raise FileNotFoundError(f'{args.checkpoint} is a directory without plan.json')
         state = read_state_dict(args.checkpoint)  # a clear error before building anything
         kind = 'checkpoint'
-        traced_shape = None
+        # a fine-tuned export (model=PrunedModel): the input shape its export was traced at
+        plan = cfg.model.get('plan') if str(cfg.model.get('type', '')).endswith(
+            'PrunedModel') else None
+        traced_shape = export_input_shape(plan) if plan and is_export(plan) else None
         cfg.load_from = None  # loaded strictly below, not by the runner
         runner = runner_cls.from_cfg(cfg)
         load_weights(_unwrap(runner.model), args.checkpoint, state)

@@ -204,3 +204,41 @@ def test_a_segmentation_encoder_starts_from_the_imagenet_lite0_weights(tmp_path)
     metrics, _ = _tool('test').main([cfg, str(tmp_path / 'w' / 'iter_2.pth'), '--quiet',
                                      '--work-dir', str(tmp_path / 't'), *opts])
     assert 'mIoU' in metrics
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('methods', [('gdp', 'l1', 'sfp')])
+def test_the_fashion_study_runs_its_own_stages_on_tiny_data(tmp_path, monkeypatch, methods):
+    """The shipped study file's stages and configs, end to end, with every run length cut to
+    a few iterations: baseline, then GDP (train, gated test, export, fine-tune), L1 (one-shot
+    export, fine-tune) and SFP (its step zeroes filters through PruningHook)."""
+    import json
+    import re
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    compare = _tool('compare')
+    study = compare.load_study(str(ROOT / 'configs' / 'compare' / 'fashion_cls_val.py'),
+                               dict(work_dir=str(tmp_path / 'work')))
+    study.data_root = str(_tiny_fashion(tmp_path / 'fm', n_train=80, n_test=20))
+    study.options = list(study.options) + [
+        f'{k}.dataset.val_size=20' for k in ('train_dataloader', 'val_dataloader',
+                                              'test_dataloader')] + [
+        'train_dataloader.batch_size=16']
+
+    def short(options):
+        return [re.sub(r'(max_iters|T_max|checkpoint\.interval)=\d+', r'\1=6', o)
+                for o in options]
+
+    for spec in [*study.baseline, *(s for m in study.methods for s in m['stages'])]:
+        spec['options'] = short(spec.get('options', []))
+    study.baseline[0]['options'] = short(['train_cfg.max_iters=12', 'param_scheduler.0.T_max=12',
+                                          'default_hooks.checkpoint.interval=12'])
+    assert compare.run_one(study, 'baseline', 1.0, 0) is not None
+    for method in methods:
+        result = compare.run_one(study, method, 0.5, 0)
+        run = tmp_path / 'work' / method / 'r0.5_s0'
+        assert result is not None, (run / 'error.txt').read_text()
+        saved = json.loads((run / 'result.json').read_text())
+        assert saved['final'] == result['final'] and 0 <= result['final'] <= 100
+        assert result['flops_ratio'] <= 0.5 + 0.02, result
+        assert result['export_difference'] < 1e-4
