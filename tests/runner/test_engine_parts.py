@@ -397,3 +397,37 @@ def test_quiet_stdout_drops_the_libraries_chatter_and_keeps_everything_else(caps
         print('mIoU: 30.9')
         print('no newline at the end', end='')
     assert capsys.readouterr().out == 'mIoU: 30.9\nno newline at the end'
+
+
+@pytest.mark.parametrize('schedule', ['cosine', 'poly'])
+def test_gate_lr_sum_sets_the_sum_of_the_gates_lr_over_the_run(schedule):
+    from mmengine.optim import CosineAnnealingLR, OptimWrapper, PolyLR
+
+    from gdpseg.methods.gdp.gate_lr import gate_groups, scheduled_lr_sum
+
+    model = _small_model()
+    gates = [p for p in model.gates.parameters() if p.requires_grad]
+    others = [p for n, p in model.named_parameters() if not n.startswith('gates.')]
+    optimizer = torch.optim.SGD([{'params': others}, {'params': gates}], lr=0.02, momentum=0.9)
+    wrapper = OptimWrapper(optimizer)
+    sched = (CosineAnnealingLR(optimizer, T_max=40, by_epoch=False) if schedule == 'cosine'
+             else PolyLR(optimizer, power=0.9, eta_min=1e-3, end=40, by_epoch=False))
+    info = []
+    runner = SimpleNamespace(model=model, iter=0, epoch=0, max_iters=40, optim_wrapper=wrapper,
+                             param_schedulers=[sched], logger=SimpleNamespace(info=info.append),
+                             message_hub=SimpleNamespace(update_info=lambda *a: None,
+                                                         update_scalar=lambda *a: None))
+    assert gate_groups(optimizer, model.gates) == [1]
+    before = scheduled_lr_sum(runner, 0)
+    GDPHook(lam=0.0, gate_lr_sum=7.0).before_train(runner)
+    assert info and 'sum over the 40 iterations is 7' in info[0]
+    # what training then sees: the gates' lr sums to 7, the weights' lr is untouched
+    seen = [0.0, 0.0]
+    for _ in range(40):
+        seen[0] += optimizer.param_groups[0]['lr']
+        seen[1] += optimizer.param_groups[1]['lr']
+        sched.step()
+    assert seen[1] == pytest.approx(7.0, rel=1e-6)
+    assert seen[0] == pytest.approx(before, rel=1e-9)
+    with pytest.raises(ValueError, match='gate_lr_sum'):
+        GDPHook(lam=0.0, gate_lr_sum=0)

@@ -14,7 +14,9 @@
    proximal step, ε's decay, warnings about dead groups and bottlenecks; the algorithm runs it
    from the step protocol every method has. :mod:`.hook` -- the hook that feeds it inside
    MMEngine's Runner (``GDPHook``: the step's settings); :mod:`.optim` -- the gates' parameter
-   group (own lr, no weight decay); :mod:`.visual_hook` -- polarization and FLOPs curves, gate
+   group (own lr, no weight decay); :mod:`.gate_lr` -- the gates' lr from a set sum over the
+   run (``GDPHook(gate_lr_sum=...)``), which fixes the balance of the loss's pull and the
+   thresholds for runs of any length; :mod:`.visual_hook` -- polarization and FLOPs curves, gate
    histograms.
 7. :mod:`.kernel_gates` -- the paper's ablation with gates of conv kernels (Eq. 10).
 

@@ -1,0 +1,92 @@
+"""The gates' learning rate from the run's length: a set sum of the gate lr over the run.
+
+GDP's ``TargetLambda`` derives λ from the gates' learning rate so that the thresholds of the
+proximal step bring α to zero over the ramp: their sum is fixed, whatever the run's length.
+The loss's pull on α adds up over the steps instead, as Σ_t η_t · ∂L/∂α. In a short run it is
+too weak to decide which channels go, and a group's channels leave in the order of their FLOPs
+per channel (measured: docs/baselines.md). Fixing Σ_t η_t, the sum of the gates' learning rate
+over the run, fixes that balance for runs of any length and schedule.
+"""
+import warnings
+from typing import List
+
+from mmengine.model import is_model_wrapper
+
+
+def gate_groups(optimizer, gates) -> List[int]:
+    """Indices of the optimizer's parameter groups that hold gate parameters."""
+    ids = {id(p) for p in gates.parameters()}
+    found = [i for i, g in enumerate(optimizer.param_groups)
+             if any(id(p) in ids for p in g['params'])]
+    if not found:
+        raise ValueError('the optimizer has no gate parameters; build it with '
+                         "constructor='GDPOptimWrapperConstructor' (gdpseg scope)")
+    return found
+
+
+def _schedulers(runner):
+    schedulers = runner.param_schedulers or []
+    if isinstance(schedulers, dict):
+        raise ValueError('gate_lr_sum supports one optimizer; this run has several '
+                         f'({sorted(schedulers)}): set optim_wrapper.paramwise_cfg.gate_lr_mult')
+    return list(schedulers)
+
+
+def scheduled_lr_sum(runner, group: int) -> float:
+    """Σ over the run's iterations of the learning rate the parameter schedulers give the
+    optimizer's group ``group``: the schedulers are stepped on the side as ParamSchedulerHook
+    steps them (iteration-based ones after every iteration, epoch-based ones after every epoch
+    of the train dataloader), then put back as they were."""
+    optimizer = runner.optim_wrapper.optimizer
+    schedulers = _schedulers(runner)
+    saved_groups = [{k: v for k, v in g.items() if k != 'params'} for g in optimizer.param_groups]
+    saved = [s.state_dict() for s in schedulers]
+    epoch = None
+    if any(s.by_epoch for s in schedulers):
+        epoch = len(runner.train_dataloader)
+    total = 0.0
+    try:
+        with warnings.catch_warnings():  # stepping schedulers without optimizer steps
+            warnings.simplefilter('ignore')
+            for t in range(runner.max_iters):
+                total += float(optimizer.param_groups[group]['lr'])
+                for s in schedulers:
+                    if not s.by_epoch or (t + 1) % epoch == 0:
+                        s.step()
+    finally:
+        for g, values in zip(optimizer.param_groups, saved_groups):
+            g.update(values)
+        for s, state in zip(schedulers, saved):
+            s.load_state_dict(state)
+    return total
+
+
+def set_gate_lr_sum(runner, target: float) -> float:
+    """Scale the gates' learning rate (every gate group, and the schedulers' record of it) so
+    that its sum over the run is ``target``; returns the factor applied."""
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    optimizer = runner.optim_wrapper.optimizer
+    groups = gate_groups(optimizer, model.gates)
+    applied = 1.0
+    # a schedule with a floor (eta_min) is not exactly proportional to its start: repeat
+    for _ in range(6):
+        total = scheduled_lr_sum(runner, groups[0])
+        if not total > 0:
+            raise ValueError('gate_lr_sum: the gates\' learning rate is 0 over the whole run')
+        factor = target / total
+        if abs(factor - 1) < 1e-9:
+            break
+        applied *= factor
+        for i in groups:
+            group = optimizer.param_groups[i]
+            group['lr'] *= factor
+            if 'initial_lr' in group:
+                group['initial_lr'] *= factor
+        for s in _schedulers(runner):
+            if getattr(s, 'param_name', None) != 'lr':
+                continue
+            for i in groups:
+                s.base_values[i] *= factor
+                if getattr(s, '_last_value', None):
+                    s._last_value[i] *= factor
+    return applied
