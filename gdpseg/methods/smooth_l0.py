@@ -6,8 +6,8 @@ function of the filter norms is a FLOPs penalty on the weights themselves.
 where a channel's ``‖w‖`` is the L2 norm of every filter producing it (over all producers of its
 group) and R is the engine's bilinear FLOPs model with each group's width relaxed to the sum of
 its channels' g. ε starts, per channel, at a tenth of the squared norm (g = 1/1.1, as GDP's
-gates start) and decays during training (the step driven by :class:`~gdpseg.engine.hooks.PruningHook`). The norms
-never reach zero under gradient descent, so the plan at ``ratio`` keeps the channels with the
+gates start) and decays during training (the method's step, driven by
+:class:`~gdpseg.engine.hooks.PruningHook`). The norms never reach zero under gradient descent, so the plan at ``ratio`` keeps the channels with the
 largest g (one global threshold) -- the step GDP's proximal update makes unnecessary.
 """
 from typing import List
