@@ -148,7 +148,8 @@ def test_statistics_and_winners():
     assert '1 runs ended more than 5 points below' in text and 'a r=0.5 s=0: 30.0 %' in text
 
 
-@pytest.mark.parametrize('name', ['digits_cls', 'digits_seg', 'fashion_cls'])
+@pytest.mark.parametrize('name', ['digits_cls', 'digits_seg', 'fashion_cls', 'fashion_cls_val',
+                                  'fashion_lite0'])
 def test_shipped_studies_give_every_method_the_same_training(name):
     from gdpseg.utils import register_all_modules
     register_all_modules()

