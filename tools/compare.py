@@ -398,8 +398,8 @@ def main(argv=None):
     if not args.collect:
         check_budgets(study)
         for step in study.get('setup', []):  # e.g. make the data set (skipped when done)
-            step = {k: v.format(work_dir=study.work_dir) if isinstance(v, str) else v
-                    for k, v in step.items()}
+            step = {k: v.format(work_dir=study.work_dir, data_root=study.get('data_root', ''))
+                    if isinstance(v, str) else v for k, v in step.items()}
             module, _, fn = step.pop('call').rpartition('.')
             if not osp.exists(step.get('root', '')):
                 getattr(importlib.import_module(module), fn)(**step)

@@ -149,7 +149,7 @@ def test_statistics_and_winners():
 
 
 @pytest.mark.parametrize('name', ['digits_cls', 'digits_seg', 'fashion_cls', 'fashion_cls_val',
-                                  'fashion_lite0'])
+                                  'fashion_lite0', 'fashion_seg'])
 def test_shipped_studies_give_every_method_the_same_training(name):
     from gdpseg.utils import register_all_modules
     register_all_modules()

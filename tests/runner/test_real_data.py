@@ -244,3 +244,34 @@ def test_the_fashion_studies_run_their_own_stages_on_tiny_data(tmp_path, monkeyp
         assert saved['final'] == result['final'] and 0 <= result['final'] <= 100
         assert result['flops_ratio'] <= 0.5 + 0.02, result
         assert result['export_difference'] < 1e-4
+
+
+@pytest.mark.slow
+def test_the_fashion_segmentation_study_makes_its_data_and_runs_gdp_on_tiny_data(
+        tmp_path, monkeypatch):
+    import re
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    compare = _tool('compare')
+    study = compare.load_study(str(ROOT / 'configs' / 'compare' / 'fashion_seg.py'),
+                               dict(work_dir=str(tmp_path / 'work')))
+    study.data_root = str(_tiny_fashion(tmp_path / 'fm', n_train=60, n_test=20))
+    # its setup step writes the scenes from the study's Fashion-MNIST (here small ones)
+    (step,) = study.setup
+    assert step['call'] == 'gdpseg.datasets.make_fashion_scenes'
+    from gdpseg.datasets import make_fashion_scenes
+    make_fashion_scenes(step['root'].format(work_dir=study.work_dir),
+                        step['fashion_root'].format(data_root=study.data_root),
+                        counts=(6, 2, 2), val_size=10)
+    study.options = list(study.options) + ['train_dataloader.batch_size=2']
+    for spec in [*study.baseline, *(s for m in study.methods for s in m['stages'])]:
+        spec['options'] = [re.sub(r'(max_iters|end|checkpoint\.interval)=\d+', r'\1=4', o)
+                           for o in spec.get('options', [])]
+    study.baseline[0]['options'] = ['train_cfg.max_iters=4', 'param_scheduler.0.end=4',
+                                    'default_hooks.checkpoint.interval=4']
+    assert compare.run_one(study, 'baseline', 1.0, 0) is not None
+    result = compare.run_one(study, 'gdp', 0.5, 0)
+    run = tmp_path / 'work' / 'gdp' / 'r0.5_s0'
+    assert result is not None, (run / 'error.txt').read_text()
+    assert result['flops_ratio'] <= 0.52 and result['export_difference'] < 1e-4
+    assert 0 <= result['gated'] <= 100 and 0 <= result['final'] <= 100

@@ -1,0 +1,52 @@
+# The pruning methods on semi-synthetic segmentation (call it that in every table): Fashion
+# scenes (real Fashion-MNIST garments on crops of real photographs, 11 classes, 128x128;
+# gdpseg.datasets.make_fashion_scenes, written into the study's work dir by its setup), the
+# DeepLabV3+ R18 with a 64-channel ASPP from scratch for 3,000 iterations, then 600 iterations
+# per method (pruning-time training + fine-tuning, or fine-tuning alone). mIoU on the 500 test
+# canvases; settings are chosen on the val canvases. Not run at full size yet.
+#   python tools/compare.py configs/compare/fashion_seg.py --jobs 2
+title = 'Fashion scenes (semi-synthetic), DeepLabV3+ R18 (mIoU on 500 test canvases)'
+work_dir = 'work_dirs/compare/fashion_seg'
+data_root = '/usr/share/datasets/fashion-mnist'
+metric = 'mIoU'
+metric_label = 'mIoU (%)'
+seeds = [0, 1, 2]
+budget = dict(default=600)
+ratios = [0.5, 0.25, 0.1]
+setup = [dict(call='gdpseg.datasets.make_fashion_scenes', root='{work_dir}/data',
+              fashion_root='{data_root}')]
+_data = '{work_dir}/data'
+options = [f'{k}.dataset.data_root={_data}' for k in
+           ('train_dataloader', 'val_dataloader', 'test_dataloader')] + \
+          ['randomness.seed={seed}', 'train_cfg.val_interval=100000']
+_cfg = 'configs/fashion/deeplabv3plus_r18_fscenes_'
+baseline = [dict(train=_cfg + 'baseline.py')]
+
+
+def _iters(n):  # a training stage of n iterations with its poly schedule
+    return [f'train_cfg.max_iters={n}', f'param_scheduler.0.end={n}',
+            f'default_hooks.checkpoint.interval={n}']
+
+
+_prune_time, _finetune = 450, 150
+_ft = [dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
+            _iters(_finetune))]
+_ft_all = [dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
+                _iters(_prune_time + _finetune))]
+_gdp = [dict(train=_cfg + 'gdp.py', name='gdp', options=[
+            'load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}'] + _iters(_prune_time)),
+        dict(test=_cfg + 'gdp.py', record='gated'),
+        dict(prune=_cfg + 'gdp.py')]
+_one_shot = dict(prune=_cfg + 'l1.py', checkpoint='{baseline}')
+
+methods = [
+    dict(name='gdp', label='GDP', stages=_gdp + _ft),
+    dict(name='gdp_glr', label='GDP, gate lr ×100',
+         stages=[dict(_gdp[0], options=_gdp[0]['options'] +
+                      ['optim_wrapper.paramwise_cfg.gate_lr_mult=100']), *_gdp[1:]] + _ft),
+    dict(name='l1', label='L1 filters (PFEC)',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
+    dict(name='random', label='random channels',
+         stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
+                                          'model.seed={seed}'])] + _ft_all),
+]

@@ -1,0 +1,25 @@
+# GDP on the Fashion-scenes DeepLabV3+ R18 (semi-synthetic segmentation) with a FLOPs budget,
+# from the baseline; the gates' learning rate from its sum over the run (gate_lr_sum).
+#   python tools/train.py configs/fashion/deeplabv3plus_r18_fscenes_gdp.py \
+#       --cfg-options custom_hooks.0.lam.ratio=0.35
+_base_ = ['./deeplabv3plus_r18_fscenes_baseline.py']
+model = dict(
+    _delete_=True,
+    type='GDPAlgorithm',
+    architecture=_base_.model,
+    input_shape=(1, 3, 128, 128),
+    forward_mode='tensor')
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+    constructor='GDPOptimWrapperConstructor',
+    paramwise_cfg=dict(gate_lr_mult=1.0))
+param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-5, begin=0, end=450,
+                        by_epoch=False)]
+train_cfg = dict(max_iters=450, val_interval=450)
+custom_hooks = [
+    dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5), eps_factor=0.9,
+         eps_period=25),
+    dict(type='GDPVisualHook', interval=25),
+]
+default_hooks = dict(checkpoint=dict(interval=450))
+load_from = 'work_dirs/deeplabv3plus_r18_fscenes_baseline/iter_3000.pth'
