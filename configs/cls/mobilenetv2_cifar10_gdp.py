@@ -16,7 +16,7 @@ optim_wrapper = dict(constructor='GDPOptimWrapperConstructor',
                      paramwise_cfg=dict(gate_lr_mult=0.1))
 custom_hooks = [
     dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5378), eps_factor=0.96,
-         eps_period=1, by_epoch=True),
+         eps_period=1, by_epoch=True, min_gate_lr_sum=150),
     dict(type='GDPVisualHook', interval=50),
 ]
 load_from = 'work_dirs/mobilenetv2_cifar10_baseline/epoch_350.pth'

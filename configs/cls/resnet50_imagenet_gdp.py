@@ -20,7 +20,7 @@ param_scheduler = [dict(_delete_=True, type='CosineAnnealingLR', T_max=140, by_e
 train_cfg = dict(max_epochs=140)
 custom_hooks = [
     dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.45), eps_factor=0.9,
-         eps_period=1, by_epoch=True),
+         eps_period=1, by_epoch=True, min_gate_lr_sum=150),
     dict(type='GDPVisualHook', interval=100),
 ]
 load_from = 'work_dirs/resnet50_imagenet_baseline/epoch_100.pth'

@@ -36,7 +36,9 @@ _ft = [dict(train=_demo + 'finetune.py', options=['model.plan={export}/plan.json
 _ft_all = [dict(train=_demo + 'finetune.py', options=['model.plan={export}/plan.json'] +
                 _iters(_prune_time + _finetune))]
 _gdp = [dict(train=_demo + 'gdp.py', name='gdp', options=[
-            'load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}'] + _iters(_prune_time)),
+            'load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}',
+            # the paper's gate lr: these tables were recorded before the balance rule
+            'custom_hooks.0.min_gate_lr_sum=None'] + _iters(_prune_time)),
         dict(test=_demo + 'gdp.py', record='gated'),
         dict(prune=_demo + 'gdp.py')]
 _one_shot = dict(prune=_demo + 'l1.py', checkpoint='{baseline}')

@@ -44,7 +44,10 @@ def _trained(config, extra=()):  # train from the baseline at the ratio, export,
 
 
 methods = [
-    dict(name='gdp', label='GDP', stages=_gdp + _ft),
+    dict(name='gdp', label='GDP', stages=_gdp + _ft),  # the default: min_gate_lr_sum=150
+    dict(name='gdp_paper', label="GDP, the paper's gate lr",
+         stages=[dict(_gdp[0], options=_gdp[0]['options'] +
+                      ['custom_hooks.0.min_gate_lr_sum=None']), *_gdp[1:]] + _ft),
     dict(name='gdp_glr', label='GDP, gate lr ×100',
          stages=[dict(_gdp[0], options=_gdp[0]['options'] +
                       ['optim_wrapper.paramwise_cfg.gate_lr_mult=100']), *_gdp[1:]] + _ft),

@@ -7,10 +7,10 @@ _base_ = ['./fashion_cls.py']
 title = 'Fashion-MNIST, ResNet-20 from scratch (top-1 on the 5,000 validation images)'
 work_dir = 'work_dirs/compare/fashion_cls_val'
 options = _base_.options + ['test_dataloader.dataset.split=val']
-_glr = _base_.methods[1]
-methods = _base_.methods[:2] + [
+_glr = _base_.methods[2]
+methods = _base_.methods[:3] + [
     dict(name='gdp_glr10', label='GDP, gate lr ×10',
          stages=[dict(_glr['stages'][0], options=[
              o.replace('gate_lr_mult=100', 'gate_lr_mult=10')
              for o in _glr['stages'][0]['options']])] + _glr['stages'][1:]),
-] + _base_.methods[2:]
+] + _base_.methods[3:]

@@ -5,6 +5,6 @@
 _base_ = ['./digits_deeplabv3plus_gdp.py']
 custom_hooks = [
     dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.35), eps_factor=0.9,
-         eps_period=20),
+         eps_period=20, min_gate_lr_sum=150),
     dict(type='GDPVisualHook', interval=10),
 ]

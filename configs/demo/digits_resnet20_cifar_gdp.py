@@ -13,7 +13,7 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=300, by_epoch=False, eta
 train_cfg = dict(max_iters=300, val_interval=300)
 custom_hooks = [
     dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5), eps_factor=0.9,
-         eps_period=20),
+         eps_period=20, min_gate_lr_sum=150),
     dict(type='GDPVisualHook', interval=10),
 ]
 default_hooks = dict(checkpoint=dict(interval=300))

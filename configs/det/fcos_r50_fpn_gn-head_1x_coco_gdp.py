@@ -14,7 +14,7 @@ optim_wrapper = dict(constructor='GDPOptimWrapperConstructor',
                      paramwise_cfg=dict(gate_lr_mult=0.1))
 custom_hooks = [
     dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5), eps_factor=0.9,
-         eps_period=1, by_epoch=True),
+         eps_period=1, by_epoch=True, min_gate_lr_sum=150),
     dict(type='GDPVisualHook', interval=100),
 ]
 load_from = 'work_dirs/fcos_r50_fpn_gn-head_1x_coco_baseline/epoch_12.pth'

@@ -18,7 +18,7 @@ param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-5, begin=0, end=450
 train_cfg = dict(max_iters=450, val_interval=450)
 custom_hooks = [
     dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5), eps_factor=0.9,
-         eps_period=25),
+         eps_period=25, min_gate_lr_sum=150),
     dict(type='GDPVisualHook', interval=25),
 ]
 default_hooks = dict(checkpoint=dict(interval=450))

@@ -14,7 +14,7 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=1000, by_epoch=False, et
 train_cfg = dict(max_iters=1000, val_interval=1000)
 custom_hooks = [
     dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5), eps_factor=0.9,
-         eps_period=50),
+         eps_period=50, min_gate_lr_sum=150),
     dict(type='GDPVisualHook', interval=25),
 ]
 default_hooks = dict(checkpoint=dict(interval=1000))

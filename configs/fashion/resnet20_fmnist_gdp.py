@@ -14,7 +14,7 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=1500, by_epoch=False, et
 train_cfg = dict(max_iters=1500, val_interval=1500)
 custom_hooks = [
     dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.5), eps_factor=0.9,
-         eps_period=75),
+         eps_period=75, min_gate_lr_sum=150),
     dict(type='GDPVisualHook', interval=25),
 ]
 default_hooks = dict(checkpoint=dict(interval=1500))

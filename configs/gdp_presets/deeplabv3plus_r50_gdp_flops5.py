@@ -4,6 +4,6 @@
 _base_ = ['../deeplabv3plus_r50_gdp.py']
 custom_hooks = [
     dict(type='GDPHook', lam=dict(type='TargetLambda', ratio=0.052), eps_factor=0.97,
-         eps_period=120, by_epoch=False),
+         eps_period=120, by_epoch=False, min_gate_lr_sum=150),
     dict(type='GDPVisualHook', interval=50),
 ]

@@ -399,6 +399,9 @@ def test_quiet_stdout_drops_the_libraries_chatter_and_keeps_everything_else(caps
     assert capsys.readouterr().out == 'mIoU: 30.9\nno newline at the end'
 
 
+TARGET = dict(type='TargetLambda', ratio=0.5)
+
+
 @pytest.mark.parametrize('schedule', ['cosine', 'poly'])
 def test_gate_lr_sum_sets_the_sum_of_the_gates_lr_over_the_run(schedule):
     from mmengine.optim import CosineAnnealingLR, OptimWrapper, PolyLR
@@ -419,8 +422,8 @@ def test_gate_lr_sum_sets_the_sum_of_the_gates_lr_over_the_run(schedule):
                                                          update_scalar=lambda *a: None))
     assert gate_groups(optimizer, model.gates) == [1]
     before = scheduled_lr_sum(runner, 0)
-    GDPHook(lam=0.0, gate_lr_sum=7.0).before_train(runner)
-    assert info and 'sum over the 40 iterations is 7' in info[0]
+    GDPHook(lam=TARGET, gate_lr_sum=7.0).before_train(runner)
+    assert info and 'gate_lr_sum=7 over 40 iterations' in info[0]
     # what training then sees: the gates' lr sums to 7, the weights' lr is untouched
     seen = [0.0, 0.0]
     for _ in range(40):
@@ -429,5 +432,37 @@ def test_gate_lr_sum_sets_the_sum_of_the_gates_lr_over_the_run(schedule):
         sched.step()
     assert seen[1] == pytest.approx(7.0, rel=1e-6)
     assert seen[0] == pytest.approx(before, rel=1e-9)
+    # with a constant λ a larger gate lr would prune more: not applied, and said so
+    warned = []
+    runner.logger.warning = warned.append
+    sched.last_step, sched._global_step = 0, 0
+    runner.iter = 0
+    lr = optimizer.param_groups[1]['lr']
+    GDPHook(lam=3.0, gate_lr_sum=70.0).before_train(runner)
+    assert optimizer.param_groups[1]['lr'] == lr and 'not applied' in warned[0]
     with pytest.raises(ValueError, match='gate_lr_sum'):
         GDPHook(lam=0.0, gate_lr_sum=0)
+    with pytest.raises(ValueError, match='not both'):
+        GDPHook(lam=0.0, gate_lr_sum=1.0, min_gate_lr_sum=1.0)
+
+
+def test_min_gate_lr_sum_raises_the_gates_lr_to_the_floor_and_never_lowers_it():
+    from mmengine.optim import CosineAnnealingLR, OptimWrapper
+
+    from gdpseg.methods.gdp.gate_lr import scheduled_lr_sum
+
+    # configured: 0.02 * (40 + 1) / 2 = 0.41; a floor of 100 would need a peak lr of 4.9: the
+    # peak is held at max_gate_lr (1.0, the default): x50, so 20.5
+    for floor, expected in ((0.1, 0.41), (2.0, 2.0), (100.0, 20.5)):
+        model = _small_model()
+        optimizer = torch.optim.SGD([{'params': [p for p in model.gates.parameters()
+                                                 if p.requires_grad]}], lr=0.02, momentum=0.9)
+        runner = SimpleNamespace(
+            model=model, iter=0, epoch=0, max_iters=40, optim_wrapper=OptimWrapper(optimizer),
+            param_schedulers=[CosineAnnealingLR(optimizer, T_max=40, by_epoch=False)],
+            logger=SimpleNamespace(info=lambda msg: None),
+            message_hub=SimpleNamespace(update_info=lambda *a: None,
+                                        update_scalar=lambda *a: None))
+        assert scheduled_lr_sum(runner, 0) == pytest.approx(0.41, rel=1e-6)
+        GDPHook(lam=TARGET, min_gate_lr_sum=floor).before_train(runner)
+        assert scheduled_lr_sum(runner, 0) == pytest.approx(expected, rel=1e-6)

@@ -41,6 +41,9 @@ class LambdaController:
 
     hold_zeros = False
     min_ratio = None
+    # whether λ is derived from the gates' learning rate, so that the thresholds' sum does not
+    # change with it (then GDPHook's min_gate_lr_sum changes the loss's weight only)
+    follows_lr = False
 
     def __call__(self, state, gates) -> float:
         raise NotImplementedError
@@ -115,6 +118,10 @@ class TargetLambda(LambdaController):
         self.target_now: Optional[float] = None
 
     hold_zeros = True  # GDPHook keeps zeroed α at zero: the measured ratio only falls
+
+    @property
+    def follows_lr(self) -> bool:
+        return self.init is None  # λ₀ from the gate lr, unless given
 
     @property
     def min_ratio(self) -> Optional[float]:
