@@ -67,7 +67,8 @@ class GDPHook(PruningHook):
 
     def before_train(self, runner):
         # a fresh run only: a resumed one restored the scaled lr with the optimizer
-        if self.gate_lr_sum is not None and runner.iter == 0 and not self.lam.follows_lr:
+        if (self.gate_lr_sum is not None and runner.iter == 0
+                and not getattr(self.lam, 'follows_lr', False)):
             runner.logger.warning(
                 f'GDP: {"min_gate_lr_sum" if self.floor else "gate_lr_sum"} is not applied: '
                 f'with {type(self.lam).__name__} λ does not follow the gates\' learning rate, so '
