@@ -9,12 +9,19 @@ PROTOCOL = ('before_train', 'after_step', 'after_epoch', 'after_train', 'step_st
             'load_step_state_dict')
 
 
+def groups_holding(optimizer, params) -> list:
+    """Indices of the optimizer's parameter groups that hold any of ``params``."""
+    ids = {id(p) for p in params}
+    return [i for i, g in enumerate(optimizer.param_groups)
+            if any(id(p) in ids for p in g['params'])]
+
+
 def lr_of(optim_wrapper, params) -> float:
     """Current learning rate of the optimizer group holding ``params``."""
-    ids = {id(p) for p in params}
-    for group in optim_wrapper.optimizer.param_groups:
-        if any(id(p) in ids for p in group['params']):
-            return float(group['lr'])
+    optimizer = optim_wrapper.optimizer
+    found = groups_holding(optimizer, params)
+    if found:
+        return float(optimizer.param_groups[found[0]]['lr'])
     raise ValueError('the optimizer has none of these parameters (a method\'s own parameters '
                      'need their own group: GDP builds it with '
                      "constructor='GDPOptimWrapperConstructor')")

@@ -18,12 +18,12 @@ from typing import List, Optional
 
 from mmengine.model import is_model_wrapper
 
+from gdpseg.engine.hooks.pruning_hook import groups_holding
+
 
 def gate_groups(optimizer, gates) -> List[int]:
     """Indices of the optimizer's parameter groups that hold gate parameters."""
-    ids = {id(p) for p in gates.parameters()}
-    found = [i for i, g in enumerate(optimizer.param_groups)
-             if any(id(p) in ids for p in g['params'])]
+    found = groups_holding(optimizer, gates.parameters())
     if not found:
         raise ValueError('the optimizer has no gate parameters; build it with '
                          "constructor='GDPOptimWrapperConstructor' (gdpseg scope)")
