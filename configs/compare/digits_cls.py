@@ -42,6 +42,7 @@ _gdp = [dict(train=_demo + 'gdp.py', name='gdp', options=[
         dict(test=_demo + 'gdp.py', record='gated'),
         dict(prune=_demo + 'gdp.py')]
 _one_shot = dict(prune=_demo + 'l1.py', checkpoint='{baseline}')
+_uniform = ['model.ratio={ratio}', 'model.fill=False']  # the rounded share the rows were run with
 
 # a training-time method: train from the baseline, export at the ratio, fine-tune
 def _trained(config, extra=()):
@@ -65,21 +66,21 @@ methods = [
                  dict(test=_demo + 'kernel_gdp.py', record='gated'),
                  dict(prune=_demo + 'kernel_gdp.py')] + _ft),
     dict(name='l1', label='L1 filters (PFEC)',
-         stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
+         stages=[dict(_one_shot, options=_uniform)] + _ft_all),
     dict(name='l1_clr', label='L1 filters, one-cycle fine-tuning',
-         stages=[dict(_one_shot, options=['model.ratio={ratio}']),
+         stages=[dict(_one_shot, options=_uniform),
                  dict(train=_demo + 'finetune_clr.py', options=[
                      'model.plan={export}/plan.json', 'train_cfg.max_iters=300',
                      'param_scheduler.0.end=75', 'param_scheduler.1.begin=75',
                      'param_scheduler.1.end=300', 'param_scheduler.1.T_max=225',
                      'default_hooks.checkpoint.interval=300'])]),
     dict(name='l1_rewind', label='L1 filters, LR rewinding',
-         stages=[dict(_one_shot, options=['model.ratio={ratio}']),
+         stages=[dict(_one_shot, options=_uniform),
                  dict(train=_demo + 'finetune_rewind.py', options=[
                      'model.plan={export}/plan.json', 'train_cfg.max_iters=300',
                      'param_scheduler.0.rewind=100', 'default_hooks.checkpoint.interval=300'])]),
     dict(name='random', label='random channels',
-         stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
+         stages=[dict(_one_shot, options=_uniform + ['model.score=random',
                                           'model.seed={seed}'])] + _ft_all),
     dict(name='slimming', label='Network Slimming',
          stages=_trained('slimming.py')),
@@ -90,7 +91,7 @@ methods = [
     dict(name='sl0', label='GDP ablation: naive SL0 (Eq. 11)',
          stages=_trained('sl0.py')),
     dict(name='scratch', label='uniform width, from scratch', from_scratch=True,
-         stages=[dict(_one_shot, options=['model.ratio={ratio}']),
+         stages=[dict(_one_shot, options=_uniform),
                  dict(train=_demo + 'scratch.py', options=['model.plan={export}/plan.json'] +
                       _iters(700))]),
     dict(name='bwcp', label='BWCP (without batch whitening)',
@@ -103,7 +104,8 @@ methods = [
          from_scratch=True,
          per_ratio=dict(res=_res, width=[r / (s / 32) ** 2 for r, s in zip(ratios, _res)]),
          stages=[dict(_one_shot, full_shape=(1, 3, 32, 32), options=[
-                     'model.ratio={width}', 'model.input_shape=(1,3,{res},{res})']),
+                     'model.ratio={width}', 'model.fill=False',
+                     'model.input_shape=(1,3,{res},{res})']),
                  dict(train=_demo + 'scratch_res.py', options=[
                      'model.plan={export}/plan.json',
                      'train_dataloader.dataset.pipeline.1.scale=({res},{res})',

@@ -42,6 +42,7 @@ _gdp = [dict(train=_demo + 'gdp_target.py', name='gdp', options=[
         dict(test=_demo + 'gdp_target.py', record='gated'),
         dict(prune=_demo + 'gdp_target.py')]
 _one_shot = dict(prune=_demo + 'l1.py', checkpoint='{baseline}')
+_uniform = ['model.ratio={ratio}', 'model.fill=False']  # the rounded share the rows were run with
 
 # a training-time method: train from the baseline, export at the ratio, fine-tune
 def _trained(config, extra=()):
@@ -74,9 +75,9 @@ methods = [
     dict(name='sfp', label='Soft Filter Pruning',
          stages=_trained('sfp.py')),
     dict(name='l1', label='L1 filters (PFEC)',
-         stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
+         stages=[dict(_one_shot, options=_uniform)] + _ft_all),
     dict(name='random', label='random channels',
-         stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
+         stages=[dict(_one_shot, options=_uniform + ['model.score=random',
                                           'model.seed={seed}'])] + _ft_all),
     dict(name='scs', label='continuous sparsification',
          stages=_trained('scs.py')),

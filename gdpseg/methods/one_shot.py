@@ -24,14 +24,18 @@ class OneShotPruning(PruningAlgorithm):
             L1 scores are divided by their group's largest, so that layers of different fan-in
             compare).
         seed: Seed of the random scores.
+        fill: With the uniform scope, fill the budget the share's rounding leaves, channel by
+            channel in the groups with the smallest share (see :func:`plan_at_ratio`);
+            ``False`` is the rounded uniform share alone (the digits studies' recorded rows).
     """
 
     def __init__(self, architecture, ratio: float, score: str = 'l1', scope: str = 'uniform',
-                 seed: int = 0, **options):
+                 seed: int = 0, fill: bool = True, **options):
         if score not in SCORES:
             raise ValueError(f'score must be one of {sorted(SCORES)}, got {score!r}')
         super().__init__(architecture, **options)
         self.ratio, self.score, self.scope, self.seed = float(ratio), score, scope, int(seed)
+        self.fill = bool(fill)
 
     def scores(self):
         groups = self.channel_groups
@@ -44,4 +48,5 @@ class OneShotPruning(PruningAlgorithm):
 
     def plan(self):
         """The plan at ``ratio`` from the current weights' scores."""
-        return plan_at_ratio(self.channel_groups, self.scores(), self.ratio, self.scope)
+        return plan_at_ratio(self.channel_groups, self.scores(), self.ratio, self.scope,
+                             fill=self.fill)

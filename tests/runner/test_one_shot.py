@@ -42,6 +42,23 @@ def test_plans_land_at_the_ratio_and_export_exactly(score, scope, ratio):
                                                 if g.prunable) + 1e-9
 
 
+@pytest.mark.parametrize('ratio', [0.1, 0.25])
+def test_uniform_fills_the_budget_its_rounding_leaves(ratio):
+    model = _pruner(ratio=ratio)
+    groups = model.channel_groups
+
+    def reached(plan):
+        return plan_flops(groups, plan) / groups.full_flops()
+
+    filled = model.plan()
+    rounded = plan_at_ratio(groups, model.scores(), ratio, fill=False)
+    assert reached(rounded) <= reached(filled) <= ratio
+    # the last channel that fits: within one 16-channel group's share of the budget
+    assert reached(filled) >= ratio - 0.01, (reached(rounded), reached(filled))
+    shares = [len(k) / g.size for g, k in zip(groups.groups, filled.keep) if g.prunable]
+    assert max(shares) - min(shares) <= 2 / 16 + 1e-9  # still close to one share
+
+
 def test_l1_and_gamma_keep_the_best_scored_channels():
     model = _pruner(ratio=0.5, score='l1')
     arch, groups = model.architecture, model.channel_groups
