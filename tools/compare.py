@@ -18,7 +18,8 @@ end (the metric after fine-tuning).
 
 Each run writes ``result.json`` in ``WORK_DIR/METHOD/r{ratio}_s{seed}/``; a run with a result is
 not run again (``--force`` reruns; with ``--only``, the baselines are kept). The tables go to
-``WORK_DIR/comparison.{md,csv}`` and the plot to ``WORK_DIR/comparison.png``.
+``WORK_DIR/comparison.{md,csv}``, the trade-off plot to ``WORK_DIR/comparison.png`` and, per
+method with gates (GDP), its loss, FLOPs and gates over every run to ``training_METHOD.png``.
 """
 import argparse
 import importlib
@@ -329,8 +330,9 @@ def run_all(study_path, study, tasks, jobs, threads, force, bar):
 
 
 def report(study, failed=()):
-    from gdpseg.evaluation.comparison import load_results, markdown, summarize, write_csv
-    from gdpseg.visualization import plot_tradeoff
+    from gdpseg.evaluation.comparison import (load_results, markdown, summarize,
+                                              training_curves, write_csv)
+    from gdpseg.visualization import plot_tradeoff, plot_training_runs
 
     rows = load_results(study.work_dir)
     if not rows:
@@ -351,6 +353,15 @@ def report(study, failed=()):
         f.write(text)
     write_csv(rows, paths['csv'])
     plot_tradeoff(summary, paths['png'], label, title)
+    for method in sorted({r['method'] for r in rows} - {'baseline'}):
+        runs = [dict(ratio=r['ratio'], seed=r['seed'],
+                     curves=training_curves(run_dir(study, method, r['ratio'], r['seed'])))
+                for r in rows if r['method'] == method]
+        runs = [r for r in runs if r['curves']]
+        if runs:  # a gated training (GDP): its loss, FLOPs and gates over the runs
+            paths[method] = osp.join(study.work_dir, f'training_{method}.png')
+            plot_training_runs(runs, paths[method], f"{labels.get(method, method)}: training "
+                               f'over {len(runs)} runs')
     return text, paths
 
 
@@ -416,7 +427,7 @@ def main(argv=None):
             failed += run_all(args.study, study, runs, args.jobs, threads, args.force, bar)
     text, paths = report(study, failed)
     print(text)
-    print(f"wrote {paths['md']}, {paths['csv']}, {paths['png']}")
+    print('wrote ' + ', '.join(paths.values()))
     return 1 if failed else 0
 
 

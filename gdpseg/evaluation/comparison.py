@@ -13,8 +13,8 @@ FIELDS = ('flops_ratio', 'flops', 'params', 'final', 'pruned', 'gated', 'zero_sh
           'high_share', 'dead_groups', 'train_iters', 'seconds')
 
 
-# a run whose export is this far below the requested FLOPs ratio is flagged (uniform plans
-# round widths, so they land a few points under)
+# a run whose export is this far below the requested FLOPs ratio is flagged (a method whose
+# plan cannot use its whole budget compares at fewer FLOPs)
 OFF_TARGET = 0.05
 
 
@@ -92,6 +92,59 @@ def winners(summary: List[dict]) -> Dict[float, dict]:
     return result
 
 
+def separation(summary: List[dict]) -> Dict[float, dict]:
+    """At each requested ratio (< 1): do the best and the worst method's final metric differ
+    by more than two standard deviations (the larger of the two)? A study whose methods are
+    not separated ranks nothing at that ratio.
+
+    Returns:
+        ``{ratio: dict(best, worst, gap, std, separated)}``; ``separated`` is None where a
+        method has a single seed (no spread to compare with).
+    """
+    by_ratio = defaultdict(list)
+    for cell in summary:
+        if cell['ratio'] < 1 and cell['final'][0] is not None:
+            by_ratio[cell['ratio']].append(cell)
+    result = {}
+    for ratio, cells in by_ratio.items():
+        if len(cells) < 2:
+            continue
+        best = max(cells, key=lambda c: c['final'][0])
+        worst = min(cells, key=lambda c: c['final'][0])
+        gap = best['final'][0] - worst['final'][0]
+        std = max(best['final'][1], worst['final'][1])
+        one_seed = min(best['n'], worst['n']) < 2
+        result[ratio] = dict(best=best['label'], worst=worst['label'], gap=gap, std=std,
+                             separated=None if one_seed else gap > 2 * std)
+    return result
+
+
+def training_curves(run: str) -> Optional[dict]:
+    """The logged curves of a run's gated training (a stage whose log has GDP's
+    ``gdp_flops_ratio``): ``{'iter', 'loss', 'flops_ratio', 'target', 'zero_share',
+    'high_share'}`` lists from MMEngine's ``vis_data/scalars.json`` under ``run``; a resumed
+    training's logs are merged by iteration (the later log wins). None if there is none."""
+    keys = dict(loss='loss', flops_ratio='gdp_flops_ratio', target='gdp_target',
+                zero_share='gdp_zero_share', high_share='gdp_high_share')
+    by_iter = {}
+    for path in sorted(glob(osp.join(run, '*', '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:  # a log cut off mid-line
+                    continue
+                if 'gdp_flops_ratio' in entry and 'iter' in entry:
+                    by_iter[int(entry['iter'])] = entry
+    if not by_iter:
+        return None
+    its = sorted(by_iter)
+    out = dict(iter=its)
+    for name, key in keys.items():
+        out[name] = [by_iter[i].get(key) for i in its]
+    return out
+
+
 def _fmt(value, digits=2, scale=1.0):
     mean, std = value
     if mean is None:
@@ -122,6 +175,14 @@ def markdown(summary: List[dict], rows: List[dict], metric_label: str, title: st
         tied = f"; not separated from: {', '.join(w['tied'])}" if w['tied'] else ''
         lines.append(f"- {100 * ratio:.0f} %: **{w['best']}** ({w['mean']:.2f} ± "
                      f"{w['std']:.2f}){tied}")
+    apart = separation(summary)
+    if apart:
+        lines += ['', '**Does the study separate methods?** (best and worst more than two '
+                  'standard deviations apart)', '']
+    for ratio, a in sorted(apart.items(), reverse=True):
+        verdict = {None: 'cannot tell: one seed', True: 'yes', False: 'no'}[a['separated']]
+        lines.append(f"- {100 * ratio:.0f} %: {verdict} ({a['best']} − {a['worst']} = "
+                     f"{a['gap']:.2f}, std {a['std']:.2f})")
     gated = [r for r in rows if r.get('gated') is not None]
     if gated:
         diffs = [abs(r['gated'] - r['pruned']) for r in gated if r.get('pruned') is not None]

@@ -150,3 +150,46 @@ def plot_tradeoff(summary, path, metric_label='metric', title=''):
     if title:
         ax.set_title(title)
     return _save(fig, path)
+
+
+def plot_training_runs(runs, path, title=''):
+    """GDP's training over several runs (paper Fig. 11 and Fig. 9 over seeds): the loss, the
+    FLOPs ratio with its target and the polarised gates against the iteration; one colour per
+    FLOPs ratio, one line style per seed.
+
+    Args:
+        runs: ``[dict(ratio, seed, curves)]`` with curves from
+            :func:`gdpseg.evaluation.comparison.training_curves`.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(3, 1, figsize=(6.4, 7.2), sharex=True)
+    ratios = sorted({r['ratio'] for r in runs}, reverse=True)
+    seeds = sorted({r['seed'] for r in runs})
+    styles = ['-', '--', ':', '-.']
+    for run in runs:
+        c, it = run['curves'], run['curves']['iter']
+        color = f'C{ratios.index(run["ratio"]) % 10}'
+        style = styles[seeds.index(run['seed']) % len(styles)]
+        label = f'{100 * run["ratio"]:.0f} %, seed {run["seed"]}'
+        axes[0].plot(it, c['loss'], style, color=color, lw=0.9, label=label)
+        axes[1].plot(it, [100 * v for v in c['flops_ratio']], style, color=color, lw=1.2)
+        target = [(i, t) for i, t in zip(it, c['target']) if t is not None]
+        if target and run['seed'] == seeds[0]:
+            axes[1].plot([i for i, _ in target], [100 * t for _, t in target], color=color,
+                         lw=0.6, alpha=0.6)
+        axes[2].plot(it, [100 * (v or 0) for v in c['zero_share']], style, color=color, lw=1.2)
+        axes[2].plot(it, [100 * (v or 0) for v in c['high_share']], style, color=color, lw=0.7,
+                     alpha=0.6)
+    axes[0].set_ylabel('training loss')
+    axes[0].legend(fontsize=7, ncol=max(1, len(seeds)))
+    axes[1].set_ylabel('FLOPs kept (%)')
+    axes[1].set_ylim(0, 105)
+    axes[1].set_title('thin: the target the controller follows', fontsize=8)
+    axes[2].set_ylabel('gates (%)')
+    axes[2].set_ylim(0, 100)
+    axes[2].set_title('thick: exactly 0; thin: >= 0.9', fontsize=8)
+    axes[2].set_xlabel('iteration')
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    axes[0].set_title(title or 'GDP training over runs', fontsize=9)
+    return _save(fig, path)

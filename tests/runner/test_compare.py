@@ -3,7 +3,8 @@ import csv
 
 import pytest
 
-from gdpseg.evaluation.comparison import markdown, mean_std, pearson, summarize, winners
+from gdpseg.evaluation.comparison import (markdown, mean_std, pearson, separation, summarize,
+                                          training_curves, winners)
 
 from .test_other_task import BASELINE
 from .test_runner import ROOT, _tool
@@ -92,6 +93,12 @@ def test_compare_runs_a_study_and_writes_table_and_plot(study):
     assert 'Gated network vs its export before fine-tuning, 2 runs: largest difference 0.0000' \
         in text
     assert (work / 'comparison.png').stat().st_size > 0
+    # GDP's training over both seeds (Fig. 11 over runs); L1 has no gates, so no figure
+    assert (work / 'training_gdp.png').stat().st_size > 0
+    assert not (work / 'training_l1.png').exists()
+    curves = training_curves(str(work / 'gdp' / 'r0.5_s0'))
+    assert curves['iter'] == sorted(curves['iter']) and len(curves['iter']) >= 1
+    assert all(0 < f <= 1 for f in curves['flops_ratio'])
     # results are kept: collecting runs nothing and writes the same table
     assert compare.main([str(path), '--collect']) == 0
     assert (work / 'comparison.md').read_text() == text
@@ -142,10 +149,42 @@ def test_statistics_and_winners():
             for s, v in enumerate(vals)]
     w = winners(summarize(rows))[0.5]
     assert w['best'] == 'c' and w['tied'] == ['a']  # a is within a's own std; b is not
+    # b is more than two stds below c: the study separates them; one seed cannot tell
+    a = separation(summarize(rows))[0.5]
+    assert (a['best'], a['worst'], a['separated']) == ('c', 'b', True)
+    assert a['gap'] == pytest.approx(91.5 - 80.5)
+    close = [dict(r, final=r['final'] if r['method'] != 'b' else 90.0 + r['seed'])
+             for r in rows]
+    assert separation(summarize(close))[0.5]['separated'] is False
+    one = [r for r in rows if r['seed'] == 0]
+    assert separation(summarize(one))[0.5]['separated'] is None
+    assert '- 50 %: yes (c − b = 11.00' in markdown(summarize(rows), rows, 'top-1')
+    assert '- 50 %: cannot tell: one seed' in markdown(summarize(one), one, 'top-1')
     # a run that missed its FLOPs budget is named under the table
     rows[0]['flops_ratio'] = 0.3
     text = markdown(summarize(rows), rows, 'top-1')
     assert '1 runs ended more than 5 points below' in text and 'a r=0.5 s=0: 30.0 %' in text
+
+
+def test_training_curves_merge_a_resumed_run_and_skip_other_logs(tmp_path):
+    import json
+    assert training_curves(str(tmp_path)) is None
+    first = tmp_path / 'gdp' / '20260101_000000' / 'vis_data'
+    later = tmp_path / 'gdp' / '20260101_010000' / 'vis_data'
+    other = tmp_path / 'final' / '20260101_020000' / 'vis_data'
+    for d in (first, later, other):
+        d.mkdir(parents=True)
+
+    def entry(it, loss):
+        return json.dumps(dict(iter=it, loss=loss, gdp_flops_ratio=1 - it / 100,
+                               gdp_target=0.5, gdp_zero_share=it / 100, gdp_high_share=0.1))
+    (first / 'scalars.json').write_text('\n'.join([entry(10, 1.0), entry(20, 0.9),
+                                                   '{"iter": 30, "lo']))  # cut off
+    (later / 'scalars.json').write_text('\n'.join([entry(20, 0.8), entry(30, 0.7)]))
+    (other / 'scalars.json').write_text(json.dumps(dict(iter=5, loss=3.0)))  # no gates
+    c = training_curves(str(tmp_path))
+    assert c['iter'] == [10, 20, 30] and c['loss'] == [1.0, 0.8, 0.7]
+    assert c['flops_ratio'] == [0.9, 0.8, 0.7] and c['zero_share'] == [0.1, 0.2, 0.3]
 
 
 @pytest.mark.parametrize('name', ['digits_cls', 'digits_seg', 'fashion_cls', 'fashion_cls_val',
