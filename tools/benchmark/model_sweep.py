@@ -46,9 +46,12 @@ SMP = ['Unet:resnet18', 'FPN:resnet18', 'DeepLabV3Plus:resnet34', 'Linknet:resne
 MMDET = ['retinanet/retinanet_r50_fpn_1x_coco.py', 'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
          'atss/atss_r50_fpn_1x_coco.py', 'gfl/gfl_r50_fpn_1x_coco.py',
          'yolox/yolox_s_8xb8-300e_coco.py', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
-         'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
+         'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'tood/tood_r50_fpn_1x_coco.py']
+MMSEG = ['ocrnet/ocrnet_hr18s_4xb4-80k_ade20k-512x512.py',
+         'fastscnn/fast_scnn_8xb4-160k_cityscapes-512x1024.py']
 FAMILIES = ([f'tv:{n}' for n in TORCHVISION] + [f'timm:{n}' for n in TIMM] +
-            [f'smp:{n}' for n in SMP] + [f'mmdet:{n}' for n in MMDET])
+            [f'smp:{n}' for n in SMP] + [f'mmdet:{n}' for n in MMDET] +
+            [f'mmseg:{n}' for n in MMSEG])
 # The cases behind each rule of the engine that the sweep found (CI runs these).
 FAST = ['tv:regnet_x_400mf', 'timm:mixnet_s', 'timm:nf_resnet26', 'smp:FPN:resnet18',
         'mmdet:rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
@@ -72,7 +75,34 @@ def build(spec):
             (1, 3, 128, 128), None  # PAN's pyramid pooling needs more than 64²
     if kind == 'mmdet':
         return _mmdet(name)
-    raise ValueError(f'unknown family {kind!r} in {spec!r} (tv:, timm:, smp:, mmdet:)')
+    if kind == 'mmseg':
+        return _mmseg(name)
+    raise ValueError(f'unknown family {kind!r} in {spec!r} (tv:, timm:, smp:, mmdet:, mmseg:)')
+
+
+def _no_sync_bn(cfg):
+    """The config with SyncBN as BN (SyncBN needs a process group to train)."""
+    if isinstance(cfg, dict):
+        return {k: ('BN' if k == 'type' and v == 'SyncBN' else _no_sync_bn(v))
+                for k, v in cfg.items()}
+    if isinstance(cfg, (list, tuple)):
+        return type(cfg)(_no_sync_bn(v) for v in cfg)
+    return cfg
+
+
+def _mmseg(config):
+    import mmseg
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+
+    register_all_modules()
+    cfg = Config.fromfile(str(Path(mmseg.__file__).parent / '.mim' / 'configs' / config))
+    model_cfg = _no_sync_bn(cfg.model.to_dict())
+    model_cfg.pop('pretrained', None)
+    model_cfg.get('backbone', {}).pop('init_cfg', None)
+    model = MODELS.build(model_cfg)
+    return model, (1, 3, 64, 64), lambda m, inputs: m(inputs[0], mode='tensor')
 
 
 def _mmdet(config):

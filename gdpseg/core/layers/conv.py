@@ -18,7 +18,8 @@ _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d) + _TRANSPOSED
 
 def conv_call(tracer, args, kwargs, out):
     """The parts of a convolution call the handlers need, or None (reported) when its weight is
-    not a module's ``weight`` or its channels are not on axis 1.
+    not a module's ``weight``. An input whose tracked channels are not on axis 1 is read as an
+    untracked input (that group is fixed, the call is still counted).
 
     A weight computed at run time inside a conv module (weight standardisation: timm's
     ``StdConv2d``, NFNet's ``ScaledStdConv2d``) gives a call with ``fixed`` set to the reason:
@@ -36,9 +37,15 @@ def conv_call(tracer, args, kwargs, out):
         if isinstance(module, _CONVS) and module.weight.shape == weight.shape:
             owner = (name, module, 'weight')
             fixed = 'convolution with a weight computed at run time (weight standardisation)'
-    if owner is None or owner[2] != 'weight' or lab is not None and lab.dim != 1:
+    if owner is None or owner[2] != 'weight':
         tracer.unsupported('convolution with an untracked weight', [lab])
         return None
+    if lab is not None and lab.dim != 1:
+        # its channels are another axis of the tracked tensor (after a permute: OCRNet's
+        # object context, TOOD's task decomposition): that group stays, the conv is recorded
+        # and counted on an untracked input, and its own output channels can still be pruned
+        tracer.unsupported('convolution over an axis other than the tracked channels', [lab])
+        lab = None
     return dict(x=x, weight=weight, groups=int(groups), name=owner[0], module=owner[1],
                 label=lab, transposed=isinstance(owner[1], _TRANSPOSED), fixed=fixed)
 

@@ -32,9 +32,12 @@ class Linear(DenseLayer):
         weight = args[1] if len(args) > 1 else kwargs.get('weight')
         owner = tracer.owner(weight)
         lab = tracer.label(x)
-        if owner is None or owner[2] != 'weight' or lab is not None and lab.dim != x.dim() - 1:
-            tracer.unsupported('linear with an untracked weight or channels not last', [lab])
+        if owner is None or owner[2] != 'weight':
+            tracer.unsupported('linear with an untracked weight', [lab])
             return
+        if lab is not None and lab.dim != x.dim() - 1:  # it mixes another axis (see conv_call)
+            tracer.unsupported('linear over an axis other than the tracked channels', [lab])
+            lab = None
         mname = owner[0]
         in_segs = lab.segs if lab is not None else (
             Seg(tracer.graph.new_node(x.shape[-1], 'untracked input')),)
