@@ -52,6 +52,7 @@ class ModuleRecord:
     in_numel: int = 0  # elements of one sample's input, to choose how the gate is applied
     in_spatial: Tuple[int, ...] = ()  # spatial size of the traced input and output
     out_spatial: Tuple[int, ...] = ()
+    channel_axes: Tuple[int, ...] = ()  # a live-dependent member's channel axis: (input, output)
 
 
 @dataclass

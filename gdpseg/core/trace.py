@@ -65,6 +65,7 @@ class ChannelTracer(TorchFunctionMode):
         self._opaque_seen: set = set()  # backward nodes of custom functions already handled
         self._param_views: Dict[int, tuple] = {}  # id(view of a parameter) -> (view, owner)
         self._stack: List[str] = []
+        self._inputs: List[object] = []  # first argument of each running module
         self._op = ''
         self._modules = dict(model.named_modules())
         self._param_owner: Dict[int, tuple] = {}
@@ -80,11 +81,13 @@ class ChannelTracer(TorchFunctionMode):
     def _enter(self, name):
         def hook(module, args):
             self._stack.append(name)
+            self._inputs.append(args[0] if args else None)
         return hook
 
     def _leave(self, module, args, output):
         self.find_opaque(output)
         self._stack.pop()
+        self._inputs.pop()
 
     def remove_hooks(self):
         for h in self._hooks:
@@ -145,6 +148,10 @@ class ChannelTracer(TorchFunctionMode):
     def running_modules(self) -> List[str]:
         """Names of the modules whose forward is running, outermost first."""
         return list(self._stack)
+
+    def module_input(self):
+        """The first argument of the innermost running module (None outside modules)."""
+        return self._inputs[-1] if self._inputs else None
 
     def module(self, name: str) -> nn.Module:
         return self._modules[name]

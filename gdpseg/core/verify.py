@@ -36,7 +36,8 @@ def _factor_vector(groups, plan: PruningPlan, segs) -> torch.Tensor:
 @torch.no_grad()
 def masked_outputs(groups, plan: PruningPlan, example_inputs: tuple, forward_fn=None):
     """Outputs of the model with every conv/linear reading its input groups multiplied by the
-    plan's factors (zero for channels the plan removes): what the export must compute."""
+    plan's factors (zero for channels the plan removes), and live-dependent members (LayerNorm
+    over channels) computing on the kept channels alone: what the export must compute."""
     plan = resolve(groups, plan)
     model = groups.model
     modules = dict(model.named_modules())
@@ -54,6 +55,12 @@ def masked_outputs(groups, plan: PruningPlan, example_inputs: tuple, forward_fn=
             shape[dim] = -1
             return (x * vec.to(x).view(shape), *args[1:])
         handles.append(modules[rec.name].register_forward_pre_hook(hook))
+    for rec in groups.graph.modules.values():  # members that see only the kept channels
+        handler = handler_of(rec.kind)
+        if handler.live_dependent and any(groups.group_of(s).prunable for s in rec.in_segs):
+            mask = groups.along(rec.in_segs, lambda i: torch.zeros(
+                groups.groups[i].size, dtype=torch.bool).index_fill_(0, plan.keep[i], True))
+            handles += handler.live_hooks(modules[rec.name], rec, lambda mask=mask: mask)
     was_training = model.training
     model.eval()
     try:

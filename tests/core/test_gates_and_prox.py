@@ -241,7 +241,9 @@ class LNNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.c1 = nn.Conv2d(3, 8, 3)
-        self.ln = nn.LayerNorm(8)  # over the channels, as ConvNeXt's
+        # over the positions and the channels together: fixed (over the channels alone, as
+        # ConvNeXt's, it is prunable: tests/core/test_layernorm.py)
+        self.ln = nn.LayerNorm([6, 6, 8])
         self.c2 = nn.Conv2d(8, 8, 1)
         self.c3 = nn.Conv2d(8, 4, 1)
 

@@ -13,6 +13,7 @@ from .conv import LAYER_FIXED, Conv
 from .depthwise import DepthwiseConv
 from .grouped import GroupedConv
 from .groupnorm import GroupNormLayer
+from .layernorm import LayerNormLayer
 from .linear import Linear
 from .matmul import MatMul
 from .norm import Norm
@@ -60,9 +61,9 @@ def handlers_for(function: str) -> List[LayerHandler]:
 # Built-in handlers; later ones are tried first for a shared function, so the general dense
 # conv is the fallback of the grouped and depthwise ones.
 for _handler in (Conv(), GroupedConv(), DepthwiseConv(), Linear(), Norm(), GroupNormLayer(),
-                 MatMul(), ChannelParam(), LAYER_FIXED):
+                 LayerNormLayer(), MatMul(), ChannelParam(), LAYER_FIXED):
     register_layer(_handler)
 
 __all__ = ['ChannelParam', 'LayerHandler', 'set_tensor', 'scale_along', 'LAYERS', 'register_layer',
            'unregister_layer', 'handler_of', 'handlers_for', 'Conv', 'DepthwiseConv',
-           'GroupedConv', 'GroupNormLayer', 'Linear', 'MatMul', 'Norm']
+           'GroupedConv', 'GroupNormLayer', 'LayerNormLayer', 'Linear', 'MatMul', 'Norm']

@@ -72,6 +72,15 @@ class LayerHandler:
         """(axis of the weight, axis of the input) that run along the input channels."""
         raise NotImplementedError(f'{self.kind} layers are not gated')
 
+    # ----------------------------------------------------------------- live channels
+    live_dependent: bool = False  # what it computes on a channel depends on the other live ones
+
+    def live_hooks(self, module: nn.Module, rec, live_of) -> list:
+        """Hooks (their handles) that make a ``live_dependent`` member compute on the live
+        channels of its group alone, ``live_of()`` giving the live mask along its channels (or
+        None: all live), so that the gated or masked model computes what the export will."""
+        return []
+
     # ----------------------------------------------------------------- counting
     def flops(self, call, cin: int, cout: int) -> int:
         """conv/linear multiply-adds of ``call`` with ``cin`` inputs and ``cout`` outputs."""
