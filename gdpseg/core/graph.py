@@ -47,7 +47,8 @@ class ModuleRecord:
     out_node: Optional[int] = None
     out_segs: Optional[Tuple[Seg, ...]] = None  # the output's segments, set by finalize()
     tied_node: Optional[int] = None  # a member's output node tied to its input (grouped conv)
-    attr: Optional[str] = None  # the per-channel parameter a channel_param member slices
+    # a channel_param member's parameters: name -> channel axis (empty: its only long axis)
+    params: Dict[str, Tuple[int, ...]] = field(default_factory=dict)
     transposed: bool = False
     in_numel: int = 0  # elements of one sample's input, to choose how the gate is applied
     in_spatial: Tuple[int, ...] = ()  # spatial size of the traced input and output

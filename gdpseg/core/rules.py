@@ -89,15 +89,25 @@ def binary(tracer, args, kwargs, out):
     tracer.set_label(out, result)
 
 def _channel_param(tracer, t, k, label) -> bool:
-    """Record ``t`` as a per-channel parameter of ``label``'s channels (layer scale), if it is
-    one: a parameter (or a view of one) with one value per channel on axis ``k``."""
+    """Record ``t`` as a per-channel parameter of ``label``'s channels, if it is one: a
+    parameter (or a view of one) with one value per channel on axis ``k`` (layer scale), or one
+    of the same rank with the channels on axis ``k`` and other values along other axes (a
+    transformer's position embedding ``(1, L, C)``, its class token ``(1, 1, C)`` expanded)."""
     src = tracer.param_source(t)
-    if src is None or t.numel() != t.shape[k] or getattr(src[1], src[2]).numel() != t.shape[k]:
+    if src is None:
+        return False
+    p = getattr(src[1], src[2])
+    if t.numel() == t.shape[k] and p.numel() == t.shape[k]:
+        axes = ()  # one value per channel: sliced along its only long axis
+    elif p.dim() == t.dim() and p.shape[k] == t.shape[k]:
+        axes = (k,)
+    else:
         return False
     rec = tracer.graph.modules.get(src[0])
-    if rec is not None and (rec.kind != 'channel_param' or rec.attr != src[2]):
-        return False  # the module is another layer, or holds two such parameters
-    tracer.record_module(src[0], 'channel_param', in_segs=label.segs).attr = src[2]
+    if rec is not None and (rec.kind != 'channel_param' or
+                            rec.params.get(src[2], axes) != axes):
+        return False  # the module is another layer, or uses the parameter another way
+    tracer.record_module(src[0], 'channel_param', in_segs=label.segs).params[src[2]] = axes
     return True
 
 
@@ -118,7 +128,11 @@ def cat(tracer, args, kwargs, out):
                 segs.append(Seg(tracer.graph.new_node(t.shape[dim], 'untracked input')))
         tracer.set_label(out, Label(dim, tuple(segs)))
         return
-    # Concatenation along another axis: channels of all parts are the same channels.
+    # Concatenation along another axis: channels of all parts are the same channels; an
+    # untracked part may be a parameter with those channels (a class token before the patches)
+    known = next(lab for lab in labels if lab is not None)
+    labels = [known if lab is None and _channel_param(tracer, t, known.dim, known) else lab
+              for t, lab in zip(tensors, labels)]
     binary_like(tracer, tensors, labels, out)
 
 

@@ -39,7 +39,12 @@ TIMM = ['resnet26d', 'seresnext26d_32x4d', 'regnetx_002', 'regnety_002', 'mixnet
         'dpn68', 'skresnet18', 'resnest14d', 'nf_resnet26', 'convnext_atto', 'mobilevit_xxs',
         'efficientnet_b0', 'tf_mobilenetv3_small_100', 'dla34', 'ese_vovnet19b_dw', 'gernet_s',
         'repvgg_a0', 'hrnet_w18_small', 'lcnet_050', 'fbnetc_100', 'mobileone_s0', 'fastvit_t8',
-        'inception_next_tiny']
+        'inception_next_tiny', 'vit_tiny_patch16_224', 'deit_tiny_patch16_224',
+        'swin_tiny_patch4_window7_224', 'convnextv2_atto']
+# timm models built for another input size: (keyword arguments, input shape)
+TIMM_SIZES = {'vit_tiny_patch16_224': (dict(img_size=64), (2, 3, 64, 64)),
+              'deit_tiny_patch16_224': (dict(img_size=64), (2, 3, 64, 64)),
+              'swin_tiny_patch4_window7_224': ({}, (1, 3, 224, 224))}  # 4 stages of 7x7 windows
 SMP = ['Unet:resnet18', 'FPN:resnet18', 'DeepLabV3Plus:resnet34', 'Linknet:resnet18',
        'PSPNet:resnet18', 'PAN:resnet18', 'MAnet:resnet18', 'UnetPlusPlus:resnet18',
        'Unet:efficientnet-b0', 'FPN:resnext50_32x4d']
@@ -48,6 +53,7 @@ MMDET = ['retinanet/retinanet_r50_fpn_1x_coco.py', 'fcos/fcos_r50-caffe_fpn_gn-h
          'yolox/yolox_s_8xb8-300e_coco.py', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
          'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'tood/tood_r50_fpn_1x_coco.py']
 MMSEG = ['ocrnet/ocrnet_hr18s_4xb4-80k_ade20k-512x512.py',
+         'segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py',
          'fastscnn/fast_scnn_8xb4-160k_cityscapes-512x1024.py']
 FAMILIES = ([f'tv:{n}' for n in TORCHVISION] + [f'timm:{n}' for n in TIMM] +
             [f'smp:{n}' for n in SMP] + [f'mmdet:{n}' for n in MMDET] +
@@ -67,7 +73,8 @@ def build(spec):
         return torchvision.models.get_model(name, num_classes=10, **kwargs), (2, 3, 64, 64), None
     if kind == 'timm':
         import timm
-        return timm.create_model(name, pretrained=False, num_classes=10), (2, 3, 64, 64), None
+        kwargs, shape = TIMM_SIZES.get(name, ({}, (2, 3, 64, 64)))
+        return timm.create_model(name, pretrained=False, num_classes=10, **kwargs), shape, None
     if kind == 'smp':
         import segmentation_models_pytorch as smp
         arch, encoder = name.split(':')
