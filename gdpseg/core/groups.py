@@ -336,14 +336,16 @@ def trace_groups(model: nn.Module, example_inputs: tuple, forward_fn=None, stric
             wrong are fixed with a warning, so that a disagreement shows now, not after
             training.
     """
-    from .liveness import dead_calls
+    from .liveness import OutputCapture
     from .trace import trace_channels
     from .verify import verify_groups
 
     if not isinstance(example_inputs, tuple):
         raise TypeError('example_inputs must be a tuple of positional inputs, e.g. (x,)')
-    graph, issues = trace_channels(model, example_inputs, forward_fn, strict)
-    dead = dead_calls(model, graph.calls, example_inputs, forward_fn)
+    with OutputCapture(model) as capture:  # the trace's pass also tells what is dead compute
+        graph, issues = trace_channels(model, example_inputs, forward_fn, strict,
+                                       on_output=capture.set_outputs)
+    dead = capture.dead_calls(graph.calls)
     if dead:
         names = sorted({graph.calls[i].module for i in dead})
         warnings.warn(f'gdpseg: {len(dead)} conv/linear calls compute results no output uses '

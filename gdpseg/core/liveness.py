@@ -3,41 +3,54 @@
 A network may run layers whose outputs no output uses (smp's PSPNet runs an encoder's deeper
 stages at depth 3 and drops them; a detector computes a feature nothing reads). ONNX and
 mmengine's counter leave them out, and pruning them changes nothing, so they are not FLOPs of the
-network: :func:`dead_calls` finds them in the autograd graph of one forward pass on the example
-input (a call's output that no output depends on is not behind the outputs); no backward
-function runs.
+network: :class:`OutputCapture` finds them in the autograd graph of the trace's own forward pass
+(a call's output that no output depends on is not behind the outputs); no backward function
+runs and no extra forward pass is needed.
 """
 from collections import defaultdict
 from typing import List, Set
 
 import torch
 
-from .forward import call_forward
 from .nested import iter_tensors
 
 
-def dead_calls(model, calls, example_inputs: tuple, forward_fn=None) -> Set[int]:
-    """Indices of ``calls`` (traced conv/linear calls, in call order) whose outputs no network
-    output depends on. A module whose calls cannot be matched to its outputs one to one is
-    taken as live."""
-    names = {c.module for c in calls}
-    modules = {n: m for n, m in model.named_modules() if n in names}
-    captured = defaultdict(list)
-    handles = [m.register_forward_hook(
-        lambda mod, args, out, name=n: captured[name].append(out)) for n, m in modules.items()]
-    inputs = tuple(x.detach().clone().requires_grad_(True)
-                   if torch.is_tensor(x) and x.is_floating_point() else x
-                   for x in example_inputs)
-    was_training = model.training
-    model.eval()  # as the trace ran: no batch statistics used or updated
-    try:
-        with torch.enable_grad():
-            outputs = [t for t in iter_tensors(call_forward(model, inputs, forward_fn))
-                       if t.requires_grad]
-    finally:
-        model.train(was_training)
-        for h in handles:
+class OutputCapture:
+    """Forward hooks that keep every module's outputs during one forward pass (the trace's):
+    what :meth:`dead_calls` matches to the traced calls. Use as a context manager."""
+
+    def __init__(self, model):
+        self.model = model
+        self.captured = defaultdict(list)
+        self.outputs: List[torch.Tensor] = []
+        self._handles = []
+
+    def __enter__(self):
+        self._handles = [m.register_forward_hook(
+            lambda mod, args, out, name=n: self.captured[name].append(out))
+            for n, m in self.model.named_modules()]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._handles:
             h.remove()
+        self._handles = []
+
+    def set_outputs(self, out) -> None:
+        """The network's outputs of that pass."""
+        self.outputs = [t for t in iter_tensors(out) if t.requires_grad]
+
+    def dead_calls(self, calls) -> Set[int]:
+        """Indices of ``calls`` (the traced conv/linear calls, in call order) whose outputs no
+        network output depends on. A module whose calls cannot be matched to its outputs one
+        to one is taken as live. Frees what was captured."""
+        try:
+            return _unreached(calls, self.outputs, self.captured)
+        finally:
+            self.captured, self.outputs = defaultdict(list), []
+
+
+def _unreached(calls, outputs, captured) -> Set[int]:
     if not outputs:
         return set()
     per_module = defaultdict(list)

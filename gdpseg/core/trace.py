@@ -241,8 +241,9 @@ class ChannelTracer(TorchFunctionMode):
         return entry[1] if entry is not None and entry[0] is t else self.owner(t)
 
 def trace_channels(model: nn.Module, example_inputs: tuple, forward_fn=None,
-                   strict: bool = False):
-    """Run ``model`` once in eval mode and record its channel graph.
+                   strict: bool = False, on_output=None):
+    """Run ``model`` once in eval mode and record its channel graph; ``on_output(out)``, when
+    given, sees the pass's outputs (with their autograd graph).
 
     Returns:
         tuple: ``(graph, issues)`` -- the :class:`ChannelGraph` and the list of
@@ -263,6 +264,8 @@ def trace_channels(model: nn.Module, example_inputs: tuple, forward_fn=None,
         with torch.enable_grad(), tracer:
             out = call_forward(model, inputs, forward_fn)
             tracer.find_opaque(out)
+        if on_output is not None:
+            on_output(out)
         for t in iter_tensors(out):
             lab = tracer.label(t)
             if lab is not None:

@@ -1,0 +1,78 @@
+"""Where the time of ``attach_gates`` goes: the trace (one forward pass, which also finds dead
+compute), building the groups, the export check (the masked model and the export of a random
+plan: two more passes), against Torch-Pruning's dependency graph on the same model in the same
+process when ``torch_pruning`` is installed (it is not a dependency).
+
+    python tools/benchmark/attach_time.py            # smp DeepLabV3+ R50 at 512², HRNet-W18 at 224²
+    python tools/benchmark/attach_time.py --repeats 3 --threads 2
+"""
+import argparse
+import statistics
+import time
+import warnings
+
+import torch
+
+
+def _models():
+    import segmentation_models_pytorch as smp
+    import timm
+    yield ('smp DeepLabV3+ R50, 512²',
+           lambda: smp.DeepLabV3Plus(encoder_name='resnet50', encoder_weights=None, classes=21),
+           (1, 3, 512, 512))
+    yield 'timm hrnet_w18, 224²', lambda: timm.create_model('hrnet_w18'), (1, 3, 224, 224)
+
+
+def _time(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def measure(make, shape):
+    from gdpseg.core import trace_groups
+    from gdpseg.core.liveness import OutputCapture
+    from gdpseg.core.trace import trace_channels
+    from gdpseg.core.verify import verify_groups
+    from gdpseg.methods.gdp import attach_gates
+
+    x = torch.randn(*shape)
+    row = {}
+    model = make().eval()
+    row['attach_gates'], _ = _time(lambda: attach_gates(model, (x,)))
+    model = make().eval()
+    with OutputCapture(model) as capture:
+        row['trace (1 pass)'], (graph, _) = _time(lambda: trace_channels(
+            model, (x,), on_output=capture.set_outputs))
+    row['dead compute'], _ = _time(lambda: capture.dead_calls(graph.calls))
+    model = make().eval()
+    groups = trace_groups(model, (x,), verify=False)
+    row['export check (2 passes)'], _ = _time(lambda: verify_groups(groups, (x,)))
+    row['forward pass'], _ = _time(lambda: model(x))
+    try:
+        import torch_pruning as tp
+    except ImportError:
+        return row
+    model = make().eval()
+    row[f'Torch-Pruning {tp.__version__} DependencyGraph'], _ = _time(
+        lambda: tp.DependencyGraph().build_dependency(model, example_inputs=x))
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeats', type=int, default=2, help='median of this many runs')
+    parser.add_argument('--threads', type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    warnings.simplefilter('ignore')
+    for name, make, shape in _models():
+        runs = [measure(make, shape) for _ in range(args.repeats)]
+        print(f'{name} ({torch.get_num_threads()} threads, median of {args.repeats}):')
+        for key in runs[0]:
+            print(f'  {key:<42} {statistics.median(r[key] for r in runs):6.2f} s')
+
+
+if __name__ == '__main__':
+    main()
