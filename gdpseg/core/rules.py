@@ -344,8 +344,10 @@ def split_like(tracer, args, kwargs, out):
     ``chunk`` recomputes its parts from the tensor's width, so they stay equal only if they are
     pruned alike: their groups are tied. Explicit sizes (``split(x, [a, b])``) are constants:
     they are rewritten on export when they are a list attribute of the calling module (timm's
-    ``MixedConv2d.splits``), else the groups are fixed; so is ``split`` by one size. A part
-    boundary inside a group splits the group into sub-groups (:meth:`ChannelGraph.cut`).
+    ``MixedConv2d.splits``), else the groups are fixed. ``split`` by one size held by the calling
+    module (Res2Net's ``width``) ties its parts as ``chunk`` does, and the export rewrites the
+    size; by any other constant the groups are fixed. A part boundary inside a group splits the
+    group into sub-groups (:meth:`ChannelGraph.cut`).
     """
     name = tracer.current_op
     lab = first_label(tracer, args)
@@ -360,9 +362,11 @@ def split_like(tracer, args, kwargs, out):
         return
     sizes = args[1] if len(args) > 1 else kwargs.get('split_size_or_sections',
                                                       kwargs.get('split_size'))
-    attr = None
+    attr, one_size = None, not isinstance(sizes, (list, tuple))
     if name == 'split' and len(parts) > 1:
-        attr = _module_attribute(tracer, sizes) if isinstance(sizes, (list, tuple)) else None
+        # sizes held by the calling module (timm's MixedConv2d.splits, Res2Net's width): the
+        # export rewrites them; one size must name one attribute (small ints are shared objects)
+        attr = _module_attribute(tracer, sizes, unique=one_size)
         if attr is None:
             tracer.unsupported(f'{name} into constant sizes {sizes}', [lab])
             tracer.label_fixed(args[0], out, name)
@@ -373,22 +377,26 @@ def split_like(tracer, args, kwargs, out):
         tracer.label_fixed(args[0], out, name)
         return
     labels = [Label(dim, segs) for segs in pieces]
-    if attr is not None:
+    if attr is not None and not one_size:
         tracer.graph.size_attributes.append((*attr, tuple(lab.segs for lab in labels)))
     elif len(parts) > 1 and not all(tracer.graph.unify(labels[0].segs, lab.segs)
                                     for lab in labels[1:]):
+        # chunk, or split by one size: every part must keep the same channels
         tracer.unsupported(f'{name} into parts that cannot be pruned alike', [lab])
         return
+    elif attr is not None:  # one size held by the module: rewritten to the parts' width
+        tracer.graph.size_attributes.append((*attr, (labels[0].segs,)))
     for p, part in zip(parts, labels):
         tracer.set_label(p, Label(dim, tracer.graph.resolve(part.segs)))
 
 
-def _module_attribute(tracer, value):
-    """``(module name, attribute)`` of the innermost running module holding ``value``."""
+def _module_attribute(tracer, value, unique: bool = False):
+    """``(module name, attribute)`` of the innermost running module holding ``value``; with
+    ``unique``, None when that module holds it under several names."""
     for mname in reversed(tracer.running_modules()):
-        for attr, v in vars(tracer.module(mname)).items():
-            if v is value:
-                return mname, attr
+        found = [attr for attr, v in vars(tracer.module(mname)).items() if v is value]
+        if found:
+            return (mname, found[0]) if len(found) == 1 or not unique else None
     return None
 
 def expand(tracer, args, kwargs, out):

@@ -88,5 +88,6 @@ def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None) -> nn.Mo
         handler.prune(m, rec, in_idx, in_scale if handler.consumer else None, out_idx)
     for mname, attr, parts in groups.graph.size_attributes:  # explicit split sizes
         old = getattr(modules[mname], attr)
-        setattr(modules[mname], attr, type(old)(plan.width(groups, segs) for segs in parts))
+        new = [plan.width(groups, segs) for segs in parts]
+        setattr(modules[mname], attr, new[0] if isinstance(old, int) else type(old)(new))
     return pruned

@@ -1,0 +1,91 @@
+"""``split`` by one size held by the calling module (Res2Net's ``width``): its parts are pruned
+alike and the export rewrites the size; a size the module does not hold, or holds under two
+names, keeps the channels fixed."""
+import pytest
+import torch
+import torch.nn as nn
+
+from gdpseg.core import prune, trace_groups
+from gdpseg.core.verify import export_difference, random_plan
+from gdpseg.evaluation import count_conv_linear_flops
+from gdpseg.methods.gdp import attach_gates
+
+from .helpers import check_export, randomize_gates
+
+
+class Res2Block(nn.Module):
+    def __init__(self, width=6, scale=3, other=None):
+        super().__init__()
+        self.width, self.scale = width, scale
+        if other is not None:
+            self.other = other  # a second attribute with the same value: ambiguous
+        self.conv1 = nn.Conv2d(8, width * scale, 1)
+        self.convs = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1)
+                                   for _ in range(scale - 1))
+        self.conv3 = nn.Conv2d(width * scale, 8, 1)
+
+    def split(self, out):
+        return torch.split(out, self.width, 1)
+
+    def forward(self, x):
+        spx = self.split(torch.relu(self.conv1(x)))
+        outs, sp = [], None
+        for i, conv in enumerate(self.convs):
+            sp = spx[i] if i == 0 else sp + spx[i]
+            sp = torch.relu(conv(sp))
+            outs.append(sp)
+        return x + self.conv3(torch.cat(outs + [spx[-1]], 1))
+
+
+class Net(nn.Module):
+    def __init__(self, **kw):
+        super().__init__()
+        self.stem, self.block, self.head = nn.Conv2d(3, 8, 3, padding=1), Res2Block(**kw), \
+            nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        return self.head(self.block(self.stem(x)))
+
+
+def _split_group(groups):
+    return next(g for g in groups.groups if 'block.conv1' in g.producers)
+
+
+def test_parts_of_a_held_size_are_pruned_alike_and_the_size_rewritten():
+    torch.manual_seed(0)
+    model, x = Net().eval(), torch.randn(2, 3, 8, 8)
+    groups = trace_groups(model, (x,))
+    g = _split_group(groups)
+    assert g.prunable and g.size == 6  # one group of width channels, three times in conv1
+    assert groups.full_flops() == count_conv_linear_flops(model, (x,))
+    for seed in range(3):
+        plan = random_plan(groups, seed, dead=0.0)
+        assert export_difference(groups, plan, (x,)) < 1e-5
+        pruned = prune(model, groups, plan)
+        kept = len(plan.keep[groups.groups.index(g)])
+        assert pruned.block.width == kept and pruned.block.conv1.out_channels == 3 * kept
+        assert model.block.width == 6  # the model itself is untouched
+
+
+def test_gdp_gates_on_split_parts_give_the_export():
+    torch.manual_seed(1)
+    model = Net().eval()
+    gates = attach_gates(model, (torch.randn(2, 3, 8, 8),))
+    assert _split_group(gates.channel_groups).prunable
+    for seed in range(2):
+        randomize_gates(gates, seed)
+        check_export(model, gates, (2, 3, 8, 8), seed=seed)
+
+
+def test_a_size_held_twice_or_computed_stays_fixed():
+    x = torch.randn(2, 3, 8, 8)
+    with pytest.warns(UserWarning, match='split into constant sizes'):
+        groups = trace_groups(Net(other=6).eval(), (x,))  # width and other are both 6
+    assert not _split_group(groups).prunable
+    # a literal 6 is the same small-int object as width = 6, so the trace takes it for the
+    # attribute; the export would not follow the literal, and the check at trace time fixes it
+    model = Net().eval()
+    model.block.split = lambda out: torch.split(out, 6, 1)
+    with pytest.warns(UserWarning, match='export'):
+        groups = trace_groups(model, (x,))
+    assert not _split_group(groups).prunable
