@@ -82,14 +82,16 @@ class GNNet(nn.Module):
     def __init__(self, affine=True):
         super().__init__()
         self.c1 = nn.Conv2d(3, 8, 3)
-        self.gn = nn.GroupNorm(4, 8, affine=affine)
+        self.gn = nn.GroupNorm(4, 8, affine=bool(affine))
+        if affine == 'no bias':  # PoolFormerV2's GroupNorm1 keeps a weight and no bias
+            self.gn.bias = None
         self.c2 = nn.Conv2d(8, 2, 1)
 
     def forward(self, x):
         return self.c2(torch.relu(self.gn(self.c1(x))))
 
 
-@pytest.mark.parametrize('affine', [True, False])
+@pytest.mark.parametrize('affine', [True, False, 'no bias'])
 def test_groupnorm_is_pruned_by_whole_norm_groups(affine):
     groups, x = _check(GNNet(affine))
     g = groups.by_name('c1')

@@ -45,7 +45,7 @@ class GroupNormLayer(Norm):
 
     def prune(self, module, rec, in_idx, in_scale, out_idx):
         run = module.num_channels // module.num_groups
-        if module.affine:
-            set_tensor(module, 'weight', module.weight[in_idx])
-            set_tensor(module, 'bias', module.bias[in_idx])
+        for name in ('weight', 'bias'):  # either may be absent (PoolFormerV2: no bias)
+            if getattr(module, name, None) is not None:
+                set_tensor(module, name, getattr(module, name)[in_idx])
         module.num_groups, module.num_channels = len(in_idx) // run, len(in_idx)
