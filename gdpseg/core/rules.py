@@ -105,8 +105,11 @@ def _channel_param(tracer, t, k, label) -> bool:
         return False
     rec = tracer.graph.modules.get(src[0])
     if rec is not None and (rec.kind != 'channel_param' or
-                            rec.params.get(src[2], axes) != axes):
-        return False  # the module is another layer, or uses the parameter another way
+                            rec.params.get(src[2], axes) != axes or
+                            tracer.graph.resolve(rec.in_segs) != tracer.graph.resolve(label.segs)):
+        # the module is another layer, uses the parameter another way, or holds parameters of
+        # other channels (CoaT's class tokens of four stages): one record slices them alike
+        return False
     tracer.record_module(src[0], 'channel_param', in_segs=label.segs).params[src[2]] = axes
     return True
 

@@ -94,3 +94,32 @@ def test_timm_vit_stream_is_prunable_and_exact():
     assert stream.prunable and stream.size == 192
     assert groups.full_flops() == count_conv_linear_flops(model, (x,))
     assert export_difference(groups, random_plan(groups, 0), (x,)) < 1e-4
+
+
+def test_one_module_holding_tokens_of_two_streams_stays_exact():
+    """CoaT keeps every stage's class token on the top module: the stages' streams have other
+    widths, so one record cannot slice them alike; the second stays fixed, the export exact."""
+    class TwoStages(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p1, self.p2 = nn.Conv2d(3, 8, 4, stride=4), nn.Linear(8, 12)
+            self.cls1 = nn.Parameter(torch.randn(1, 1, 8))
+            self.cls2 = nn.Parameter(torch.randn(1, 1, 12))
+            self.head = nn.Linear(12, 3)
+
+        def forward(self, x):
+            x = self.p1(x).flatten(2).transpose(1, 2)
+            x = torch.cat([self.cls1.expand(x.shape[0], -1, -1), x], 1)
+            x = self.p2(torch.relu(x))[:, 1:]
+            x = torch.cat([self.cls2.expand(x.shape[0], -1, -1), x], 1)
+            return self.head(torch.relu(x)).mean(1)
+
+    torch.manual_seed(0)
+    model, x = TwoStages().eval(), torch.randn(2, 3, 16, 16)
+    with pytest.warns(UserWarning, match='untracked tensor'):
+        groups = trace_groups(model, (x,))
+    by = {p: g for g in groups.groups for p in g.producers}
+    assert by['p1'].prunable and not by['p2'].prunable
+    assert groups.graph.modules[''].params == {'cls1': (2,)}
+    for seed in range(3):
+        assert export_difference(groups, random_plan(groups, seed), (x,)) < 1e-5
