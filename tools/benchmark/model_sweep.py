@@ -40,11 +40,22 @@ TIMM = ['resnet26d', 'seresnext26d_32x4d', 'regnetx_002', 'regnety_002', 'mixnet
         'efficientnet_b0', 'tf_mobilenetv3_small_100', 'dla34', 'ese_vovnet19b_dw', 'gernet_s',
         'repvgg_a0', 'hrnet_w18_small', 'lcnet_050', 'fbnetc_100', 'mobileone_s0', 'fastvit_t8',
         'inception_next_tiny', 'vit_tiny_patch16_224', 'deit_tiny_patch16_224',
-        'swin_tiny_patch4_window7_224', 'convnextv2_atto']
+        'swin_tiny_patch4_window7_224', 'convnextv2_atto',
+        # edge transformers and hybrids
+        'efficientvit_b0', 'efficientvit_m0', 'repvit_m0_9', 'edgenext_xx_small', 'poolformer_s12',
+        'poolformerv2_s12', 'mobilevitv2_050', 'levit_128s', 'efficientformer_l1',
+        'efficientformerv2_s0', 'tiny_vit_5m_224', 'pvt_v2_b0', 'coat_lite_tiny',
+        'maxvit_nano_rw_256', 'caformer_s18', 'convformer_s18', 'twins_svt_small',
+        'xcit_nano_12_p16_224', 'nextvit_small', 'ghostnetv2_100', 'mobilenetv4_conv_small',
+        'hgnetv2_b0', 'regnetz_b16', 'mambaout_femto']
 # timm models built for another input size: (keyword arguments, input shape)
 TIMM_SIZES = {'vit_tiny_patch16_224': (dict(img_size=64), (2, 3, 64, 64)),
               'deit_tiny_patch16_224': (dict(img_size=64), (2, 3, 64, 64)),
-              'swin_tiny_patch4_window7_224': ({}, (1, 3, 224, 224))}  # 4 stages of 7x7 windows
+              'swin_tiny_patch4_window7_224': ({}, (1, 3, 224, 224)),  # 4 stages of 7x7 windows
+              **{n: ({}, (1, 3, 224, 224)) for n in (  # built for their input size
+                  'levit_128s', 'efficientformer_l1', 'efficientformerv2_s0', 'tiny_vit_5m_224',
+                  'coat_lite_tiny', 'twins_svt_small', 'xcit_nano_12_p16_224', 'nextvit_small')},
+              'maxvit_nano_rw_256': ({}, (1, 3, 256, 256))}
 SMP = ['Unet:resnet18', 'FPN:resnet18', 'DeepLabV3Plus:resnet34', 'Linknet:resnet18',
        'PSPNet:resnet18', 'PAN:resnet18', 'MAnet:resnet18', 'UnetPlusPlus:resnet18',
        'Unet:efficientnet-b0', 'FPN:resnext50_32x4d']
@@ -55,9 +66,13 @@ MMDET = ['retinanet/retinanet_r50_fpn_1x_coco.py', 'fcos/fcos_r50-caffe_fpn_gn-h
 MMSEG = ['ocrnet/ocrnet_hr18s_4xb4-80k_ade20k-512x512.py',
          'segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py',
          'fastscnn/fast_scnn_8xb4-160k_cityscapes-512x1024.py']
+# mmpretrain classifiers: a config of mmpretrain's, or a backbone with a plain head built here
+MMPRETRAIN = {'shufflenet_v1': dict(type='ShuffleNetV1', groups=3),
+              'convnext-tiny': 'convnext/convnext-tiny_32xb128_in1k.py',
+              'deit-tiny': 'deit/deit-tiny_4xb256_in1k.py'}
 FAMILIES = ([f'tv:{n}' for n in TORCHVISION] + [f'timm:{n}' for n in TIMM] +
             [f'smp:{n}' for n in SMP] + [f'mmdet:{n}' for n in MMDET] +
-            [f'mmseg:{n}' for n in MMSEG])
+            [f'mmseg:{n}' for n in MMSEG] + [f'mmpretrain:{n}' for n in MMPRETRAIN])
 # The cases behind each rule of the engine that the sweep found (CI runs these).
 FAST = ['tv:regnet_x_400mf', 'timm:mixnet_s', 'timm:nf_resnet26', 'smp:FPN:resnet18',
         'mmdet:rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
@@ -84,7 +99,10 @@ def build(spec):
         return _mmdet(name)
     if kind == 'mmseg':
         return _mmseg(name)
-    raise ValueError(f'unknown family {kind!r} in {spec!r} (tv:, timm:, smp:, mmdet:, mmseg:)')
+    if kind == 'mmpretrain':
+        return _mmpretrain(name)
+    raise ValueError(f'unknown family {kind!r} in {spec!r} (tv:, timm:, smp:, mmdet:, mmseg:, '
+                     'mmpretrain:)')
 
 
 def _no_sync_bn(cfg):
@@ -95,6 +113,34 @@ def _no_sync_bn(cfg):
     if isinstance(cfg, (list, tuple)):
         return type(cfg)(_no_sync_bn(v) for v in cfg)
     return cfg
+
+
+def _mmpretrain(name):
+    import mmpretrain
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    from mmpretrain.utils import register_all_modules
+
+    register_all_modules()
+    spec = MMPRETRAIN[name]
+    if isinstance(spec, dict):  # a backbone with a plain classifier on top
+        model_cfg = dict(type='ImageClassifier', backbone=spec,
+                         neck=dict(type='GlobalAveragePooling'),
+                         head=dict(type='LinearClsHead', num_classes=10, in_channels=-1))
+        backbone = MODELS.build(dict(spec))
+        backbone.eval()  # (mmpretrain's ShuffleNetV1.train returns None)
+        with torch.no_grad():
+            feats = backbone(torch.randn(1, 3, 64, 64))[-1]
+        model_cfg['head']['in_channels'] = feats.shape[1]
+        shape = (2, 3, 64, 64)
+    else:
+        cfg = Config.fromfile(str(Path(mmpretrain.__file__).parent / '.mim' / 'configs' / spec))
+        model_cfg = _no_sync_bn(cfg.model.to_dict())
+        model_cfg['head']['num_classes'] = 10
+        model_cfg.pop('init_cfg', None)
+        model_cfg['backbone'].pop('init_cfg', None)
+        shape = (1, 3, 224, 224)
+    return MODELS.build(model_cfg), shape, lambda m, inputs: m(inputs[0], mode='tensor')
 
 
 def _mmseg(config):
