@@ -11,6 +11,7 @@ from typing import Callable, Dict
 import torch
 
 from .graph import Label, Seg
+from .layers import handler_of
 from .nested import iter_tensors
 
 # Ops that act on every channel independently and keep the channel axis where it is.
@@ -104,6 +105,9 @@ def _channel_param(tracer, t, k, label) -> bool:
     else:
         return False
     rec = tracer.graph.modules.get(src[0])
+    if rec is not None and rec.kind != 'channel_param' and handler_of(rec.kind).param_member \
+            and tracer.graph.resolve(rec.in_segs) == tracer.graph.resolve(label.segs):
+        return True  # a member that slices its own per-channel parameters (GRN's γ, β)
     if rec is not None and (rec.kind != 'channel_param' or
                             rec.params.get(src[2], axes) != axes or
                             tracer.graph.resolve(rec.in_segs) != tracer.graph.resolve(label.segs)):
@@ -240,6 +244,14 @@ def reduce(tracer, args, kwargs, out):
         return
     new = lab.dim if keep else lab.dim - sum(d < lab.dim for d in dims)
     tracer.set_label(out, Label(new, lab.segs))
+
+def norm(tracer, args, kwargs, out):
+    """``x.norm(p, dim, keepdim)`` over axes other than the channels: channel-wise, as
+    :func:`reduce` (GRN's L2 norm over the positions)."""
+    dim = kwargs.get('dim', args[2] if len(args) > 2 else None)
+    keep = kwargs.get('keepdim', args[3] if len(args) > 3 else False)
+    reduce(tracer, (args[0], dim), dict(keepdim=keep), out)
+
 
 def along_dim(tracer, args, kwargs, out):
     """softmax-like ops along one axis: fine unless it is the channel axis."""
@@ -422,6 +434,7 @@ RULES: Dict[str, Callable] = {
     'permute': permute,
     'transpose': transpose,
     **{name: reduce for name in ('mean', 'sum', 'amax')},
+    'norm': norm,
     **{name: along_dim for name in ('softmax', 'log_softmax')},
     'pad': pad,
     'layer_norm': layer_norm,

@@ -69,7 +69,8 @@ MMSEG = ['ocrnet/ocrnet_hr18s_4xb4-80k_ade20k-512x512.py',
 # mmpretrain classifiers: a config of mmpretrain's, or a backbone with a plain head built here
 MMPRETRAIN = {'shufflenet_v1': dict(type='ShuffleNetV1', groups=3),
               'convnext-tiny': 'convnext/convnext-tiny_32xb128_in1k.py',
-              'deit-tiny': 'deit/deit-tiny_4xb256_in1k.py'}
+              'deit-tiny': 'deit/deit-tiny_4xb256_in1k.py',
+              'convnext-v2-atto': 'convnext_v2/convnext-v2-atto_32xb32_in1k.py'}
 FAMILIES = ([f'tv:{n}' for n in TORCHVISION] + [f'timm:{n}' for n in TIMM] +
             [f'smp:{n}' for n in SMP] + [f'mmdet:{n}' for n in MMDET] +
             [f'mmseg:{n}' for n in MMSEG] + [f'mmpretrain:{n}' for n in MMPRETRAIN])

@@ -12,6 +12,7 @@ from .channel_param import ChannelParam
 from .conv import LAYER_FIXED, Conv
 from .depthwise import DepthwiseConv
 from .grouped import GroupedConv
+from .grn import GlobalResponseNormLayer
 from .groupnorm import GroupNormLayer
 from .layernorm import LayerNormLayer
 from .linear import Linear
@@ -61,9 +62,11 @@ def handlers_for(function: str) -> List[LayerHandler]:
 # Built-in handlers; later ones are tried first for a shared function, so the general dense
 # conv is the fallback of the grouped and depthwise ones.
 for _handler in (Conv(), GroupedConv(), DepthwiseConv(), Linear(), Norm(), GroupNormLayer(),
-                 LayerNormLayer(), MatMul(), ChannelParam(), LAYER_FIXED):
+                 LayerNormLayer(), GlobalResponseNormLayer(), MatMul(), ChannelParam(),
+                 LAYER_FIXED):
     register_layer(_handler)
 
 __all__ = ['ChannelParam', 'LayerHandler', 'set_tensor', 'scale_along', 'LAYERS', 'register_layer',
            'unregister_layer', 'handler_of', 'handlers_for', 'Conv', 'DepthwiseConv',
-           'GroupedConv', 'GroupNormLayer', 'LayerNormLayer', 'Linear', 'MatMul', 'Norm']
+           'GlobalResponseNormLayer', 'GroupedConv', 'GroupNormLayer', 'LayerNormLayer', 'Linear',
+           'MatMul', 'Norm']

@@ -74,6 +74,7 @@ class LayerHandler:
 
     # ----------------------------------------------------------------- live channels
     live_dependent: bool = False  # what it computes on a channel depends on the other live ones
+    param_member: bool = False  # its per-channel parameters are sliced by its own prune
 
     def live_hooks(self, module: nn.Module, rec, live_of) -> list:
         """Hooks (their handles) that make a ``live_dependent`` member compute on the live
