@@ -382,6 +382,8 @@ def split_like(tracer, args, kwargs, out):
         # sizes held by the calling module (timm's MixedConv2d.splits, Res2Net's width): the
         # export rewrites them; one size must name one attribute (small ints are shared objects)
         attr = _module_attribute(tracer, sizes, unique=one_size)
+        if attr is None and one_size and all(p.shape[dim] == sizes for p in parts):
+            attr = _whole_width_attribute(tracer, sizes * len(parts))
         if attr is None:
             tracer.unsupported(f'{name} into constant sizes {sizes}', [lab])
             tracer.label_fixed(args[0], out, name)
@@ -400,9 +402,25 @@ def split_like(tracer, args, kwargs, out):
         tracer.unsupported(f'{name} into parts that cannot be pruned alike', [lab])
         return
     elif attr is not None:  # one size held by the module: rewritten to the parts' width
-        tracer.graph.size_attributes.append((*attr, (labels[0].segs,)))
+        # (the whole width when the module holds that: CSP's split(self.expand_chs // 2))
+        whole = getattr(tracer.module(attr[0]), attr[1]) == sizes * len(parts) != sizes
+        tracer.graph.size_attributes.append(
+            (*attr, tuple(lab.segs for lab in labels) if whole else (labels[0].segs,)))
     for p, part in zip(parts, labels):
         tracer.set_label(p, Label(dim, tracer.graph.resolve(part.segs)))
+
+
+def _whole_width_attribute(tracer, width: int):
+    """``(module name, attribute)`` of the one int attribute of the innermost running module
+    equal to ``width`` (a split into equal parts by a size computed from it, CSP's
+    ``split(self.expand_chs // 2)``); None when there is none or several. A wrong guess makes
+    the export differ, which the check at trace time catches."""
+    running = tracer.running_modules()
+    if not running:
+        return None
+    found = [attr for attr, v in vars(tracer.module(running[-1])).items()
+             if type(v) is int and v == width]
+    return (running[-1], found[0]) if len(found) == 1 else None
 
 
 def _module_attribute(tracer, value, unique: bool = False):

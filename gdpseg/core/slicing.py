@@ -89,5 +89,6 @@ def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None) -> nn.Mo
     for mname, attr, parts in groups.graph.size_attributes:  # explicit split sizes
         old = getattr(modules[mname], attr)
         new = [plan.width(groups, segs) for segs in parts]
-        setattr(modules[mname], attr, new[0] if isinstance(old, int) else type(old)(new))
+        # a list of sizes, or one int: one part's width, or the whole width it is split from
+        setattr(modules[mname], attr, sum(new) if isinstance(old, int) else type(old)(new))
     return pruned

@@ -89,3 +89,39 @@ def test_a_size_held_twice_or_computed_stays_fixed():
     with pytest.warns(UserWarning, match='export'):
         groups = trace_groups(model, (x,))
     assert not _split_group(groups).prunable
+
+
+class CSPStage(nn.Module):
+    """timm's CrossStage: ``x.split(self.expand_chs // 2, 1)``, a size computed from the
+    width the module holds."""
+
+    def __init__(self, twin=False):
+        super().__init__()
+        self.expand_chs = 16
+        if twin:
+            self.other_chs = 16  # two attributes hold the width: no guess
+        self.conv_exp = nn.Conv2d(8, 16, 1)
+        self.block = nn.Conv2d(8, 8, 3, padding=1)
+        self.conv_transition = nn.Conv2d(16, 8, 1)
+
+    def forward(self, x):
+        xs, xb = torch.relu(self.conv_exp(x)).split(self.expand_chs // 2, dim=1)
+        return self.conv_transition(torch.cat([xs, torch.relu(self.block(xb))], 1))
+
+
+def test_a_split_by_half_of_a_held_width_rewrites_the_width():
+    torch.manual_seed(0)
+    model, x = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), CSPStage()).eval(), \
+        torch.randn(2, 3, 8, 8)
+    groups = trace_groups(model, (x,))
+    g = next(g for g in groups.groups if '1.conv_exp' in g.producers)
+    assert g.prunable and g.size == 8  # both halves pruned alike
+    for seed in range(3):
+        plan = random_plan(groups, seed, dead=0.0)
+        assert export_difference(groups, plan, (x,)) < 1e-5
+        pruned = prune(model, groups, plan)
+        assert pruned[1].expand_chs == 2 * len(plan.keep[groups.groups.index(g)])
+    twin = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), CSPStage(twin=True)).eval()
+    with pytest.warns(UserWarning, match='split into constant sizes'):
+        groups = trace_groups(twin, (x,))
+    assert not next(g for g in groups.groups if '1.conv_exp' in g.producers).prunable

@@ -47,7 +47,7 @@ TIMM = ['resnet26d', 'seresnext26d_32x4d', 'regnetx_002', 'regnety_002', 'mixnet
         'efficientformerv2_s0', 'tiny_vit_5m_224', 'pvt_v2_b0', 'coat_lite_tiny',
         'maxvit_nano_rw_256', 'caformer_s18', 'convformer_s18', 'twins_svt_small',
         'xcit_nano_12_p16_224', 'nextvit_small', 'ghostnetv2_100', 'mobilenetv4_conv_small',
-        'hgnetv2_b0', 'regnetz_b16', 'mambaout_femto']
+        'hgnetv2_b0', 'regnetz_b16', 'mambaout_femto', 'cs3darknet_s', 'cspresnext50']
 # timm models built for another input size: (keyword arguments, input shape)
 TIMM_SIZES = {'vit_tiny_patch16_224': (dict(img_size=64), (2, 3, 64, 64)),
               'deit_tiny_patch16_224': (dict(img_size=64), (2, 3, 64, 64)),
