@@ -138,12 +138,7 @@ class ChannelGates(nn.Module):
             if not on_input:
                 self._handles.append(module.register_forward_hook(
                     self._restore, always_call=True))
-        for rec in groups.graph.modules.values():  # members that see only live channels
-            handler = handler_of(rec.kind)
-            if handler.live_dependent and any(groups.group_of(s).prunable
-                                              for s in rec.in_segs):
-                self._handles += handler.live_hooks(modules[rec.name], rec,
-                                                    self._live_along(rec.in_segs))
+        self._handles += groups.live_hooks(self._live_along)  # members on live channels only
 
     def _live_along(self, segs):
         """A function giving the live mask (entry ≠ 0) along a channel axis of ``segs``."""

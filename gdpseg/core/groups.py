@@ -169,6 +169,19 @@ class ChannelGroups:
                 return g
         raise KeyError(f'no group named {name!r}')
 
+    def live_hooks(self, live_along: Callable) -> list:
+        """Install the hooks that make every live-dependent member of a prunable group
+        (LayerNorm, GRN over the channels) compute on its live channels alone;
+        ``live_along(segs)`` gives the function returning the live mask along ``segs``.
+        Returns the handles."""
+        modules = dict(self.model.named_modules())
+        handles = []
+        for rec in self.graph.modules.values():
+            handler = handler_of(rec.kind)
+            if handler.live_dependent and any(self.group_of(s).prunable for s in rec.in_segs):
+                handles += handler.live_hooks(modules[rec.name], rec, live_along(rec.in_segs))
+        return handles
+
     def counted_calls(self):
         """Traced conv/linear calls that count towards FLOPs: not those in ``flops_ignore``,
         nor those whose results no output uses (``dead_calls``: mmengine and ONNX do not count

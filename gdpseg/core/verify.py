@@ -55,12 +55,12 @@ def masked_outputs(groups, plan: PruningPlan, example_inputs: tuple, forward_fn=
             shape[dim] = -1
             return (x * vec.to(x).view(shape), *args[1:])
         handles.append(modules[rec.name].register_forward_pre_hook(hook))
-    for rec in groups.graph.modules.values():  # members that see only the kept channels
-        handler = handler_of(rec.kind)
-        if handler.live_dependent and any(groups.group_of(s).prunable for s in rec.in_segs):
-            mask = groups.along(rec.in_segs, lambda i: torch.zeros(
-                groups.groups[i].size, dtype=torch.bool).index_fill_(0, plan.keep[i], True))
-            handles += handler.live_hooks(modules[rec.name], rec, lambda mask=mask: mask)
+
+    def kept_along(segs):  # members that see only the kept channels
+        mask = groups.along(segs, lambda i: torch.zeros(
+            groups.groups[i].size, dtype=torch.bool).index_fill_(0, plan.keep[i], True))
+        return lambda: mask
+    handles += groups.live_hooks(kept_along)
     was_training = model.training
     model.eval()
     try:

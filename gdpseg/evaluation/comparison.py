@@ -75,15 +75,20 @@ def summarize(rows: List[dict]) -> List[dict]:
     return out
 
 
-def winners(summary: List[dict]) -> Dict[float, dict]:
-    """At each requested ratio (< 1), the method with the best mean final metric, and every
-    method within one standard deviation of it (not separated by these seeds)."""
+def _final_by_ratio(summary: List[dict]) -> Dict[float, List[dict]]:
+    """The cells with a final metric at each requested ratio (< 1)."""
     by_ratio = defaultdict(list)
     for cell in summary:
         if cell['ratio'] < 1 and cell['final'][0] is not None:
             by_ratio[cell['ratio']].append(cell)
+    return by_ratio
+
+
+def winners(summary: List[dict]) -> Dict[float, dict]:
+    """At each requested ratio (< 1), the method with the best mean final metric, and every
+    method within one standard deviation of it (not separated by these seeds)."""
     result = {}
-    for ratio, cells in by_ratio.items():
+    for ratio, cells in _final_by_ratio(summary).items():
         best = max(cells, key=lambda c: c['final'][0])
         mean, std = best['final']
         tied = [c['label'] for c in cells if c is not best and
@@ -101,12 +106,8 @@ def separation(summary: List[dict]) -> Dict[float, dict]:
         ``{ratio: dict(best, worst, gap, std, separated)}``; ``separated`` is None where a
         method has a single seed (no spread to compare with).
     """
-    by_ratio = defaultdict(list)
-    for cell in summary:
-        if cell['ratio'] < 1 and cell['final'][0] is not None:
-            by_ratio[cell['ratio']].append(cell)
     result = {}
-    for ratio, cells in by_ratio.items():
+    for ratio, cells in _final_by_ratio(summary).items():
         if len(cells) < 2:
             continue
         best = max(cells, key=lambda c: c['final'][0])
