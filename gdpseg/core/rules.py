@@ -3,9 +3,9 @@
 Each rule is ``rule(tracer, args, kwargs, out)``: it reads the labels of the op's inputs from the
 :class:`~gdpseg.core.trace.ChannelTracer`, merges channel classes in its graph where the op pairs
 channels one to one, labels the outputs, or reports the op as unsupported (its channels stay).
-Layers with weights have their own handlers (:mod:`gdpseg.core.layers`).
+Layers with weights have their own handlers (:mod:`gdpseg.core.layers`); ops that cut or
+regroup the channel axis (reshape, slicing, split) have theirs in :mod:`gdpseg.core.split_rules`.
 """
-import math
 from typing import Callable, Dict
 
 import torch
@@ -13,6 +13,7 @@ import torch
 from .graph import Label, Seg
 from .layers import handler_of
 from .nested import iter_tensors
+from .split_rules import getitem, reshape, split_like
 
 # Ops that act on every channel independently and keep the channel axis where it is.
 CHANNELWISE = {
@@ -165,49 +166,6 @@ def stack(tracer, args, kwargs, out):
     binary_like(tracer, tensors, [None if lab is None else Label(
         lab.dim + (dim <= lab.dim), lab.segs) for lab in labels], out)
 
-def reshape(tracer, args, kwargs, out):
-    """view/reshape/flatten/(un)squeeze: the channel axis may merge with the axes after it
-    (flatten -> linear), or split into ``(g, C / g)`` (channel shuffle, split attention's radix):
-    see :func:`_split_channels`. Merging it with earlier axes is not modelled."""
-    x = args[0]
-    lab = tracer.label(x)
-    if lab is None or not isinstance(out, torch.Tensor):
-        return
-    ishape, oshape = list(x.shape), list(out.shape)
-    prefix, channels = math.prod(ishape[:lab.dim]), ishape[lab.dim]
-    # Candidate output axes: those preceded by exactly the input axes before the channels
-    # (several when size-1 axes are involved, e.g. batch 1).
-    for j in range(len(oshape)):
-        if math.prod(oshape[:j]) != prefix:
-            continue
-        merged, k = 1, lab.dim + 1
-        while channels * merged < oshape[j] and k < len(ishape):
-            merged *= ishape[k]
-            k += 1
-        if channels * merged == oshape[j]:
-            tracer.set_label(out, Label(j, tuple(Seg(s.node, s.expand * merged)
-                                               for s in lab.segs)))
-            return
-    if not _split_channels(tracer, lab, ishape, oshape, out):
-        tracer.unsupported('reshape that splits the channel axis', [lab])
-
-
-def _split_channels(tracer, lab, ishape, oshape, out) -> bool:
-    """The channel axis split into ``(g, C / g)``: its ``g`` runs of ``C / g`` channels are
-    tied one to one (pruned alike), and the second new axis carries their shared channels. So
-    ShuffleNet's ``view(n, g, C/g, h, w).transpose(1, 2).reshape(n, C, h, w)`` repeats each
-    channel ``g`` times in a row, and ResNeSt's radix axis can be summed over."""
-    d = lab.dim
-    if len(oshape) != len(ishape) + 1 or oshape[:d] != ishape[:d] or \
-            oshape[d + 2:] != ishape[d + 1:] or oshape[d] * oshape[d + 1] != ishape[d]:
-        return False
-    graph = tracer.graph
-    parts = graph.pieces(lab.segs, [oshape[d + 1]] * oshape[d])
-    if parts is None or not all(graph.unify(parts[0], p) for p in parts[1:]):
-        return False
-    tracer.set_label(out, Label(d + 1, graph.resolve(parts[0])))
-    return True
-
 def permute(tracer, args, kwargs, out):
     lab = first_label(tracer, args)
     if lab is None:
@@ -291,146 +249,6 @@ def pad(tracer, args, kwargs, out):
         tracer.label_fixed(args[0], out, 'padding of the channel axis')
         return
     tracer.set_label(out, lab)
-
-def getitem(tracer, args, kwargs, out):
-    lab = first_label(tracer, args)
-    if lab is None or not isinstance(out, torch.Tensor):
-        return
-    index = args[1] if isinstance(args[1], tuple) else (args[1],)
-    if any(isinstance(i, torch.Tensor) or isinstance(i, (list, bool)) for i in index):
-        tracer.unsupported('indexing with tensors or lists', [lab])
-        return
-    n_real = sum(1 for i in index if i is not None and i is not Ellipsis)
-    expanded = []
-    for i in index:
-        if i is Ellipsis:
-            expanded.extend([slice(None)] * (args[0].dim() - n_real))
-        else:
-            expanded.append(i)
-    in_dim, out_dim = 0, 0
-    for i in expanded:
-        if i is None:
-            out_dim += 1
-            continue
-        if in_dim == lab.dim:
-            segs = lab.segs if isinstance(i, slice) and i == slice(None) else \
-                _channel_slice(tracer, lab, i, args[0].shape[lab.dim])
-            if segs is not None:
-                tracer.set_label(out, Label(out_dim, segs))
-            else:
-                tracer.label_fixed(args[0], out, 'slicing of the channel axis')
-            return
-        if not isinstance(i, int):
-            out_dim += 1
-        in_dim += 1
-    tracer.set_label(out, Label(out_dim + lab.dim - in_dim, lab.segs))
-
-def _channel_slice(tracer, lab, index, width):
-    """Segments of ``x[:, a:b]`` with constant ``a`` and ``b``, or None (reported).
-
-    The constants do not follow pruning, so the channels before ``a`` are fixed (the offset
-    stays) and so are those taken when ``b`` ends inside the axis (the count stays); with an open
-    end (``x[:, a:]``, or ``b`` past the width: it stays past it) the taken channels follow
-    their groups. The channels after ``b`` are free. Boundaries inside a group split it.
-    """
-    if not isinstance(index, slice) or index.step not in (None, 1):
-        tracer.unsupported('slicing of the channel axis with a step or an index', [lab])
-        return None
-    start, stop, _ = index.indices(width)
-    open_end = index.stop is None or index.stop >= width
-    if stop <= start:
-        tracer.unsupported('empty slice of the channel axis', [lab])
-        return None
-    graph = tracer.graph
-    parts = graph.pieces(lab.segs, [start, stop - start, width - stop])
-    if parts is None:
-        tracer.unsupported('slicing inside a repeated channel', [lab])
-        return None
-    before, taken, _ = parts
-    for seg in before + (() if open_end else taken):
-        graph.block(seg.node, f'slice x[:, {index.start}:{index.stop}] by constants in '
-                              f'{tracer.where}')
-    return taken
-
-
-def split_like(tracer, args, kwargs, out):
-    """split/chunk along the channels.
-
-    ``chunk`` recomputes its parts from the tensor's width, so they stay equal only if they are
-    pruned alike: their groups are tied. Explicit sizes (``split(x, [a, b])``) are constants:
-    they are rewritten on export when they are a list attribute of the calling module (timm's
-    ``MixedConv2d.splits``), else the groups are fixed. ``split`` by one size held by the calling
-    module (Res2Net's ``width``) ties its parts as ``chunk`` does, and the export rewrites the
-    size; by any other constant the groups are fixed. A part boundary inside a group splits the
-    group into sub-groups (:meth:`ChannelGraph.cut`).
-    """
-    name = tracer.current_op
-    lab = first_label(tracer, args)
-    if lab is None:
-        return
-    dim = args[2] if len(args) > 2 else kwargs.get('dim', 0)
-    dim = dim % args[0].dim()
-    parts = list(out)
-    if dim != lab.dim:
-        for p in parts:
-            tracer.set_label(p, lab)
-        return
-    sizes = args[1] if len(args) > 1 else kwargs.get('split_size_or_sections',
-                                                      kwargs.get('split_size'))
-    attr, one_size = None, not isinstance(sizes, (list, tuple))
-    if name == 'split' and len(parts) > 1:
-        # sizes held by the calling module (timm's MixedConv2d.splits, Res2Net's width): the
-        # export rewrites them; one size must name one attribute (small ints are shared objects)
-        attr = _module_attribute(tracer, sizes, unique=one_size)
-        if attr is None and one_size and all(p.shape[dim] == sizes for p in parts):
-            attr = _whole_width_attribute(tracer, sizes * len(parts))
-        if attr is None:
-            tracer.unsupported(f'{name} into constant sizes {sizes}', [lab])
-            tracer.label_fixed(args[0], out, name)
-            return
-    pieces = tracer.graph.pieces(lab.segs, [p.shape[dim] for p in parts])
-    if pieces is None:
-        tracer.unsupported(f'{name} inside a repeated channel', [lab])
-        tracer.label_fixed(args[0], out, name)
-        return
-    labels = [Label(dim, segs) for segs in pieces]
-    if attr is not None and not one_size:
-        tracer.graph.size_attributes.append((*attr, tuple(lab.segs for lab in labels)))
-    elif len(parts) > 1 and not all(tracer.graph.unify(labels[0].segs, lab.segs)
-                                    for lab in labels[1:]):
-        # chunk, or split by one size: every part must keep the same channels
-        tracer.unsupported(f'{name} into parts that cannot be pruned alike', [lab])
-        return
-    elif attr is not None:  # one size held by the module: rewritten to the parts' width
-        # (the whole width when the module holds that: CSP's split(self.expand_chs // 2))
-        whole = getattr(tracer.module(attr[0]), attr[1]) == sizes * len(parts) != sizes
-        tracer.graph.size_attributes.append(
-            (*attr, tuple(lab.segs for lab in labels) if whole else (labels[0].segs,)))
-    for p, part in zip(parts, labels):
-        tracer.set_label(p, Label(dim, tracer.graph.resolve(part.segs)))
-
-
-def _whole_width_attribute(tracer, width: int):
-    """``(module name, attribute)`` of the one int attribute of the innermost running module
-    equal to ``width`` (a split into equal parts by a size computed from it, CSP's
-    ``split(self.expand_chs // 2)``); None when there is none or several. A wrong guess makes
-    the export differ, which the check at trace time catches."""
-    running = tracer.running_modules()
-    if not running:
-        return None
-    found = [attr for attr, v in vars(tracer.module(running[-1])).items()
-             if type(v) is int and v == width]
-    return (running[-1], found[0]) if len(found) == 1 else None
-
-
-def _module_attribute(tracer, value, unique: bool = False):
-    """``(module name, attribute)`` of the innermost running module holding ``value``; with
-    ``unique``, None when that module holds it under several names."""
-    for mname in reversed(tracer.running_modules()):
-        found = [attr for attr, v in vars(tracer.module(mname)).items() if v is value]
-        if found:
-            return (mname, found[0]) if len(found) == 1 or not unique else None
-    return None
 
 def expand(tracer, args, kwargs, out):
     lab = first_label(tracer, args)
