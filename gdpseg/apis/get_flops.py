@@ -20,13 +20,61 @@ from gdpseg.evaluation import TensorMode, count_conv_linear_flops, count_flops
 from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
 
+DEFAULT_SIZE = (512, 512)  # mmseg's get_flops default, where a config names no size
+
+
+def _pipeline_size(cfg):
+    """The crop size of the config's pipelines (test first, then val, then train), or None:
+    mmpretrain's ``CenterCrop``/``RandomCrop``, mmseg's ``RandomCrop`` (``crop_size``: an int, or
+    (H, W))."""
+    for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        pipeline = ((cfg.get(loader) or {}).get('dataset') or {}).get('pipeline') or []
+        for t in pipeline:
+            size = t.get('crop_size') if isinstance(t, dict) else None
+            if isinstance(size, int):
+                return size, size
+            if isinstance(size, (list, tuple)) and len(size) == 2:
+                return tuple(size)
+    return None
+
+
+def _channels(model_cfg) -> int:
+    """Input channels of a config's model: its data preprocessor's mean (one per channel),
+    else its backbone's ``in_channels``, else 3."""
+    model_cfg = model_cfg.get('architecture', model_cfg)
+    mean = (model_cfg.get('data_preprocessor') or {}).get('mean')
+    if isinstance(mean, (list, tuple)) and mean:
+        return len(mean)
+    return int((model_cfg.get('backbone') or {}).get('in_channels', 3))
+
+
+def input_shape(cfg, shape_arg=None):
+    """``(1, C, H, W)`` to count at, and where it comes from: ``--shape`` (H W or C H W), else
+    the pruning model's traced ``input_shape``, else the config's crop or resize, else
+    512×512; the channels from the config unless ``--shape`` gives them."""
+    traced = cfg.model.get('input_shape')
+    channels = traced[1] if traced else _channels(cfg.model)
+    if shape_arg:
+        if len(shape_arg) == 3:
+            return (1, *shape_arg), '--shape'
+        return (1, channels, *shape_arg), '--shape'
+    if traced:
+        return tuple(traced), "the model's input_shape"
+    size = (cfg.model.get('data_preprocessor') or {}).get('size')
+    if size:
+        return (1, channels, *size), "the data preprocessor's size"
+    size = _pipeline_size(cfg)
+    if size:
+        return (1, channels, *size), "the config's pipeline"
+    return (1, channels, *DEFAULT_SIZE), 'no size in the config (pass --shape H W)'
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Count FLOPs of a config\'s model')
     parser.add_argument('config')
     parser.add_argument('checkpoint', nargs='?')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--shape', type=int, nargs='+', metavar='N',
+                        help='input size: H W, or C H W (default: from the config)')
     parser.add_argument('--latency', action='store_true',
                         help='time the network at batch 1 (PyTorch and ONNX Runtime, CPU)')
     parser.add_argument('--threads', type=int, default=2, help='CPU threads for --latency')
@@ -36,11 +84,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options)
-    # default: the GDP trace size, else the model's crop size (the data preprocessor's), so a
-    # baseline and its GDP config are counted at the same size
-    size = (cfg.model.get('data_preprocessor') or {}).get('size') or (512, 512)
-    shape = (1, 3, *args.shape) if args.shape else tuple(cfg.model.get('input_shape',
-                                                                       (1, 3, *size)))
+    if args.shape and len(args.shape) not in (2, 3):
+        raise ValueError(f'--shape takes H W or C H W, got {len(args.shape)} numbers')
+    # default: the GDP trace size, else the model's crop size (the data preprocessor's, the
+    # pipeline's), so a baseline and its GDP config are counted at the same size
+    shape, source = input_shape(cfg, args.shape)
     if str(cfg.model.get('type', '')).endswith('GDPAlgorithm'):
         cfg.model.input_shape = shape
     if args.checkpoint and is_export(args.checkpoint):
@@ -57,11 +105,16 @@ def main(argv=None):
     if gates is not None:
         gates.detach()  # count the network, not the gate products
     x = torch.zeros(shape)
-    total = count_flops(TensorMode(target), (x,))
+    try:
+        total = count_flops(TensorMode(target), (x,))
+    except RuntimeError as exc:  # e.g. a conv expecting other input channels
+        raise ValueError(f'the model does not run on an input of shape {tuple(shape)} '
+                         f'(from {source}): {str(exc).splitlines()[0]}. Pass --shape H W '
+                         'or --shape C H W') from exc
     conv_linear = count_conv_linear_flops(TensorMode(target), (x,))
     params = sum(p.numel() for n, p in target.named_parameters())
     line = '=' * 60
-    print(f'{line}\nInput shape: {shape}\n'
+    print(f'{line}\nInput shape: {shape} ({source})\n'
           f'FLOPs (all ops mmengine counts): {total / 1e9:.2f} G ({total:,})\n'
           f'FLOPs (conv+linear): {conv_linear / 1e9:.2f} G ({conv_linear:,})\n'
           f'Params: {params / 1e6:.2f} M ({params:,})')

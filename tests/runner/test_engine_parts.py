@@ -141,6 +141,27 @@ def test_get_flops_tool_counts_the_paper_model(capsys):
     assert 'GDP groups: 45 prunable of 47' in out
 
 
+def test_get_flops_takes_the_input_channels_and_size_from_the_config():
+    from gdpseg.apis import get_flops
+    from gdpseg.evaluation import TensorMode, count_conv_linear_flops
+    from gdpseg.registry import MODELS
+
+    register_all_modules()
+    cfg = str(ROOT / 'configs' / 'fashion' / 'resnet20_fmnist_baseline.py')
+    # one input channel (the preprocessor's mean) at the pipeline's 28×28 crop
+    result = get_flops.main([cfg])
+    assert result['shape'] == [1, 1, 28, 28]
+    model = MODELS.build(Config.fromfile(cfg).model).eval()
+    assert result['flops'] == count_conv_linear_flops(TensorMode(model),
+                                                      (torch.zeros(1, 1, 28, 28),))
+    assert get_flops.main([cfg, '--shape', '32', '32'])['shape'] == [1, 1, 32, 32]
+    with pytest.raises(ValueError, match=r'does not run on an input of shape \(1, 3, 28, 28\)'
+                                         r'.*--shape C H W'):
+        get_flops.main([cfg, '--shape', '3', '28', '28'])
+    with pytest.raises(ValueError, match='H W or C H W'):
+        get_flops.main([cfg, '--shape', '28'])
+
+
 def test_lambda_is_a_component_of_the_hook():
     from gdpseg.methods.gdp import ConstantLambda
 
