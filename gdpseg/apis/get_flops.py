@@ -1,6 +1,6 @@
 """FLOPs and parameters of the model of a config (mmseg's own script is broken on mmengine 0.10).
 
-    python tools/get_flops.py CONFIG [CHECKPOINT | EXPORT_DIR] [--shape H W]
+    python tools/get_flops.py CONFIG [CHECKPOINT | EXPORT_DIR] [--shape [C] H W]
                               [--latency [--threads 2]]
 
 Counts with mmengine's analyzer (one multiply-add = one flop). For a GDP config it reports the
