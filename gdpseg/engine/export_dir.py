@@ -53,6 +53,8 @@ def export_model(model, example: torch.Tensor, tolerance: float = 1e-4):
     Returns:
         tuple: ``(pruned architecture, plan, max |difference| relative to the output's max)``.
     """
+    model.eval()
+    model.before_export(example)
     plan = model.plan()
     arch = model.architecture.eval()
     pruned = prune(arch, model.channel_groups, plan).eval()

@@ -117,6 +117,11 @@ class PruningAlgorithm(BaseModel):
         """The :class:`~gdpseg.core.PruningPlan` the method chooses now."""
         raise NotImplementedError
 
+    def before_export(self, example: torch.Tensor) -> None:
+        """Called in eval mode before the plan is exported: make the architecture compute, in
+        layers the export can slice, what the method computes (BWCP folds its whitening into
+        the convolutions). Nothing by default."""
+
     def reference_outputs(self, plan, example: torch.Tensor):
         """What the export of ``plan`` must compute on ``example``: the architecture with the
         plan's factors applied. (GDP's gated architecture computes its plan itself.)"""
