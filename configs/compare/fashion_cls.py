@@ -59,6 +59,8 @@ methods = [
     dict(name='slimming', label='Network Slimming', stages=_trained('slimming.py')),
     dict(name='sfp', label='Soft Filter Pruning', stages=_trained('sfp.py')),
     dict(name='scs', label='continuous sparsification', stages=_trained('scs.py')),
+    dict(name='bwcp', label='BWCP (without batch whitening)', stages=_trained('bwcp.py')),
+    dict(name='bwcp_bw', label='BWCP with batch whitening', stages=_trained('bwcp_bw.py')),
     dict(name='scratch', label='uniform width, from scratch', from_scratch=True,
          stages=[dict(_one_shot, options=['model.ratio={ratio}']),
                  dict(train=_cfg + 'scratch.py', options=['model.plan={export}/plan.json'] +
