@@ -143,6 +143,7 @@ def execute(study, stages, run, fields, seed, ratio, label):
     common = list(study.get('options', []))
     result = dict(train_iters=0)
     last = last_config = None
+    spent = 0.0  # training FLOPs in full-network iterations
     for i, stage in enumerate(stages):
         kinds = [k for k in ('train', 'prune', 'test') if k in stage]
         if len(kinds) != 1:
@@ -154,8 +155,11 @@ def execute(study, stages, run, fields, seed, ratio, label):
         options = [o.format(**fields) for o in common + list(stage.get('options', []))]
         work = osp.join(run, stage.get('name', f'{i}_{kind}'))
         if kind == 'train':
-            tools['train'].main([config, '--work-dir', work, '--quiet', *_options(options)])
-            result['train_iters'] += _max_iters(config, options)
+            runner = tools['train'].main([config, '--work-dir', work, '--quiet',
+                                          *_options(options)])
+            iters = _max_iters(config, options)
+            result['train_iters'] += iters
+            spent += iters * _stage_cost(runner, result)
             last, last_config = _last_checkpoint(work), (config, options)
             history = osp.join(work, 'gdp_history.json')
             if osp.isfile(history):
@@ -193,7 +197,19 @@ def execute(study, stages, run, fields, seed, ratio, label):
         result['final'] = float(metrics[study.metric])
     elif 'pruned' in result:
         result['final'] = result['pruned']
+    result['train_flops'] = spent
     return result, last
+
+
+def _stage_cost(runner, result) -> float:
+    """FLOPs of one training iteration of a stage over the full network's: the method's own
+    account where it keeps one (a growing network), else the export's share once a stage
+    exported (fine-tuning, training from scratch), else 1 (a masked full-width network)."""
+    model = getattr(runner, 'model', None)
+    own = getattr(getattr(model, 'module', model), 'training_cost', None)
+    if callable(own):
+        return float(own())
+    return float(result.get('flops_ratio', 1.0))
 
 
 def run_one(study, method, ratio, seed):
@@ -231,6 +247,15 @@ def run_one(study, method, ratio, seed):
             os.remove(link)
         os.symlink(osp.abspath(last), link)
         result.update(flops_ratio=1.0)
+    # the training's cost in full-network iterations, the shared baseline's included where the
+    # method starts from it; and the iterations it spans (what the full network would train)
+    span, cost = result.get('train_iters', 0), result.pop('train_flops', 0.0)
+    if method != 'baseline' and not spec.get('from_scratch'):
+        with open(osp.join(baseline_dir(study, seed), 'result.json')) as f:
+            base = json.load(f).get('train_iters', 0)
+        span, cost = span + base, cost + base
+    if span:
+        result.update(train_cost=cost, train_savings=span / cost if cost else None)
     result.update(method=spec['name'], label=spec.get('label', spec['name']), ratio=ratio,
                   seed=seed, order=order, seconds=round(time.time() - start, 1))
     tmp = osp.join(run, 'result.json.tmp')

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional
 
 # what a run's result.json may hold besides its identity, in table order
 FIELDS = ('flops_ratio', 'flops', 'params', 'final', 'pruned', 'gated', 'zero_share',
-          'high_share', 'dead_groups', 'train_iters', 'seconds')
+          'high_share', 'dead_groups', 'train_iters', 'train_cost', 'train_savings', 'seconds')
 
 
 # a run whose export is this far below the requested FLOPs ratio is flagged (a method whose
@@ -159,17 +159,20 @@ def markdown(summary: List[dict], rows: List[dict], metric_label: str, title: st
     lines = [f'## {title}', ''] if title else []
     lines += [f'| method | requested FLOPs | FLOPs of the export (%) | {metric_label} after '
               'fine-tuning | export before fine-tuning | gated network | gates exactly 0 / '
-              '≥ 0.9 (%) | dead groups | training iterations | seeds |',
-              '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+              '≥ 0.9 (%) | dead groups | training iterations | training cost (full-network '
+              'iterations; savings) | seeds |',
+              '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     for c in summary:
         polar = ('–' if c['zero_share'][0] is None else
                  f"{100 * c['zero_share'][0]:.1f} / {100 * c['high_share'][0]:.1f}")
         dead = '–' if c['dead_groups'][0] is None else f"{c['dead_groups'][0]:.1f}"
         iters = '–' if c['train_iters'][0] is None else f"{c['train_iters'][0]:.0f}"
+        cost = '–' if c['train_cost'][0] is None else (
+            f"{c['train_cost'][0]:,.0f} ({c['train_savings'][0]:.2f}×)")
         requested = 'baseline' if c['ratio'] >= 1 else f"{100 * c['ratio']:.0f} %"
         lines.append(f"| {c['label']} | {requested} | {_fmt(c['flops_ratio'], 1, 100)} | "
                      f"{_fmt(c['final'])} | {_fmt(c['pruned'])} | {_fmt(c['gated'])} | "
-                     f"{polar} | {dead} | {iters} | {c['n']} |")
+                     f"{polar} | {dead} | {iters} | {cost} | {c['n']} |")
     lines += ['', '**Best mean after fine-tuning at each ratio** (methods within one standard '
               'deviation of it are not separated by these seeds):', '']
     for ratio, w in sorted(winners(summary).items(), reverse=True):

@@ -88,8 +88,18 @@ def test_compare_runs_a_study_and_writes_table_and_plot(study):
         assert int(float(l1['train_iters'])) == 6 and int(float(gdp['train_iters'])) == 6
         assert 0 <= float(gdp['zero_share']) <= 1
         assert float(gdp['final']) >= 0 and by[('baseline', seed)]['final']
+        # training cost in full-network iterations, the shared baseline's included: GDP
+        # trains the masked full network 4 iterations and fine-tunes its export 2; L1 only
+        # fine-tunes its export, 6
+        base = float(by[('baseline', seed)]['train_iters'])
+        assert float(by[('baseline', seed)]['train_cost']) == base
+        ft = float(gdp['flops_ratio'])
+        assert float(gdp['train_cost']) == pytest.approx(base + 4 + 2 * ft)
+        assert float(l1['train_cost']) == pytest.approx(base + 6 * float(l1['flops_ratio']))
+        assert float(l1['train_savings']) == pytest.approx((base + 6) / float(l1['train_cost']))
     text = (work / 'comparison.md').read_text()
     assert '| GDP | 50 % |' in text and '| L1 | 50 % |' in text and '50 %: **' in text
+    assert 'training cost (full-network iterations; savings)' in text
     assert 'Gated network vs its export before fine-tuning, 2 runs: largest difference 0.0000' \
         in text
     assert (work / 'comparison.png').stat().st_size > 0
