@@ -99,6 +99,9 @@ methods = [
     dict(name='bwcp_weak', label='BWCP, λ₁ = λ₂ = 5e-3',
          stages=_trained('bwcp.py', ['model.lam_gamma=5e-3', 'model.lam_beta=5e-3'])),
     dict(name='bwcp_bw', label='BWCP with batch whitening', stages=_trained('bwcp_bw.py')),
+    dict(name='growing', label='growing from a seed (SCS growing mode)', from_scratch=True,
+         stages=[dict(train=_demo + 'growing.py', options=['model.ratio={ratio}'] + _iters(700)),
+                 dict(prune=_demo + 'growing.py', options=['model.ratio={ratio}'])]),
     # the width x resolution rescale: each multiplier takes half the FLOPs cut (in log): the
     # resolution 32·ratio^(1/4) rounded to a multiple of 4, the width share the rest
     dict(name='scratch_res', label='uniform width × input resolution, from scratch',

@@ -61,6 +61,9 @@ methods = [
     dict(name='scs', label='continuous sparsification', stages=_trained('scs.py')),
     dict(name='bwcp', label='BWCP (without batch whitening)', stages=_trained('bwcp.py')),
     dict(name='bwcp_bw', label='BWCP with batch whitening', stages=_trained('bwcp_bw.py')),
+    dict(name='growing', label='growing from a seed (SCS growing mode)', from_scratch=True,
+         stages=[dict(train=_cfg + 'growing.py', options=['model.ratio={ratio}'] + _iters(6000)),
+                 dict(prune=_cfg + 'growing.py', options=['model.ratio={ratio}'])]),
     dict(name='scratch', label='uniform width, from scratch', from_scratch=True,
          stages=[dict(_one_shot, options=['model.ratio={ratio}']),
                  dict(train=_cfg + 'scratch.py', options=['model.plan={export}/plan.json'] +

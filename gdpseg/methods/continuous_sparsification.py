@@ -73,9 +73,12 @@ class ContinuousSparsification(SoftMaskAlgorithm):
         beta: ``(β₀, β_final)``: β goes from β₀ to β_final exponentially over training
             (the step driven by :class:`~gdpseg.engine.hooks.PruningHook`).
 
-    What is not reproduced: the paper grows networks from a small seed architecture and also
-    sparsifies layers (depth); here only channels of an existing network are sparsified.
+    The paper's growing mode (from a small seed architecture) is
+    :class:`~gdpseg.methods.growing.GrowingSparsification`. What is not reproduced: sparsifying
+    or growing layers (depth); only channels are.
     """
+
+    gate_class = SigmoidGates  # the masks (the growing mode's are hard on/off switches)
 
     def __init__(self, architecture, ratio: float, lam: float = 1.0, init: float = 0.5,
                  beta: Sequence[float] = (1.0, 200.0), budget_aware: bool = True, **options):
@@ -86,7 +89,7 @@ class ContinuousSparsification(SoftMaskAlgorithm):
         super().__init__(architecture, **options)
         self.ratio, self.lam, self.beta_range = float(ratio), float(lam), tuple(beta)
         self.budget_aware = bool(budget_aware)
-        self.gates = SigmoidGates(self._groups, init, beta[0])
+        self.gates = self.gate_class(self._groups, init, beta[0])
 
     def before_train(self, state):
         self.anneal(state.iter / max(1, state.max_iters))
