@@ -8,7 +8,9 @@ ratio and seed, and write a table and a plot with the mean ± std over seeds.
 A study file (an MMEngine config) names the work dir, the metric, the seeds and FLOPs ratios, the
 baseline's stages and each method's stages: ``dict(train=CONFIG)``, ``dict(prune=CONFIG)`` (the
 export of the last checkpoint, or of ``checkpoint``; its FLOPs and its metric before
-fine-tuning are recorded) and ``dict(test=CONFIG, record='gated')``, each with ``options``
+fine-tuning are recorded), ``dict(search=CONFIG)`` (the width search of a slimmable network at
+the ratio, exported as a prune stage; ``args`` for ``tools/search.py``) and
+``dict(test=CONFIG, record='gated')``, each with ``options``
 (``--cfg-options``). Strings may use ``{work_dir}``, ``{seed}``, ``{ratio}``, ``{run}`` (the
 run's directory), ``{baseline}`` (the seed's baseline checkpoint), ``{export}`` and a method's
 ``per_ratio`` values (``per_ratio=dict(res=[28, 24, 20])``: one per study ratio). A prune stage
@@ -139,16 +141,16 @@ def ratio_fields(study, spec, ratio):
 def execute(study, stages, run, fields, seed, ratio, label):
     """Run ``stages`` in this process; return what they recorded."""
     from gdpseg import apis
-    tools = dict(train=apis.train, prune=apis.prune, test=apis.test)
+    tools = dict(train=apis.train, prune=apis.prune, test=apis.test, search=apis.search)
     common = list(study.get('options', []))
     result = dict(train_iters=0)
     last = last_config = None
     spent = 0.0  # training FLOPs in full-network iterations
     for i, stage in enumerate(stages):
-        kinds = [k for k in ('train', 'prune', 'test') if k in stage]
+        kinds = [k for k in ('train', 'prune', 'search', 'test') if k in stage]
         if len(kinds) != 1:
             raise ValueError(f'{label}: stage {i} must have exactly one of train / prune / '
-                             f'test, got {sorted(stage)}')
+                             f'search / test, got {sorted(stage)}')
         kind = kinds[0]
         fields.update(last=last or '')
         config = study_config(stage[kind].format(**fields))
@@ -168,11 +170,16 @@ def execute(study, stages, run, fields, seed, ratio, label):
                 for key in ('zero_share', 'high_share', 'dead_groups'):
                     if h.get(key):
                         result[key] = h[key][-1]
-        elif kind == 'prune':
+        elif kind in ('prune', 'search'):
             checkpoint = stage.get('checkpoint', '{last}').format(**fields)
             out = osp.join(run, 'export')
-            info = tools['prune'].main([config, checkpoint, '--out', out, '--no-onnx',
-                                        *_options(options)])
+            if kind == 'prune':
+                info = tools['prune'].main([config, checkpoint, '--out', out, '--no-onnx',
+                                            *_options(options)])
+            else:  # the width search at the ratio, on the validation split
+                info = tools['search'].main([config, checkpoint, '--out', out, '--flops',
+                                             str(ratio), *stage.get('args', []),
+                                             *_options(options)])
             flops_ratio = info['flops']['ratio']
             if stage.get('full_shape'):
                 flops_ratio = info['flops']['after'] / _full_flops(config, options,

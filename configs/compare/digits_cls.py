@@ -99,6 +99,10 @@ methods = [
     dict(name='bwcp_weak', label='BWCP, λ₁ = λ₂ = 5e-3',
          stages=_trained('bwcp.py', ['model.lam_gamma=5e-3', 'model.lam_beta=5e-3'])),
     dict(name='bwcp_bw', label='BWCP with batch whitening', stages=_trained('bwcp_bw.py')),
+    dict(name='search', label='width search (slimmable + greedy, AutoSlim)', stages=[
+        dict(train='configs/search/digits_resnet20_cifar_slimmable.py',
+             options=['load_from={baseline}'] + _iters(_prune_time)),
+        dict(search='configs/search/digits_resnet20_cifar_slimmable.py')] + _ft),
     dict(name='growing', label='growing from a seed (SCS growing mode)', from_scratch=True,
          stages=[dict(train=_demo + 'growing.py', options=['model.ratio={ratio}'] + _iters(700)),
                  dict(prune=_demo + 'growing.py', options=['model.ratio={ratio}'])]),

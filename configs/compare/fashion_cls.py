@@ -61,6 +61,10 @@ methods = [
     dict(name='scs', label='continuous sparsification', stages=_trained('scs.py')),
     dict(name='bwcp', label='BWCP (without batch whitening)', stages=_trained('bwcp.py')),
     dict(name='bwcp_bw', label='BWCP with batch whitening', stages=_trained('bwcp_bw.py')),
+    dict(name='search', label='width search (slimmable + greedy, AutoSlim)', stages=[
+        dict(train='configs/search/resnet20_fmnist_slimmable.py',
+             options=['load_from={baseline}'] + _iters(_prune_time)),
+        dict(search='configs/search/resnet20_fmnist_slimmable.py')] + _ft),
     dict(name='growing', label='growing from a seed (SCS growing mode)', from_scratch=True,
          stages=[dict(train=_cfg + 'growing.py', options=['model.ratio={ratio}'] + _iters(6000)),
                  dict(prune=_cfg + 'growing.py', options=['model.ratio={ratio}'])]),

@@ -48,6 +48,9 @@ methods = [
         dict(train='{d}/finetune.py', options=['model.plan={{export}}/plan.json',
                                                'train_cfg.max_iters=6'])]),
     dict(name='broken', label='broken', stages=[dict(prune='{d}/missing.py')]),
+    dict(name='search', label='width search', stages=[
+        dict(train='{d}/slim.py', options=['load_from={{baseline}}']),
+        dict(search='{d}/slim.py', args=['--batches', '1', '--step', '0.5'])]),
     dict(name='res', label='width x resolution', per_ratio=dict(res=[24], width=[0.8]),
          stages=[dict(prune='{d}/l1.py', checkpoint='{{baseline}}', full_shape=(1, 3, 32, 32),
                       options=['model.ratio={{width}}',
@@ -65,6 +68,8 @@ def study(tmp_path, monkeypatch):
     (d / 'gdp.py').write_text(METHODS.format(type='GDPAlgorithm', extra='') + GDP_HOOKS)
     (d / 'l1.py').write_text(METHODS.format(type='OneShotPruning', extra="ratio=0.5"))
     (d / 'finetune.py').write_text(FINETUNE)
+    (d / 'slim.py').write_text(METHODS.format(type='SlimmableNetwork', extra='num_random=1') +
+                               "custom_hooks = [dict(type='PruningHook')]\n")
     path = tmp_path / 'study.py'
     path.write_text(STUDY.format(work=tmp_path / 'work', d=d))
     return path, tmp_path / 'work'
@@ -132,6 +137,14 @@ def test_compare_runs_a_study_and_writes_table_and_plot(study):
                          '--force']) == 0
     assert base.stat().st_mtime_ns == before[0]
     assert l1.stat().st_mtime_ns != before[1]
+    # a search stage exports the widths found at the ratio; the sandwich's training cost is
+    # every subnet's forward and backward pass (full + smallest + one random per iteration)
+    assert compare.main([str(path), '--jobs', '0', '--only', 'search', '--seeds', '0']) == 0
+    import json
+    found = json.load(open(work / 'search' / 'r0.5_s0' / 'result.json'))
+    assert found['flops_ratio'] <= 0.5 and found['export_difference'] < 1e-5
+    base_iters = json.load(open(base))['train_iters']
+    assert found['train_cost'] - base_iters > 1.25 * found['train_iters']
     # per-ratio values fill a method's options; a lower input resolution's export is divided
     # by the full network's FLOPs at full_shape
     assert compare.main([str(path), '--jobs', '0', '--only', 'res', '--seeds', '0']) == 0

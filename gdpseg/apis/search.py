@@ -1,0 +1,144 @@
+"""Search a trained slimmable network's widths under a budget, and export the found network.
+
+    python tools/search.py CONFIG CHECKPOINT --out DIR (--flops RATIO |
+                           --latency-ms MS --latency-table TABLE.json)
+                           [--step 0.1] [--batches 8] [--cfg-options k=v ...]
+
+CONFIG builds a :class:`~gdpseg.methods.search.SlimmableNetwork` (trained with
+``tools/train.py``). The search narrows its widths greedily (AutoSlim) while scoring each
+candidate by its loss on ``--batches`` batches of the config's *validation* split (held out from
+the training set: never the test split), with batch statistics in its BatchNorms (one set of
+statistics is shared by every width). The found widths are exported through the same path as
+``tools/prune.py`` (plan.json, pruned weights, report) plus ``search.json`` (every step); train
+the found architecture from scratch with ``model=dict(type='PrunedModel', plan=DIR/plan.json,
+reinit=True)``.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+import torch
+import torch.nn as nn
+from mmengine.config import DictAction
+from mmengine.registry import DefaultScope
+
+from gdpseg.core import build_resource
+from gdpseg.engine.checkpoint import load_weights
+from gdpseg.engine.export_dir import export_model, save_export, structure, write_report
+from gdpseg.evaluation import TensorMode, count_conv_linear_flops
+from gdpseg.methods.search import greedy_search
+from gdpseg.registry import MODELS
+from gdpseg.utils import load_config, register_all_modules
+
+
+def held_out_loss(model, batches):
+    """``evaluate()`` for the search: minus the mean loss over ``batches`` (preprocessed MMEngine
+    data), BatchNorms on batch statistics without touching their running ones."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+    def evaluate():
+        model.eval()
+        saved = [(m, m.momentum) for m in norms]
+        try:
+            for m in norms:
+                m.train()
+                m.momentum = 0.0  # running = (1 - 0)·running: unchanged
+            total = 0.0
+            with torch.no_grad():
+                for data in batches:
+                    losses = model._run_forward(data, mode='loss')
+                    total += float(sum(v.sum() for k, v in losses.items() if 'loss' in k))
+            return -total / max(1, len(batches))
+        finally:
+            for m, momentum in saved:
+                m.momentum = momentum
+                m.eval()
+    return evaluate
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Search the widths of a slimmable network '
+                                                 'under a budget and export them')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out', required=True, help='output directory')
+    parser.add_argument('--flops', type=float, help='budget: share of the full FLOPs')
+    parser.add_argument('--latency-ms', type=float, help='budget: milliseconds of the '
+                        'measured latency model (needs --latency-table)')
+    parser.add_argument('--latency-table', help='a latency table of '
+                        'tools/benchmark/latency_table.py')
+    parser.add_argument('--step', type=float, default=0.1,
+                        help='share of a group one narrowing removes')
+    parser.add_argument('--batches', type=int, default=8,
+                        help='validation batches each candidate is scored on')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--debug', action='store_true',
+                        help='show the traceback of an error in the config, data or files')
+    args = parser.parse_args(argv)
+    if (args.flops is None) == (args.latency_ms is None):
+        parser.error('give one budget: --flops RATIO or --latency-ms MS')
+    if args.latency_ms is not None and not args.latency_table:
+        parser.error('--latency-ms needs --latency-table (the measured latency model)')
+    if args.flops is not None and not 0 < args.flops <= 1:
+        parser.error(f'--flops is a share of the full FLOPs in (0, 1], got {args.flops}')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    register_all_modules(init_default_scope=False)
+    cfg = load_config(args.config, args.cfg_options)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
+        model = MODELS.build(cfg.model)
+    if not hasattr(model, 'min_widths'):
+        raise ValueError(f'the config builds a {type(model).__name__}, not a slimmable network: '
+                         "model=dict(type='SlimmableNetwork', architecture=...)")
+    load_weights(model, args.checkpoint)
+    groups = model.channel_groups
+    if args.flops is not None:
+        res = build_resource('flops', groups)
+        budget, unit = args.flops * groups.full_flops(), 'FLOPs'
+    else:
+        import gdpseg.deploy  # noqa: F401  (registers the latency resource)
+        res = build_resource(dict(type='latency', table=args.latency_table), groups)
+        budget, unit = args.latency_ms, 'ms'
+
+    def resource(widths):
+        return res.plan_value(groups, model.gates.width_plan(widths))
+
+    from mmengine.runner import Runner
+
+    from gdpseg.engine.tasks import check_data
+    check_data(cfg.val_dataloader)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
+        loader = Runner.build_dataloader(cfg.val_dataloader)
+    batches = []
+    for i, data in enumerate(loader):
+        if i >= args.batches:
+            break
+        batches.append(model.data_preprocessor(data, False))
+    found = greedy_search(model, held_out_loss(model, batches), budget, resource, args.step,
+                          log=print)
+    model.eval()
+    example = torch.randn(model.input_shape, generator=torch.Generator().manual_seed(1))
+    pruned, plan, diff = export_model(model, example)
+    os.makedirs(args.out, exist_ok=True)
+    after = count_conv_linear_flops(TensorMode(pruned), (example,))
+    info = structure(groups, plan, groups.full_flops(), after, groups.full_params(),
+                     sum(p.numel() for p in pruned.parameters()))
+    info['max_relative_difference_to_gated'] = diff
+    info['input_shape'] = list(model.input_shape)
+    info['search'] = dict(budget=budget, unit=unit, resource=found['resource'],
+                          widths=found['widths'], steps=len(found['history']))
+    save_export(args.out, cfg, model, pruned, plan, example,
+                {k: info[k] for k in ('flops', 'params', 'search')})
+    with open(osp.join(args.out, 'search.json'), 'w') as f:
+        json.dump(dict(found, budget=budget, unit=unit), f, indent=1)
+    print(write_report(args.out, groups, plan, info))
+    print(f'found widths within {budget:.6g} {unit}: {found["resource"]:.6g} {unit} '
+          f'({100 * after / groups.full_flops():.1f} % of the FLOPs) in '
+          f'{len(found["history"])} steps; wrote {args.out}/{{plan.json, search.json, ...}}')
+    return info

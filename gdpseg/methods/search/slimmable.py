@@ -1,0 +1,180 @@
+"""A weight-sharing (slimmable) network on the engine's channel groups.
+
+Every prunable group orders its channels once by importance (the L1 norm of the filters producing
+them, on the weights training starts from: a baseline, or the random initialisation), and a
+*width* keeps its leading channels. Each training step runs the sandwich rule of slimmable
+networks (Yu & Huang 2019): the largest widths, the smallest (``min_share`` of every group) and
+``num_random`` random ones, their gradients summed before one optimizer step, so every subnet
+of the space is trained at once. Any widths are then a :class:`~gdpseg.core.PruningPlan` (the
+leading channels, no factors) that exports exactly through ``prune``.
+
+What is not built: a resolution or a depth dimension of the space (only channel widths), and
+switchable BatchNorm. One set of BatchNorm statistics is shared, the full network's: only its
+forward pass updates them. The search scores subnets with batch statistics, and a found network
+is fine-tuned or trained from scratch, so its statistics become its own.
+"""
+import math
+import random
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from gdpseg.core import ChannelGates, PruningPlan, resolve
+from gdpseg.models.algorithms.base import SoftMaskAlgorithm
+from gdpseg.registry import MODELS
+
+from ..importance import filter_l1
+
+
+class WidthGates(ChannelGates):
+    """Masks keeping each group's leading channels: ``1[rank < width]``."""
+
+    def __init__(self, channel_groups):
+        super().__init__(channel_groups, init=1.0)
+        for a in self.alphas:  # the masks are set, not learned
+            a.requires_grad_(False)
+        for i, g in enumerate(self.groups):
+            self.register_buffer(f'rank{i}', torch.arange(g.size))
+
+    def activation(self, alpha: torch.Tensor) -> torch.Tensor:
+        return alpha
+
+    def rank(self, i: int) -> torch.Tensor:
+        return getattr(self, f'rank{i}')
+
+    @torch.no_grad()
+    def order_by(self, scores: Sequence[torch.Tensor]) -> None:
+        """Rank every prunable group's channels by ``scores`` (best first)."""
+        for i, (g, s) in enumerate(zip(self.groups, scores)):
+            if g.prunable:
+                rank = torch.empty(g.size, dtype=torch.long)
+                rank[torch.argsort(s, descending=True, stable=True)] = torch.arange(g.size)
+                self.rank(i).copy_(rank)
+
+    def widths(self) -> List[int]:
+        return [int(a.detach().sum()) if g.prunable else g.size
+                for a, g in zip(self.alphas, self.groups)]
+
+    @torch.no_grad()
+    def set_widths(self, widths: Sequence[int]) -> None:
+        """Keep the ``widths[i]`` leading channels of every prunable group (at least one)."""
+        if len(widths) != len(self.groups):
+            raise ValueError(f'{len(widths)} widths for {len(self.groups)} groups')
+        for i, (g, w) in enumerate(zip(self.groups, widths)):
+            if g.prunable:
+                w = int(w)
+                if not 1 <= w <= g.size:
+                    raise ValueError(f'group {g.name}: width {w} outside [1, {g.size}]')
+                self.alphas[i].copy_((self.rank(i) < w).float())
+
+    def width_plan(self, widths: Optional[Sequence[int]] = None) -> PruningPlan:
+        """The plan of ``widths`` (default: the current ones): the leading channels."""
+        widths = self.widths() if widths is None else widths
+        keep = [torch.nonzero(self.rank(i) < w).flatten() if g.prunable else torch.arange(g.size)
+                for i, (g, w) in enumerate(zip(self.groups, widths))]
+        return resolve(self.channel_groups, PruningPlan(keep))
+
+
+@MODELS.register_module()
+class SlimmableNetwork(SoftMaskAlgorithm):
+    """A task model trained as a slimmable network over its channel groups' widths.
+
+    Args:
+        architecture: The task model (config or module).
+        min_share: The smallest width of every prunable group, as a share of its channels.
+        num_random: Random widths per step besides the largest and the smallest.
+        widths: The widths :meth:`plan` exports (set by the search; default: all channels).
+        seed: Seed of the random widths.
+        **options: What every method shares (``input_shape``, ``forward_mode``, ...).
+    """
+
+    def __init__(self, architecture, min_share: float = 0.25, num_random: int = 2,
+                 widths: Optional[Sequence[int]] = None, seed: int = 0, **options):
+        if not 0 < min_share <= 1:
+            raise ValueError(f'min_share must be in (0, 1], got {min_share}')
+        if num_random < 0:
+            raise ValueError(f'num_random must be >= 0, got {num_random}')
+        super().__init__(architecture, **options)
+        self.min_share, self.num_random = float(min_share), int(num_random)
+        self.gates = WidthGates(self.channel_groups)
+        self.register_buffer('ordered', torch.tensor(False))
+        # training cost: FLOPs of every subnet run, over the full network's, summed over steps
+        self.register_buffer('cost_sum', torch.zeros((), dtype=torch.float64))
+        self.register_buffer('cost_steps', torch.zeros((), dtype=torch.long))
+        self._rng = random.Random(seed)
+        if widths is not None:
+            self.gates.set_widths(widths)
+
+    def full_widths(self) -> List[int]:
+        return [g.size for g in self.gates.groups]
+
+    def min_widths(self) -> List[int]:
+        return [max(1, math.ceil(self.min_share * g.size)) if g.prunable else g.size
+                for g in self.gates.groups]
+
+    def random_widths(self) -> List[int]:
+        return [self._rng.randint(lo, hi) for lo, hi in zip(self.min_widths(),
+                                                             self.full_widths())]
+
+    def before_train(self, state) -> None:
+        # the channel order is fixed once, on the weights training starts from
+        if not bool(self.ordered):
+            self.gates.order_by(filter_l1(self.channel_groups))
+            self.ordered.fill_(True)
+
+    def sandwich(self) -> List[List[int]]:
+        """This step's widths: the largest, the smallest and ``num_random`` random ones."""
+        return [self.full_widths(), self.min_widths()] + \
+            [self.random_widths() for _ in range(self.num_random)]
+
+    def train_step(self, data, optim_wrapper):
+        """One optimizer step on the gradients of every width of :meth:`sandwich`."""
+        keep = self.gates.widths()
+        configs = self.sandwich()
+        logs = {}
+        norms = [m for m in self.architecture.modules()
+                 if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        momenta = [m.momentum for m in norms]
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+        try:
+            for k, widths in enumerate(configs):
+                self.gates.set_widths(widths)
+                # one set of BatchNorm statistics is shared: the full network's (the first)
+                for m, momentum in zip(norms, momenta):
+                    m.momentum = momentum if k == 0 else 0.0
+                with optim_wrapper.optim_context(self):
+                    losses = self._run_forward(data, mode='loss')
+                loss, log_vars = self.parse_losses(losses)
+                optim_wrapper.backward(loss / len(configs))
+                name = {0: 'largest', 1: 'smallest'}.get(k, f'random{k - 1}')
+                logs[f'loss_{name}'] = log_vars['loss']
+                if k == 0:
+                    logs.update(log_vars)
+            optim_wrapper.step()
+            optim_wrapper.zero_grad()
+            self.cost_sum += sum(self.flops_ratio(w) for w in configs)
+            self.cost_steps += 1
+        finally:
+            self.gates.set_widths(keep)
+            for m, momentum in zip(norms, momenta):
+                m.momentum = momentum
+        return logs
+
+    def flops_ratio(self, widths: Sequence[int]) -> float:
+        """FLOPs of the subnet of ``widths`` over the full network's (the engine's bilinear
+        model at integer widths: the exact conv+linear count of that subnet)."""
+        gates = self.gates
+        n = torch.tensor([float(w) for w in widths])
+        return float(gates.resource.relaxed(n)) / gates.full_resource_value()
+
+    def training_cost(self) -> float:
+        """FLOPs per training iteration so far over one iteration of the full network: every
+        subnet of a step is a forward and backward pass (the sandwich costs more than 1)."""
+        steps = int(self.cost_steps)
+        return float(self.cost_sum) / steps if steps else 1.0
+
+    def plan(self) -> PruningPlan:
+        """The plan of the current widths (the search's, or ``widths``)."""
+        return self.gates.width_plan()

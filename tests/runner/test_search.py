@@ -1,0 +1,184 @@
+"""The width search: a slimmable network whose every sampled subnet exports exactly, a greedy
+search that lands under a FLOPs or a latency budget and refuses an impossible one, and the
+train -> search tools on a tiny classifier."""
+import json
+import warnings
+
+import pytest
+import torch
+
+from gdpseg.core import plan_flops
+from gdpseg.core.resource import build_resource
+from gdpseg.engine.export_dir import export_model
+from gdpseg.evaluation import count_conv_linear_flops
+from gdpseg.methods import SlimmableNetwork, filter_l1, greedy_search
+from gdpseg.models import CifarResNet
+
+from .test_runner import _tool
+
+
+def _slimmable(depth=20, **kw):
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the padded shortcut fixes the residual trunk
+        return SlimmableNetwork(CifarResNet(depth), input_shape=(1, 3, 32, 32),
+                                forward_mode=None, **kw)
+
+
+def test_every_sampled_subnet_keeps_its_best_channels_and_exports_exactly():
+    model = _slimmable(min_share=0.25, num_random=3)
+    model.before_train(None)
+    assert bool(model.ordered)
+    gates, groups = model.gates, model.channel_groups
+    l1 = filter_l1(groups)
+    x = torch.randn(2, 3, 32, 32)
+    model.eval()
+    for widths in model.sandwich() + [model.random_widths() for _ in range(2)]:
+        gates.set_widths(widths)
+        plan = gates.width_plan()
+        for k, s, g, w in zip(plan.keep, l1, gates.groups, widths):
+            if g.prunable:  # the leading channels are the best by L1
+                assert len(k) == w
+                assert set(k.tolist()) == set(torch.argsort(s, descending=True)[:w].tolist())
+        pruned, plan, diff = export_model(model, x)
+        assert diff < 1e-5
+        assert plan_flops(groups, plan) == count_conv_linear_flops(pruned, (x[:1],))
+    assert model.sandwich()[1] == model.min_widths()
+    with pytest.raises(ValueError, match='width 0 outside'):
+        gates.set_widths([0] * len(gates.groups))
+
+
+def _distance_score(model):
+    """Minus the distance of the subnet's output from the full network's (a held-out score that
+    needs no data set)."""
+    x = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    model.eval()
+    keep = model.gates.widths()
+    model.gates.set_widths(model.full_widths())
+    with torch.no_grad():
+        ref = model.architecture(x)
+    model.gates.set_widths(keep)
+
+    def evaluate():
+        with torch.no_grad():
+            return -float((model.architecture(x) - ref).pow(2).mean())
+    return evaluate
+
+
+def test_greedy_search_lands_under_a_flops_budget_and_refuses_an_impossible_one():
+    model = _slimmable(depth=8, min_share=0.25)
+    model.before_train(None)
+    groups = model.channel_groups
+    res = build_resource('flops', groups)
+
+    def resource(widths):
+        return res.plan_value(groups, model.gates.width_plan(widths))
+
+    full = groups.full_flops()
+    found = greedy_search(model, _distance_score(model), 0.5 * full, resource, step=0.25)
+    assert found['resource'] <= 0.5 * full
+    assert found['widths'] == model.gates.widths()  # the model is left at the found widths
+    # each step narrowed one group and lowered the resource
+    costs = [h['resource'] for h in found['history']]
+    assert costs == sorted(costs, reverse=True) and len(costs) >= 2
+    # the first step narrowed the best-scored of its candidates (one group narrowed each)
+    evaluate, full_widths = _distance_score(model), model.full_widths()
+    scores = {}
+    for i, g in enumerate(model.gates.groups):
+        if g.prunable:
+            trial = list(full_widths)
+            trial[i] = max(model.min_widths()[i], trial[i] - max(1, g.size // 4))
+            model.gates.set_widths(trial)
+            scores[g.name] = evaluate()
+    assert scores[found['history'][0]['group']] == max(scores.values())
+    with pytest.raises(ValueError, match='below what the smallest widths'):
+        greedy_search(model, _distance_score(model), 0.01 * full, resource)
+
+
+def test_greedy_search_under_a_latency_budget_in_milliseconds():
+    from gdpseg.deploy.latency import measure_latency_table
+
+    from ..deploy.test_latency import FlopsTimer
+
+    model = _slimmable(depth=8, min_share=0.25)
+    model.before_train(None)
+    groups = model.channel_groups
+    x = torch.randn(1, 3, 32, 32)
+    model.gates.detach()  # time the plain network
+    table = measure_latency_table(model.architecture.eval(), groups, x, FlopsTimer())
+    model.gates.attach()
+    res = build_resource(dict(type='latency', table=table), groups)
+
+    def resource(widths):
+        return res.plan_value(groups, model.gates.width_plan(widths))
+
+    budget = 0.6 * table['networks']['full_ms']
+    found = greedy_search(model, _distance_score(model), budget, resource, step=0.25)
+    assert found['resource'] <= budget < resource(model.full_widths())
+
+
+SLIMMABLE = """
+_base_ = ['baseline.py']
+model = dict(_delete_=True, type='SlimmableNetwork', architecture=_base_.model,
+             input_shape=(1, 3, 32, 32), min_share=0.25, num_random=1)
+custom_hooks = [dict(type='PruningHook')]
+"""
+
+
+@pytest.mark.slow
+def test_slimmable_training_then_search_tool(tmp_path, monkeypatch):
+    from .test_training_time import _write
+
+    cfg = _write(tmp_path, 'slim', SLIMMABLE, monkeypatch)
+    runner = _tool('train').main([cfg, '--work-dir', str(tmp_path / 'run'), '--quiet',
+                                  '--cfg-options', 'randomness.seed=0'])
+    scalars = runner.message_hub.log_scalars
+    assert 'train/loss_smallest' in scalars and 'train/loss_random1' in scalars
+    ckpt = str(tmp_path / 'run' / 'iter_4.pth')
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
+    assert bool(state['ordered'])
+    rank = state['gates.rank1']
+    assert sorted(rank.tolist()) == list(range(len(rank)))
+    search = _tool('search')
+    out = tmp_path / 'found'
+    info = search.main([cfg, ckpt, '--out', str(out), '--flops', '0.5', '--batches', '1',
+                        '--step', '0.5'])
+    assert info['flops']['ratio'] <= 0.5
+    assert info['max_relative_difference_to_gated'] < 1e-5
+    steps = json.load(open(out / 'search.json'))['history']
+    assert len(steps) == info['search']['steps'] >= 1
+    assert (out / 'plan.json').is_file()
+    with pytest.raises(ValueError, match='below what the smallest widths'):
+        search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--flops', '0.01'])
+    with pytest.raises(SystemExit):
+        search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--latency-ms', '3'])
+
+
+def test_sandwich_step_keeps_the_full_networks_batchnorm_statistics():
+    import copy
+
+    from mmengine.optim import OptimWrapper
+
+    from .cls_parts import DigitsClassifier
+
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model = SlimmableNetwork(DigitsClassifier(depth=8), input_shape=(1, 3, 32, 32),
+                                 num_random=2)
+    model.before_train(None)
+    reference = copy.deepcopy(model.architecture)
+    x, y = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
+    reference.train()
+    model.gates.detach()  # the reference: the full network's one forward pass
+    reference(x, y, mode='loss')
+    model.gates.attach()
+    model.train()
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0))
+    logs = model.train_step(dict(inputs=x, label=y), wrapper)
+    assert {'loss_largest', 'loss_smallest', 'loss_random1', 'loss_random2'} <= set(logs)
+    norms = [(a, b) for a, b in zip(model.architecture.modules(), reference.modules())
+             if isinstance(a, torch.nn.BatchNorm2d)]
+    assert norms and all(torch.allclose(a.running_mean, b.running_mean) and
+                         torch.allclose(a.running_var, b.running_var) for a, b in norms)
+    assert model.training_cost() > 1  # four subnets ran
