@@ -182,3 +182,50 @@ def test_sandwich_step_keeps_the_full_networks_batchnorm_statistics():
     assert norms and all(torch.allclose(a.running_mean, b.running_mean) and
                          torch.allclose(a.running_var, b.running_var) for a, b in norms)
     assert model.training_cost() > 1  # four subnets ran
+
+
+class _Chain(torch.nn.Module):
+    """No residual branch: removing any group cuts the output from the input."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+            torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+        self.head = torch.nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def test_skipping_blocks_adds_depth_to_the_space_and_exports_exactly():
+    model = _slimmable(depth=8, min_share=0.5, skip_blocks=True, skip_prob=1.0)
+    model.before_train(None)
+    groups, gates = model.channel_groups, model.gates
+    # the ResNet-8's prunable groups are the blocks' inner channels: each can be removed
+    assert [s for s, g in zip(model.skippable, gates.groups) if g.prunable] == \
+        [True] * sum(g.prunable for g in gates.groups)
+    assert all(w == 0 for w, g in zip(model.random_widths(), gates.groups) if g.prunable)
+    assert model.narrower(next(i for i, g in enumerate(gates.groups) if g.prunable),
+                          model.min_widths()[0], 0.5) is not None
+    x = torch.randn(2, 3, 32, 32)
+    model.eval()
+    widths = model.full_widths()
+    first = next(i for i, g in enumerate(gates.groups) if g.prunable)
+    widths[first] = 0  # the first block removed
+    gates.set_widths(widths)
+    pruned, plan, diff = export_model(model, x)
+    assert diff < 1e-5 and (first in plan.silent or len(plan.keep[first]) == 0)
+    assert plan_flops(groups, plan) == count_conv_linear_flops(pruned, (x[:1],))
+    # a budget below what the smallest widths need without skipping is met by skipping
+    res = build_resource('flops', groups)
+
+    def resource(w):
+        return res.plan_value(groups, gates.width_plan(w))
+
+    no_skip = resource(model.min_widths())
+    found = greedy_search(model, _distance_score(model), 0.9 * no_skip, resource, step=0.5)
+    assert found['resource'] <= 0.9 * no_skip and 0 in found['widths']
+    with pytest.raises(ValueError, match='no group can be removed'):
+        SlimmableNetwork(_Chain(), input_shape=(1, 3, 16, 16), forward_mode=None,
+                         skip_blocks=True)

@@ -1,13 +1,13 @@
 """Greedy search of a slimmable network's widths under a resource budget.
 
 From the largest widths, each step tries narrowing every prunable group by ``step`` of its
-channels (never below the network's smallest width) and keeps the candidate whose held-out score
-is best, until the resource is within the budget: AutoSlim's greedy slimming (Yu & Huang 2019).
+channels (never below the network's smallest width; then removing the group where the space
+skips blocks) and keeps the candidate whose held-out score is best, until the resource is within
+the budget: AutoSlim's greedy slimming (Yu & Huang 2019).
 Greedy, not evolutionary, because one step costs one evaluation per group (tens, not thousands
 of subnets) and the budget is one monotone constraint that narrowing always approaches; an
 evolutionary search would spend most evaluations on subnets off the budget.
 """
-import math
 from typing import Callable, List, Sequence
 
 
@@ -31,7 +31,7 @@ def greedy_search(model, evaluate: Callable[[], float], budget: float,
         ValueError: When even the smallest widths exceed the budget.
     """
     gates = model.gates
-    low = model.min_widths()
+    low = model.smallest_widths()
     if resource(low) > budget:
         raise ValueError(f'the budget {budget:.6g} is below what the smallest widths of the '
                          f'space need ({resource(low):.6g}): lower min_share, or raise the '
@@ -43,10 +43,11 @@ def greedy_search(model, evaluate: Callable[[], float], budget: float,
         while cost > budget:
             best = None
             for i, g in enumerate(gates.groups):
-                if not g.prunable or widths[i] <= low[i]:
+                narrower = model.narrower(i, widths[i], step)
+                if narrower is None:
                     continue
                 trial = list(widths)
-                trial[i] = max(low[i], widths[i] - max(1, math.floor(step * g.size)))
+                trial[i] = narrower
                 gates.set_widths(trial)
                 score, trial_cost = evaluate(), resource(trial)
                 key = (score, cost - trial_cost)

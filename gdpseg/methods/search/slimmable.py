@@ -8,10 +8,12 @@ networks (Yu & Huang 2019): the largest widths, the smallest (``min_share`` of e
 of the space is trained at once. Any widths are then a :class:`~gdpseg.core.PruningPlan` (the
 leading channels, no factors) that exports exactly through ``prune``.
 
-What is not built: a resolution or a depth dimension of the space (only channel widths), and
-switchable BatchNorm. One set of BatchNorm statistics is shared, the full network's: only its
-forward pass updates them. The search scores subnets with batch statistics, and a found network
-is fine-tuned or trained from scratch, so its statistics become its own.
+With ``skip_blocks=True`` the space also has depth: a group inside a residual branch may go to
+width 0, which removes its block (the export replaces it by the identity path, exactly). What is
+not built: a resolution dimension of the space, and switchable BatchNorm. One set of BatchNorm
+statistics is shared, the full network's: only its forward pass updates them. The search scores
+subnets with batch statistics, and a found network is fine-tuned or trained from scratch, so its
+statistics become its own.
 """
 import math
 import random
@@ -21,6 +23,8 @@ import torch
 import torch.nn as nn
 
 from gdpseg.core import ChannelGates, PruningPlan, resolve
+from gdpseg.core.forward import call_forward
+from gdpseg.core.nested import iter_tensors as _tensors
 from gdpseg.models.algorithms.base import SoftMaskAlgorithm
 from gdpseg.registry import MODELS
 
@@ -64,8 +68,8 @@ class WidthGates(ChannelGates):
         for i, (g, w) in enumerate(zip(self.groups, widths)):
             if g.prunable:
                 w = int(w)
-                if not 1 <= w <= g.size:
-                    raise ValueError(f'group {g.name}: width {w} outside [1, {g.size}]')
+                if not 0 <= w <= g.size:
+                    raise ValueError(f'group {g.name}: width {w} outside [0, {g.size}]')
                 self.alphas[i].copy_((self.rank(i) < w).float())
 
     def width_plan(self, widths: Optional[Sequence[int]] = None) -> PruningPlan:
@@ -84,12 +88,17 @@ class SlimmableNetwork(SoftMaskAlgorithm):
         architecture: The task model (config or module).
         min_share: The smallest width of every prunable group, as a share of its channels.
         num_random: Random widths per step besides the largest and the smallest.
+        skip_blocks: Let the widths of groups inside a residual branch reach 0, which removes
+            the block (the depth dimension): a group is skippable where the network without it
+            still depends on its input (checked once, at construction).
+        skip_prob: Chance that a random width skips a skippable group.
         widths: The widths :meth:`plan` exports (set by the search; default: all channels).
         seed: Seed of the random widths.
         **options: What every method shares (``input_shape``, ``forward_mode``, ...).
     """
 
     def __init__(self, architecture, min_share: float = 0.25, num_random: int = 2,
+                 skip_blocks: bool = False, skip_prob: float = 0.25,
                  widths: Optional[Sequence[int]] = None, seed: int = 0, **options):
         if not 0 < min_share <= 1:
             raise ValueError(f'min_share must be in (0, 1], got {min_share}')
@@ -103,6 +112,11 @@ class SlimmableNetwork(SoftMaskAlgorithm):
         self.register_buffer('cost_sum', torch.zeros((), dtype=torch.float64))
         self.register_buffer('cost_steps', torch.zeros((), dtype=torch.long))
         self._rng = random.Random(seed)
+        self.skip_prob = float(skip_prob)
+        self.skippable = self._skippable() if skip_blocks else [False] * len(self.gates.groups)
+        if skip_blocks and not any(self.skippable):
+            raise ValueError('skip_blocks=True, but no group can be removed without cutting '
+                             'the network from its input (no residual branch is prunable)')
         if widths is not None:
             self.gates.set_widths(widths)
 
@@ -113,9 +127,55 @@ class SlimmableNetwork(SoftMaskAlgorithm):
         return [max(1, math.ceil(self.min_share * g.size)) if g.prunable else g.size
                 for g in self.gates.groups]
 
+    @torch.no_grad()
+    def _skippable(self) -> List[bool]:
+        """Per group: whether the network with the group removed (width 0) still depends on
+        its input (the group is inside a residual branch: removing it removes the block)."""
+        gates = self.gates
+        demo = torch.randn(self.input_shape, generator=torch.Generator().manual_seed(0))
+        other = torch.randn(self.input_shape, generator=torch.Generator().manual_seed(1))
+        was = self.architecture.training
+        self.architecture.eval()
+        out = []
+        try:
+            for i, g in enumerate(gates.groups):
+                if not g.prunable:
+                    out.append(False)
+                    continue
+                widths = self.full_widths()
+                widths[i] = 0
+                gates.set_widths(widths)
+                a = self._call(demo)
+                b = self._call(other)
+                out.append(any(not torch.equal(x, y) for x, y in
+                               zip(_tensors(a), _tensors(b))))
+        finally:
+            gates.set_widths(self.full_widths())
+            self.architecture.train(was)
+        return out
+
+    def _call(self, x):
+        return call_forward(self.architecture, (x,), self.forward_fn)
+
+    def smallest_widths(self) -> List[int]:
+        """The narrowest widths of the space: skippable groups removed, the others at their
+        smallest width."""
+        return [0 if skip else w for w, skip in zip(self.min_widths(), self.skippable)]
+
+    def narrower(self, i: int, width: int, step: float) -> Optional[int]:
+        """The next narrower width of group ``i`` from ``width`` (``step`` of its channels, not
+        below its smallest width; then 0 where the group is skippable), or None."""
+        g = self.gates.groups[i]
+        low = self.min_widths()[i]
+        if not g.prunable or width == 0:
+            return None
+        if width > low:
+            return max(low, width - max(1, math.floor(step * g.size)))
+        return 0 if self.skippable[i] else None
+
     def random_widths(self) -> List[int]:
-        return [self._rng.randint(lo, hi) for lo, hi in zip(self.min_widths(),
-                                                             self.full_widths())]
+        return [0 if skip and self._rng.random() < self.skip_prob else self._rng.randint(lo, hi)
+                for lo, hi, skip in zip(self.min_widths(), self.full_widths(), self.skippable)]
 
     def before_train(self, state) -> None:
         # the channel order is fixed once, on the weights training starts from
