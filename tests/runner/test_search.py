@@ -44,8 +44,8 @@ def test_every_sampled_subnet_keeps_its_best_channels_and_exports_exactly():
         assert diff < 1e-5
         assert plan_flops(groups, plan) == count_conv_linear_flops(pruned, (x[:1],))
     assert model.sandwich()[1] == model.min_widths()
-    with pytest.raises(ValueError, match='width 0 outside'):
-        gates.set_widths([0] * len(gates.groups))
+    with pytest.raises(ValueError, match=r'width 17 outside \[0, 16\]'):
+        gates.set_widths([17] * len(gates.groups))
 
 
 def _distance_score(model):
@@ -182,6 +182,9 @@ def test_sandwich_step_keeps_the_full_networks_batchnorm_statistics():
     assert norms and all(torch.allclose(a.running_mean, b.running_mean) and
                          torch.allclose(a.running_var, b.running_var) for a, b in norms)
     assert model.training_cost() > 1  # four subnets ran
+    # a loop that calls the model's loss itself would train one width: refused
+    with pytest.raises(RuntimeError, match='its own train_step'):
+        model(x, y, mode='loss')
 
 
 class _Chain(torch.nn.Module):

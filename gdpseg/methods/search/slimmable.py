@@ -198,6 +198,7 @@ class SlimmableNetwork(SoftMaskAlgorithm):
         momenta = [m.momentum for m in norms]
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
+        self._in_step = True
         try:
             for k, widths in enumerate(configs):
                 self.gates.set_widths(widths)
@@ -217,10 +218,23 @@ class SlimmableNetwork(SoftMaskAlgorithm):
             self.cost_sum += sum(self.flops_ratio(w) for w in configs)
             self.cost_steps += 1
         finally:
+            self._in_step = False
             self.gates.set_widths(keep)
             for m, momentum in zip(norms, momenta):
                 m.momentum = momentum
         return logs
+
+    _in_step = False
+
+    def forward(self, inputs, *args, mode: str = 'tensor', **kwargs):
+        if mode == 'loss' and self.training and not self._in_step:
+            # a loop that calls the model itself (a distributed wrapper's train_step) would
+            # train one width only, silently
+            raise RuntimeError('SlimmableNetwork trains through its own train_step (the '
+                               "sandwich of widths): run it in MMEngine's Runner without a "
+                               'distributed model wrapper (multi-process training of it is '
+                               'not supported yet)')
+        return super().forward(inputs, *args, mode=mode, **kwargs)
 
     def flops_ratio(self, widths: Sequence[int]) -> float:
         """FLOPs of the subnet of ``widths`` over the full network's (the engine's bilinear
