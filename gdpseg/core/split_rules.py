@@ -148,7 +148,8 @@ def split_like(tracer, args, kwargs, out):
         # export rewrites them; one size must name one attribute (small ints are shared objects)
         attr = _module_attribute(tracer, sizes, unique=one_size)
         if attr is None and one_size and all(p.shape[dim] == sizes for p in parts):
-            attr = _whole_width_attribute(tracer, sizes * len(parts))
+            attr = _whole_width_attribute(tracer, sizes * len(parts),
+                                          tracer.module_input() is args[0])
         if attr is None:
             tracer.unsupported(f'{name} into constant sizes {sizes}', [lab])
             tracer.label_fixed(args[0], out, name)
@@ -175,16 +176,21 @@ def split_like(tracer, args, kwargs, out):
         tracer.set_label(p, Label(dim, tracer.graph.resolve(part.segs)))
 
 
-def _whole_width_attribute(tracer, width: int):
+def _whole_width_attribute(tracer, width: int, of_input: bool = False):
     """``(module name, attribute)`` of the one int attribute of the innermost running module
     equal to ``width`` (a split into equal parts by a size computed from it, CSP's
-    ``split(self.expand_chs // 2)``); None when there is none or several. A wrong guess makes
-    the export differ, which the check at trace time catches."""
+    ``split(self.expand_chs // 2)``); None when there is none or several. Where the split
+    tensor is the module's input and several attributes hold the width, the one named for the
+    input (``in_channels``: SK-Net's ``split(self.in_channels // self.num_paths)``, whose
+    ``out_channels`` is equal). A wrong guess makes the export differ, which the check at trace
+    time catches."""
     running = tracer.running_modules()
     if not running:
         return None
     found = [attr for attr, v in vars(tracer.module(running[-1])).items()
              if type(v) is int and v == width]
+    if len(found) > 1 and of_input:
+        found = [attr for attr in found if attr.startswith('in_')]
     return (running[-1], found[0]) if len(found) == 1 else None
 
 

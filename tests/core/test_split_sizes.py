@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from gdpseg.core import prune, trace_groups
+from gdpseg.core import plan_flops, prune, trace_groups
 from gdpseg.core.verify import export_difference, random_plan
 from gdpseg.evaluation import count_conv_linear_flops
 from gdpseg.methods.gdp import attach_gates
@@ -125,3 +125,36 @@ def test_a_split_by_half_of_a_held_width_rewrites_the_width():
     with pytest.warns(UserWarning, match='split into constant sizes'):
         groups = trace_groups(twin, (x,))
     assert not next(g for g in groups.groups if '1.conv_exp' in g.producers).prunable
+
+
+class SelectiveKernel(nn.Module):
+    """timm's SelectiveKernel: ``split(self.in_channels // self.num_paths)`` of its *input*,
+    while ``out_channels`` holds the same number: the input's attribute is the one rewritten."""
+
+    def __init__(self, channels=8):
+        super().__init__()
+        self.in_channels = self.out_channels = channels
+        self.num_paths = 2
+        self.paths = nn.ModuleList([nn.Conv2d(channels // 2, channels, 3, padding=1)
+                                    for _ in range(2)])
+
+    def forward(self, x):
+        parts = torch.split(x, self.in_channels // self.num_paths, 1)
+        return sum(torch.relu(op(p)) for op, p in zip(self.paths, parts))
+
+
+def test_a_split_of_the_input_rewrites_the_input_width_of_a_module_holding_it_twice():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), SelectiveKernel(),
+                          nn.Conv2d(8, 4, 1)).eval()
+    x = torch.randn(2, 3, 8, 8)
+    groups = trace_groups(model, (x,))
+    g = next(g for g in groups.groups if '0' in g.producers)
+    assert g.prunable and g.size == 4  # the two paths' inputs pruned alike
+    for seed in range(3):
+        plan = random_plan(groups, seed, dead=0.0)
+        assert export_difference(groups, plan, (x,)) < 1e-5
+        pruned = prune(model, groups, plan)
+        assert pruned[1].in_channels == 2 * len(plan.keep[groups.groups.index(g)])
+        assert pruned[1].out_channels == 8  # not the input's width
+        assert count_conv_linear_flops(pruned, (x,)) == plan_flops(groups, plan)
