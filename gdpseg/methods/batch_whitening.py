@@ -152,11 +152,12 @@ class BatchWhitening(nn.Module):
     @torch.no_grad()
     def fold(self, layer: nn.Module) -> None:
         """Fold the eval-mode whitening into ``layer``, the conv/linear that feeds the norm, and
-        stop whitening: ``norm(layer'(x))`` then equals the whitened ``norm(layer(x))``.
+        the norm's running mean, and stop whitening: ``norm(layer'(x))`` then equals the
+        whitened ``norm(layer(x))``, with no parameter added (the task model's keys stay).
 
-        ``layer'(x) = S W D (layer(x) − μ) + μ`` with the norm's running mean μ,
-        ``D = diag(1/√(σ² + ε))``, ``S = D⁻¹`` and W the running whitening: the norm's own
-        standardisation then gives ``W D (layer(x) − μ)``, the whitened activation."""
+        With ``M = S W D`` (``D = diag(1/√(σ² + ε))``, ``S = D⁻¹``, W the running whitening):
+        ``layer' = M·layer`` (its weight and bias) and the running mean ``μ' = M μ``, so the
+        norm's own standardisation gives ``D M (layer(x) − μ) = W D (layer(x) − μ)``."""
         if not isinstance(layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)) or \
                 getattr(layer, 'groups', 1) != 1:
             raise ValueError(f'batch whitening folds into a dense convolution or linear layer '
@@ -169,11 +170,8 @@ class BatchWhitening(nn.Module):
         if weight.shape[0] != mix.shape[0]:
             raise ValueError(f'{layer} gives {weight.shape[0]} channels, the norm after it '
                              f'{mix.shape[0]}')
-        weight.copy_((mix @ weight.reshape(weight.shape[0], -1)).view_as(weight))
-        bias = layer.bias if layer.bias is not None else torch.zeros_like(mean)
-        new_bias = mix @ (bias - mean) + mean
-        if layer.bias is None:
-            layer.bias = nn.Parameter(new_bias.to(weight))
-        else:
-            layer.bias.copy_(new_bias)
+        weight.copy_((mix.to(weight) @ weight.reshape(weight.shape[0], -1)).view_as(weight))
+        if layer.bias is not None:
+            layer.bias.copy_(mix.to(layer.bias) @ layer.bias)
+        mean.copy_(mix @ mean)
         self.remove()

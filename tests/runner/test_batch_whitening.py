@@ -191,3 +191,8 @@ def test_bwcp_with_whitening_through_train_and_prune_tools(tmp_path, monkeypatch
     info = _tool('prune').main([cfg, str(ckpt), '--out', str(tmp_path / 'export'), '--no-onnx'])
     assert 0.4 <= info['flops']['ratio'] <= 0.5
     assert info['max_relative_difference_to_gated'] < 1e-5
+    # the export rebuilds from the config and the plan (tools/test.py, fine-tuning): the fold
+    # added no parameter the task model does not have
+    from gdpseg.engine.export_dir import load_export
+    rebuilt = load_export(str(tmp_path / 'export'))
+    assert sum(p.numel() for p in rebuilt.parameters()) == info['params']['after']
