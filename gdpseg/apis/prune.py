@@ -61,6 +61,24 @@ def recalibrate(cfg, pruned, num_batches):
     return used
 
 
+def load_pruning_model(config, checkpoint, cfg_options=None):
+    """``(cfg, model)``: the pruning model a config builds, with a checkpoint's weights, in
+    eval mode; clear errors for a missing checkpoint or a config of a plain task model."""
+    register_all_modules(init_default_scope=False)
+    cfg = load_config(config, cfg_options)
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
+        model = MODELS.build(cfg.model)
+    if not (hasattr(model, 'plan') and hasattr(model, 'channel_groups')):
+        raise ValueError(f'the config builds a {type(model).__name__}, not a pruning model: '
+                         "wrap the task model in model=dict(type='GDPAlgorithm', "
+                         "architecture=...) (or type='OneShotPruning', ratio=..., "
+                         "score='l1' for a one-shot baseline)")
+    load_weights(model, checkpoint)
+    return cfg, model.eval()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Export a pruned network from a checkpoint')
     parser.add_argument('config')
@@ -74,19 +92,7 @@ def main(argv=None):
     parser.add_argument('--debug', action='store_true',
                         help='show the traceback of an error in the config, data or files')
     args = parser.parse_args(argv)
-    register_all_modules(init_default_scope=False)
-    cfg = load_config(args.config, args.cfg_options)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
-        model = MODELS.build(cfg.model)
-    if not (hasattr(model, 'plan') and hasattr(model, 'channel_groups')):
-        raise ValueError(f'the config builds a {type(model).__name__}, not a pruning model: '
-                         "wrap the task model in model=dict(type='GDPAlgorithm', "
-                         "architecture=...) (or type='OneShotPruning', ratio=..., "
-                         "score='l1' for a one-shot baseline)")
-    load_weights(model, args.checkpoint)
-    model.eval()
+    cfg, model = load_pruning_model(args.config, args.checkpoint, args.cfg_options)
     groups = model.channel_groups
     example = torch.randn(model.input_shape, generator=torch.Generator().manual_seed(1))
     pruned, plan, diff = export_model(model, example)

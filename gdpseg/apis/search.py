@@ -24,12 +24,11 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
 from gdpseg.core import build_resource
-from gdpseg.engine.checkpoint import load_weights
 from gdpseg.engine.export_dir import export_model, save_export, structure, write_report
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.methods.search import greedy_search
-from gdpseg.registry import MODELS
-from gdpseg.utils import load_config, register_all_modules
+
+from .prune import load_pruning_model
 
 
 def held_out_loss(model, batches):
@@ -87,16 +86,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    register_all_modules(init_default_scope=False)
-    cfg = load_config(args.config, args.cfg_options)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
-        model = MODELS.build(cfg.model)
+    cfg, model = load_pruning_model(args.config, args.checkpoint, args.cfg_options)
     if not hasattr(model, 'min_widths'):
         raise ValueError(f'the config builds a {type(model).__name__}, not a slimmable network: '
                          "model=dict(type='SlimmableNetwork', architecture=...)")
-    load_weights(model, args.checkpoint)
     groups = model.channel_groups
     if args.flops is not None:
         res = build_resource('flops', groups)
