@@ -24,6 +24,7 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
 from gdpseg.core import build_resource
+from gdpseg.engine.bn_recalibration import frozen_bn_statistics
 from gdpseg.engine.export_dir import export_model, save_export, structure, write_report
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.methods.search import greedy_search
@@ -38,20 +39,17 @@ def held_out_loss(model, batches):
 
     def evaluate():
         model.eval()
-        saved = [(m, m.momentum) for m in norms]
+        for m in norms:
+            m.train()
         try:
-            for m in norms:
-                m.train()
-                m.momentum = 0.0  # running = (1 - 0)·running: unchanged
             total = 0.0
-            with torch.no_grad():
+            with torch.no_grad(), frozen_bn_statistics(model):
                 for data in batches:
                     losses = model._run_forward(data, mode='loss')
                     total += float(sum(v.sum() for k, v in losses.items() if 'loss' in k))
             return -total / max(1, len(batches))
         finally:
-            for m, momentum in saved:
-                m.momentum = momentum
+            for m in norms:
                 m.eval()
     return evaluate
 

@@ -1,7 +1,25 @@
 """Re-estimate BatchNorm running statistics on training batches (after pruning)."""
+from contextlib import contextmanager
+
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+
+@contextmanager
+def frozen_bn_statistics(model: nn.Module, active: bool = True):
+    """Within the block, BatchNorm layers in training mode normalise with batch statistics but
+    leave their running statistics as they are (momentum 0); restored after. ``active=False``
+    changes nothing."""
+    norms = [m for m in model.modules() if isinstance(m, _BatchNorm)] if active else []
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.momentum = 0.0  # running = (1 - 0)·running + 0·batch: unchanged
+    try:
+        yield
+    finally:
+        for m, momentum in zip(norms, saved):
+            m.momentum = momentum
 
 
 @torch.no_grad()

@@ -31,7 +31,6 @@ import torch
 import torch.nn as nn
 
 from gdpseg.core import ChannelGates, PruningPlan, resolve
-from gdpseg.core.forward import call_forward
 from gdpseg.core.nested import max_difference
 from gdpseg.methods.batch_whitening import BatchWhitening
 from gdpseg.methods.importance import add_by_group, affine_layers, plan_at_ratio
@@ -205,7 +204,7 @@ class BWCP(SoftMaskAlgorithm):
         was = self.architecture.training
         self.architecture.eval()
         try:
-            feeds = _feeding_layers(self.architecture, chosen, lambda: self._call(demo))
+            feeds = _feeding_layers(self.architecture, chosen, lambda: self.call_architecture(demo))
         finally:
             self.architecture.train(was)
         dense = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
@@ -220,9 +219,6 @@ class BWCP(SoftMaskAlgorithm):
             self.whitening[key] = BatchWhitening(m, group_size, iters)
             self._fed_by[key] = names[f]
 
-    def _call(self, x):
-        return call_forward(self.architecture, (x,), self.forward_fn)
-
     def before_export(self, example: torch.Tensor) -> None:
         """Fold every batch whitening into the layer before its norm (eval mode: its running
         whitening), and check that the network computes what it computed whitened."""
@@ -231,10 +227,10 @@ class BWCP(SoftMaskAlgorithm):
             return
         modules = dict(self.architecture.named_modules())
         with torch.no_grad():
-            before = self._call(example)
+            before = self.call_architecture(example)
             for key, w in todo:
                 w.fold(modules[self._fed_by[key]])
-            diff = max_difference(before, self._call(example))
+            diff = max_difference(before, self.call_architecture(example))
         if diff > 1e-4:
             raise RuntimeError(
                 f'folding the batch whitening changed the network by {diff:.3g} (relative): '

@@ -20,14 +20,14 @@ import random
 from typing import List, Optional, Sequence
 
 import torch
-import torch.nn as nn
 
 from gdpseg.core import ChannelGates, PruningPlan, resolve
-from gdpseg.core.forward import call_forward
 from gdpseg.core.nested import iter_tensors as _tensors
+from gdpseg.engine.bn_recalibration import frozen_bn_statistics
 from gdpseg.models.algorithms.base import SoftMaskAlgorithm
 from gdpseg.registry import MODELS
 
+from ..continuous_sparsification import relaxed_resource_ratio
 from ..importance import filter_l1
 
 
@@ -62,7 +62,7 @@ class WidthGates(ChannelGates):
 
     @torch.no_grad()
     def set_widths(self, widths: Sequence[int]) -> None:
-        """Keep the ``widths[i]`` leading channels of every prunable group (at least one)."""
+        """Keep the ``widths[i]`` leading channels of every prunable group (0 removes it)."""
         if len(widths) != len(self.groups):
             raise ValueError(f'{len(widths)} widths for {len(self.groups)} groups')
         for i, (g, w) in enumerate(zip(self.groups, widths)):
@@ -145,17 +145,14 @@ class SlimmableNetwork(SoftMaskAlgorithm):
                 widths = self.full_widths()
                 widths[i] = 0
                 gates.set_widths(widths)
-                a = self._call(demo)
-                b = self._call(other)
+                a = self.call_architecture(demo)
+                b = self.call_architecture(other)
                 out.append(any(not torch.equal(x, y) for x, y in
                                zip(_tensors(a), _tensors(b))))
         finally:
             gates.set_widths(self.full_widths())
             self.architecture.train(was)
         return out
-
-    def _call(self, x):
-        return call_forward(self.architecture, (x,), self.forward_fn)
 
     def smallest_widths(self) -> List[int]:
         """The narrowest widths of the space: skippable groups removed, the others at their
@@ -193,9 +190,6 @@ class SlimmableNetwork(SoftMaskAlgorithm):
         keep = self.gates.widths()
         configs = self.sandwich()
         logs = {}
-        norms = [m for m in self.architecture.modules()
-                 if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        momenta = [m.momentum for m in norms]
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
         self._in_step = True
@@ -203,9 +197,8 @@ class SlimmableNetwork(SoftMaskAlgorithm):
             for k, widths in enumerate(configs):
                 self.gates.set_widths(widths)
                 # one set of BatchNorm statistics is shared: the full network's (the first)
-                for m, momentum in zip(norms, momenta):
-                    m.momentum = momentum if k == 0 else 0.0
-                with optim_wrapper.optim_context(self):
+                with optim_wrapper.optim_context(self), \
+                        frozen_bn_statistics(self.architecture, k > 0):
                     losses = self._run_forward(data, mode='loss')
                 loss, log_vars = self.parse_losses(losses)
                 optim_wrapper.backward(loss / len(configs))
@@ -220,8 +213,6 @@ class SlimmableNetwork(SoftMaskAlgorithm):
         finally:
             self._in_step = False
             self.gates.set_widths(keep)
-            for m, momentum in zip(norms, momenta):
-                m.momentum = momentum
         return logs
 
     _in_step = False
@@ -240,8 +231,7 @@ class SlimmableNetwork(SoftMaskAlgorithm):
         """FLOPs of the subnet of ``widths`` over the full network's (the engine's bilinear
         model at integer widths: the exact conv+linear count of that subnet)."""
         gates = self.gates
-        n = torch.tensor([float(w) for w in widths])
-        return float(gates.resource.relaxed(n)) / gates.full_resource_value()
+        return float(relaxed_resource_ratio(gates.resource, gates.full_resource_value(), widths))
 
     def training_cost(self) -> float:
         """FLOPs per training iteration so far over one iteration of the full network: every

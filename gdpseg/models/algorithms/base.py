@@ -13,6 +13,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from gdpseg.core import ChannelGroups, trace_groups
+from gdpseg.core.forward import call_forward
 from gdpseg.core.verify import masked_outputs
 from gdpseg.engine.train_state import TrainState
 from gdpseg.registry import MODELS
@@ -116,6 +117,10 @@ class PruningAlgorithm(BaseModel):
     def plan(self):
         """The :class:`~gdpseg.core.PruningPlan` the method chooses now."""
         raise NotImplementedError
+
+    def call_architecture(self, x: torch.Tensor):
+        """The architecture's outputs on ``x`` as the trace ran it (``forward_fn``)."""
+        return call_forward(self.architecture, (x,), self.forward_fn)
 
     def before_export(self, example: torch.Tensor) -> None:
         """Called in eval mode before the plan is exported: make the architecture compute, in
