@@ -11,7 +11,11 @@ def count_flops(model, inputs, ops=None):
     """Multiply-accumulates of one forward pass of ``model`` on ``inputs``.
 
     Args:
-        model: The network; it is run in eval mode under ``torch.no_grad``.
+        model: The network; it is run in eval mode under ``torch.no_grad``, with PyTorch's
+            fused fast path of ``nn.MultiheadAttention`` (and of the transformer layers built on
+            it) turned off: the analyzer does not count the fused ``_native_multi_head_attention``
+            at all, while the unfused path computes the same thing with the projections it
+            counts.
         inputs: A tensor or a tuple of positional inputs.
         ops: Operator names to keep (see :data:`CONV_LINEAR_OPS`); ``None`` counts every op
             the analyzer supports.
@@ -21,13 +25,16 @@ def count_flops(model, inputs, ops=None):
     """
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     was_training = model.training
+    fast_path = torch.backends.mha.get_fastpath_enabled()
     model.eval()
     try:
+        torch.backends.mha.set_fastpath_enabled(False)
         with torch.no_grad():
             analyzer = FlopAnalyzer(model, inputs)
             analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
             by_op = analyzer.by_operator()
     finally:
+        torch.backends.mha.set_fastpath_enabled(fast_path)
         model.train(was_training)
     return int(sum(v for k, v in by_op.items() if ops is None or k in ops))
 

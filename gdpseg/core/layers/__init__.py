@@ -7,6 +7,7 @@ one.
 """
 from typing import Dict, List
 
+from .attention import MultiheadAttentionLayer
 from .base import LayerHandler, scale_along, set_tensor
 from .channel_param import ChannelParam
 from .conv import LAYER_FIXED, Conv
@@ -62,11 +63,11 @@ def handlers_for(function: str) -> List[LayerHandler]:
 # Built-in handlers; later ones are tried first for a shared function, so the general dense
 # conv is the fallback of the grouped and depthwise ones.
 for _handler in (Conv(), GroupedConv(), DepthwiseConv(), Linear(), Norm(), GroupNormLayer(),
-                 LayerNormLayer(), GlobalResponseNormLayer(), MatMul(), ChannelParam(),
-                 LAYER_FIXED):
+                 LayerNormLayer(), GlobalResponseNormLayer(), MatMul(), MultiheadAttentionLayer(),
+                 ChannelParam(), LAYER_FIXED):
     register_layer(_handler)
 
 __all__ = ['ChannelParam', 'LayerHandler', 'set_tensor', 'scale_along', 'LAYERS', 'register_layer',
            'unregister_layer', 'handler_of', 'handlers_for', 'Conv', 'DepthwiseConv',
            'GlobalResponseNormLayer', 'GroupedConv', 'GroupNormLayer', 'LayerNormLayer', 'Linear',
-           'MatMul', 'Norm']
+           'MatMul', 'MultiheadAttentionLayer', 'Norm']
