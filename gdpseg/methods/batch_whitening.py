@@ -79,7 +79,9 @@ class BatchWhitening(nn.Module):
         self.register_buffer('running_whitening',
                              torch.eye(self.group_size).repeat(groups, 1, 1))
         self._norm = [norm]  # a list: not a child module (its parameters belong to the model)
-        self._handle = norm.register_forward_hook(self._hook)
+        self._handle = None
+        self._removed = False
+        self.attach()
 
     @property
     def norm(self) -> nn.Module:
@@ -89,11 +91,23 @@ class BatchWhitening(nn.Module):
     def attached(self) -> bool:
         return self._handle is not None
 
-    def remove(self) -> None:
-        """Stop whitening: the BatchNorm computes its own output again."""
+    def attach(self) -> None:
+        """(Re-)install the hook, unless :meth:`remove` ended the whitening."""
+        if self._handle is None and not self._removed:
+            self._handle = self.norm.register_forward_hook(self._hook)
+
+    def detach(self) -> None:
+        """Take the hook off for a while (:meth:`attach` puts it back): a copy of the model
+        made meanwhile (the export) carries no whitening."""
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
+
+    def remove(self) -> None:
+        """Stop whitening for good (after :meth:`fold`): the BatchNorm computes its own output
+        again."""
+        self.detach()
+        self._removed = True
 
     def _grouped(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, ...)`` -> ``(G, g, N·positions)``, zero channels padding the last group

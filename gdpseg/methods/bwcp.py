@@ -217,6 +217,9 @@ class BWCP(SoftMaskAlgorithm):
         for m, f in zip(chosen, feeds):
             key = names[m].replace('.', '__')
             self.whitening[key] = BatchWhitening(m, group_size, iters)
+            # the export copies the architecture without it (a rebuilt export, PrunedModel,
+            # must be plain conv + BatchNorm: the whitening is folded or, rebuilt, not there)
+            self.channel_groups.register_hook_owner(self.whitening[key])
             self._fed_by[key] = names[f]
 
     def before_export(self, example: torch.Tensor) -> None:

@@ -196,3 +196,13 @@ def test_bwcp_with_whitening_through_train_and_prune_tools(tmp_path, monkeypatch
     from gdpseg.engine.export_dir import load_export
     rebuilt = load_export(str(tmp_path / 'export'))
     assert sum(p.numel() for p in rebuilt.parameters()) == info['params']['after']
+    # ... and it is plain conv + BatchNorm: no whitening hook came along with the rebuilt
+    # architecture (one did once: fine-tuning then trained a whitened network whose running
+    # whitening no checkpoint kept, and the reloaded checkpoint lost 20-40 points)
+    hooked = [n for n, m in rebuilt.named_modules() if m._forward_hooks]
+    assert not hooked, hooked
+    bn = next(m for n, m in rebuilt.named_modules() if n.endswith('layer2.0.bn1'))
+    x = torch.randn(4, bn.num_features, 3, 3)
+    rebuilt.train()
+    torch.testing.assert_close(bn(x), torch.nn.functional.batch_norm(
+        x, None, None, bn.weight, bn.bias, training=True, eps=bn.eps))
