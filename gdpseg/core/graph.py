@@ -93,6 +93,9 @@ class ChannelGraph:
         # (module, attribute, segments of each part): a list of channel sizes the module keeps
         # (explicit split sizes); export rewrites it with the widths the plan keeps
         self.size_attributes: List[Tuple[str, str, Tuple[Tuple[Seg, ...], ...]]] = []
+        # (module, attribute) -> channels per unit of such an attribute: it counts units of
+        # its parts' channels (a head count: channels / head_dim)
+        self.attribute_units: Dict[Tuple[str, str], int] = {}
         # channels per unit of a class (root -> block): grouped layers keep or remove whole
         # blocks; finalize() makes every block one channel of the group
         self._block: Dict[int, int] = {}

@@ -88,7 +88,8 @@ def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None) -> nn.Mo
         handler.prune(m, rec, in_idx, in_scale if handler.consumer else None, out_idx)
     for mname, attr, parts in groups.graph.size_attributes:  # explicit split sizes
         old = getattr(modules[mname], attr)
-        new = [plan.width(groups, segs) for segs in parts]
+        unit = groups.graph.attribute_units.get((mname, attr), 1)  # a head count
+        new = [plan.width(groups, segs) // unit for segs in parts]
         # a list of sizes, or one int: one part's width, or the whole width it is split from
         setattr(modules[mname], attr, sum(new) if isinstance(old, int) else type(old)(new))
     return pruned

@@ -8,6 +8,7 @@ import math
 import torch
 
 from .graph import Label, Seg
+from .heads import split_heads
 
 
 def _first_label(tracer, args):
@@ -37,7 +38,8 @@ def reshape(tracer, args, kwargs, out):
             tracer.set_label(out, Label(j, tuple(Seg(s.node, s.expand * merged)
                                                for s in lab.segs)))
             return
-    if not _split_channels(tracer, lab, ishape, oshape, out):
+    if not _split_channels(tracer, lab, ishape, oshape, out) and \
+            not split_heads(tracer, lab, args, ishape, oshape, out):
         tracer.unsupported('reshape that splits the channel axis', [lab])
 
 

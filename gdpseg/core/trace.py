@@ -24,6 +24,7 @@ from torch.overrides import TorchFunctionMode
 
 from .forward import call_forward
 from .graph import ChannelGraph, Label, ModuleRecord, Seg, TraceIssue
+from .heads import trace_heads
 from .layers import handlers_for
 from .nested import iter_tensors
 from .rules import RULES
@@ -61,6 +62,7 @@ class ChannelTracer(TorchFunctionMode):
         self.strict = strict
         self.issues: List[TraceIssue] = []
         self._labels: Dict[int, tuple] = {}  # id(tensor) -> (tensor, Label); keeps ids unique
+        self._heads: Dict[int, tuple] = {}  # id(tensor) -> (tensor, HeadLabel): see .heads
         self._by_grad_node: Dict[object, Label] = {}  # autograd node of a labelled tensor
         self._opaque_seen: set = set()  # backward nodes of custom functions already handled
         self._param_views: Dict[int, tuple] = {}  # id(view of a parameter) -> (view, owner)
@@ -108,6 +110,15 @@ class ChannelTracer(TorchFunctionMode):
             self._labels[id(t)] = (t, label)
             if t.grad_fn is not None:
                 self._by_grad_node[t.grad_fn] = label
+
+    def head_label(self, t):
+        """The :class:`~gdpseg.core.heads.HeadLabel` of a tensor split into attention heads."""
+        entry = self._heads.get(id(t)) if isinstance(t, torch.Tensor) else None
+        return entry[1] if entry is not None and entry[0] is t else None
+
+    def set_head_label(self, t, label) -> None:
+        if isinstance(t, torch.Tensor) and label is not None:
+            self._heads[id(t)] = (t, label)
 
     # ----------------------------------------------------------------- opaque functions
     def find_opaque(self, tensors) -> None:
@@ -184,6 +195,10 @@ class ChannelTracer(TorchFunctionMode):
             src = self.param_source(args[0])
             if src is not None:
                 self._param_views[id(out)] = (out, src)
+        if self._heads and any(self.head_label(t) is not None
+                               for t in iter_tensors((args, kwargs))) and \
+                trace_heads(self, name, args, kwargs, out):  # a tensor split into heads
+            return out
         for handler in handlers_for(name):
             if handler.match(self, args, kwargs, out):
                 handler.trace(self, args, kwargs, out)

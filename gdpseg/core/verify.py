@@ -124,41 +124,50 @@ def verify_groups(groups, example_inputs: tuple, forward_fn=None, seed: int = 0,
     Raises:
         ExportMismatchError: when the export still differs with those groups fixed.
     """
-    patterns = _random_patterns(groups, seed)
-    if not patterns:
-        return []
-
-    def differs(subset: Sequence[int], patterns=patterns) -> bool:
+    def differs(subset: Sequence[int], patterns) -> bool:
         try:
             return export_difference(groups, _plan(groups, patterns, subset), example_inputs,
                                      forward_fn) > rtol
         except (RuntimeError, IndexError, ValueError):  # the export could not even run: a
             return True  # shape disagreement (a conv's channels, a split into fewer parts)
 
-    def culprits(subset: List[int]) -> List[int]:
-        if not differs(subset):
+    def culprits(subset: List[int], patterns) -> List[int]:
+        if not differs(subset, patterns):
             return []
         if len(subset) == 1:
             return subset
         half = len(subset) // 2
-        found = culprits(subset[:half]) + culprits(subset[half:])
+        found = culprits(subset[:half], patterns) + culprits(subset[half:], patterns)
         return found or subset  # they differ only together: keep them all
 
-    found = culprits(sorted(patterns))
+    # a random plan may happen to keep every channel of a culprit: a few plans, each on the
+    # groups still prunable, before giving up
+    found: List[int] = []
+    for attempt in range(_ROUNDS):
+        patterns = _random_patterns(groups, seed + attempt)
+        if not patterns:
+            break
+        new = culprits(sorted(patterns), patterns)
+        if not new:
+            break
+        found += new
+        for i in new:
+            groups.fix(i, 'its export differs from the model (an op the trace cannot see)')
     if not found:
         return []
-    names = [groups.groups[i].name for i in found]
-    for i in found:
-        groups.fix(i, 'its export differs from the model (an op the trace cannot see)')
-    warnings.warn(f'gdpseg: pruning {", ".join(names)} changes what the export computes (an op '
-                  'the trace cannot see reads them); they are kept (not prunable)', stacklevel=3)
-    left = _random_patterns(groups, seed + 1)  # the groups still prunable (maybe none)
+    names = ', '.join(groups.groups[i].name for i in found)
+    warnings.warn(f'gdpseg: pruning {names} changes what the export computes (an op the '
+                  'trace cannot see reads them); they are kept (not prunable)', stacklevel=3)
+    left = _random_patterns(groups, seed + _ROUNDS)  # the groups still prunable (maybe none)
     if differs(sorted(left), left):
         raise ExportMismatchError(
             'the export of a random plan differs from the model even with '
-            f'{", ".join(names)} fixed; trace with strict=True to see the unmodelled ops, or '
+            f'{names} fixed; trace with strict=True to see the unmodelled ops, or '
             'exclude the layers around them (exclude=[...])')
     return found
+
+
+_ROUNDS = 3  # random plans verify_groups tries
 
 
 __all__ = ['ExportMismatchError', 'export_difference', 'masked_outputs', 'random_plan',

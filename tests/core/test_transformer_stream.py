@@ -1,7 +1,8 @@
 """A ViT's embedding dimension (its residual stream) is prunable: the class token and the
 position embedding are per-channel members of the stream, LayerNorm over the channels
 normalises over the live ones, and the export is exact with FLOPs (matmuls included) equal to
-mmengine's counter. The heads (a reshape of qkv into heads) stay fixed for now."""
+mmengine's counter. The heads of this attention (an explicit ``q @ k^T``) stay fixed; fused
+attention's heads are prunable (test_attention_heads.py)."""
 import pytest
 import torch
 import torch.nn as nn
