@@ -51,6 +51,14 @@ methods = [
     dict(name='gdp_glr', label='GDP, gate lr ×100',
          stages=[dict(_gdp[0], options=_gdp[0]['options'] +
                       ['optim_wrapper.paramwise_cfg.gate_lr_mult=100']), *_gdp[1:]] + _ft),
+    # the balance rule at another run length (a third of it; ε decays as often per run), and
+    # the share of the budget spent on pruning against fine-tuning
+    dict(name='gdp_500', label='GDP, 500 pruning + 1,500 fine-tuning it.',
+         stages=[dict(_gdp[0], options=['load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}',
+                                        'custom_hooks.0.eps_period=25'] + _iters(500)),
+                 *_gdp[1:],
+                 dict(train=_cfg + 'finetune.py',
+                      options=['model.plan={export}/plan.json'] + _iters(1500))]),
     dict(name='l1', label='L1 filters (PFEC)',
          stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
     dict(name='random', label='random channels',
