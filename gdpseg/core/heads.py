@@ -5,7 +5,7 @@ The pattern is the one of timm's ``Attention`` (ViT, DeiT and their relatives) w
 fused attention::
 
     qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
-    q, k, v = qkv.unbind(0)
+    q, k, v = qkv.unbind(0)           # or qkv[0], qkv[1], qkv[2] (mmpretrain)
     x = F.scaled_dot_product_attention(q, k, v)
     x = x.transpose(1, 2).reshape(B, N, self.attn_dim)
     x = self.proj(x)
@@ -64,6 +64,8 @@ def _int_attribute(tracer, value: int, prefer: str):
              if type(v) is int and v == value]
     if len(found) > 1:
         found = [a for a in found if prefer in a]
+    if len(found) > 1:  # mmpretrain's input_dims beside embed_dims: the input's width
+        found = [a for a in found if not a.startswith('in')]
     return (running[-1], found[0]) if len(found) == 1 else None
 
 
@@ -127,6 +129,16 @@ def _unbind(tracer, lab, args, kwargs, out):
     for t, node in zip(out, lab.nodes):
         tracer.set_head_label(t, HeadLabel((node,), None, after(lab.head_axis),
                                            after(lab.dim_axis), lab.head_dim))
+    return True
+
+
+def _take_part(tracer, lab, args, kwargs, out):
+    """``qkv[i]`` (mmpretrain's ``q, k, v = qkv[0], qkv[1], qkv[2]``): part ``i``."""
+    index = args[1]
+    if lab.part_axis != 0 or type(index) is not int or not isinstance(out, torch.Tensor):
+        return None
+    tracer.set_head_label(out, HeadLabel((lab.nodes[index],), None, lab.head_axis - 1,
+                                         lab.dim_axis - 1, lab.head_dim))
     return True
 
 
@@ -198,6 +210,8 @@ def trace_heads(tracer, name: str, args, kwargs, out) -> bool:
             done = True
         elif name == 'unbind':
             done = _unbind(tracer, first, args, kwargs, out)
+        elif name == '__getitem__':
+            done = _take_part(tracer, first, args, kwargs, out)
         elif name in ('reshape', 'view', 'flatten'):
             if name == 'flatten':
                 start = args[1] if len(args) > 1 else kwargs.get('start_dim', 0)

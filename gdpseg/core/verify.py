@@ -76,7 +76,8 @@ def export_difference(groups, plan: PruningPlan, example_inputs: tuple,
                       forward_fn=None) -> float:
     """Largest relative difference between the export of ``plan`` and the masked model."""
     ref = masked_outputs(groups, plan, example_inputs, forward_fn)
-    pruned = prune(groups.model, groups, plan).eval()
+    pruned = prune(groups.model, groups, plan)
+    pruned.eval()  # not chained: some models' train() returns None (mmpretrain's ViT)
     out = call_forward(pruned, example_inputs, forward_fn)
     return max_difference(ref, out)
 

@@ -39,7 +39,9 @@ def standalone(network: nn.Module, example: torch.Tensor) -> nn.Module:
         return network
     graph = torch.fx.symbolic_trace(network)
     with torch.no_grad():
-        ref, out = network.eval()(example), graph.eval()(example)
+        network.eval()
+        graph.eval()
+        ref, out = network(example), graph(example)
     if not torch.equal(ref, out):
         raise RuntimeError('the torch.fx graph of the export differs from the export')
     return graph
@@ -56,8 +58,10 @@ def export_model(model, example: torch.Tensor, tolerance: float = 1e-4):
     model.eval()
     model.before_export(example)
     plan = model.plan()
-    arch = model.architecture.eval()
-    pruned = prune(arch, model.channel_groups, plan).eval()
+    arch = model.architecture
+    arch.eval()  # not chained: some models' train() returns None (mmpretrain's ViT)
+    pruned = prune(arch, model.channel_groups, plan)
+    pruned.eval()
     with torch.no_grad():
         # what the plan computes, as the method knows it (GDP: its gated architecture)
         ref = model.reference_outputs(plan, example)
@@ -192,7 +196,8 @@ def load_export(path: str):
         raise ValueError(f'{weights} does not fit the export\'s plan ({first_line(exc)}): the '
                          'files of the export were mixed; export again with tools/prune.py') \
             from None
-    return pruned.eval()
+    pruned.eval()
+    return pruned
 
 
 def structure(groups, plan, before_flops, after_flops, before_params, after_params):

@@ -39,14 +39,34 @@ class Attention(nn.Module):
         return self.proj(x.transpose(1, 2).reshape(b, n, self.attn_dim))
 
 
+class PretrainAttention(nn.Module):
+    """mmpretrain's MultiheadAttention: parts taken by index, merged to ``embed_dims`` (its
+    ``input_dims`` holds the same number: the input's width)."""
+
+    def __init__(self, dim, heads, head_dim):
+        super().__init__()
+        self.input_dims, self.embed_dims = dim, heads * head_dim
+        self.num_heads, self.head_dims = heads, head_dim
+        self.qkv = nn.Linear(dim, 3 * self.embed_dims)
+        self.proj = nn.Linear(self.embed_dims, dim)
+
+    def forward(self, x):
+        b, n, _ = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dims).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        x = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(x.transpose(1, 2).reshape(b, n, self.embed_dims))
+
+
 class TinyViT(nn.Module):
-    def __init__(self, dim=24, heads=4, head_dim=5, depth=2, **attn):
+    def __init__(self, dim=24, heads=4, head_dim=5, depth=2, pretrain=False, **attn):
         super().__init__()
         self.patch = nn.Conv2d(3, dim, 4, stride=4)
         self.blocks = nn.ModuleList()
         for _ in range(depth):
             self.blocks.append(nn.ModuleDict(dict(
-                norm1=nn.LayerNorm(dim), attn=Attention(dim, heads, head_dim, **attn),
+                norm1=nn.LayerNorm(dim), attn=PretrainAttention(dim, heads, head_dim)
+                if pretrain else Attention(dim, heads, head_dim, **attn),
                 norm2=nn.LayerNorm(dim), fc1=nn.Linear(dim, 32), fc2=nn.Linear(32, dim))))
         self.norm, self.head = nn.LayerNorm(dim), nn.Linear(dim, 5)
 
@@ -113,6 +133,30 @@ def test_gdp_gates_on_heads_export_exactly_also_when_all_heads_go():
         pruned = check_export(model, gates, (2, 3, 16, 16), seed=seed)
         if seed:  # no head left: the export keeps one with a zero factor (a linear producer)
             assert pruned.blocks[0]['attn'].num_heads <= 1
+
+
+class NoneTrain(TinyViT):
+    """A model whose ``train()`` returns None (mmpretrain's VisionTransformer): nothing may
+    chain ``.eval()``."""
+
+    def train(self, mode=True):
+        super().train(mode)
+
+
+def test_mmpretrain_form_indexed_parts_and_embed_dims():
+    torch.manual_seed(4)
+    model, x = NoneTrain(dim=20, pretrain=True), torch.randn(2, 3, 16, 16)
+    model.eval()
+    groups = trace_groups(model, (x,))
+    heads = _heads(groups)
+    assert len(heads) == 2 and all(g.prunable for g in heads), [g.reasons for g in heads]
+    plan = random_plan(groups, 1, dead=0.0)
+    assert export_difference(groups, plan, (x,)) < 1e-5
+    pruned = prune(model, groups, plan)
+    kept = len(plan.keep[groups.groups.index(heads[0])])
+    attn = pruned.blocks[0]['attn']
+    assert (attn.num_heads, attn.embed_dims, attn.input_dims) == (kept, 5 * kept, 20)
+    assert plan_flops(groups, plan) == count_conv_linear_flops(pruned, (x,))
 
 
 @pytest.mark.parametrize('kind', ['count_from_input', 'explicit_product'])
