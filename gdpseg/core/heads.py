@@ -24,12 +24,13 @@ over the head channels) fixes its heads, like any unmodelled op. So does a split
 whose head count no attribute of the module holds (a count computed from the input's width
 would not follow the pruning).
 """
+import math
 from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
 import torch
 
-from .graph import Label, Seg
+from .graph import CallRecord, Label, Seg
 from .nested import iter_tensors
 
 
@@ -164,6 +165,44 @@ def _attention(tracer, labs, args, kwargs, out):
     return True
 
 
+def _product(tracer, name, args, out):
+    """``q @ k.transpose(-2, -1)`` and ``attention @ v`` written out (timm's unfused path,
+    Swin): the attention map's head axis is an ordinary channel axis on a node of one channel
+    per head, tied to the heads of q, k and v; per-head operands of the map (Swin's relative
+    position bias, a parameter with one column per head) are members of it. Both products are
+    counted per head."""
+    if name not in ('matmul', '__matmul__') or len(args) != 2:
+        return None
+    a, b = args
+    ha, hb, la = tracer.head_label(a), tracer.head_label(b), tracer.label(a)
+    if hb is None or hb.part_axis is not None or len(hb.nodes) != 1 or \
+            not isinstance(out, torch.Tensor) or out.dim() != b.dim():
+        return None
+    graph = tracer.graph
+    axis = hb.head_axis
+    heads = b.shape[axis]
+    if ha is not None and ha.part_axis is None and len(ha.nodes) == 1 and \
+            ha.head_axis == axis and ha.dim_axis == a.dim() - 1 and hb.dim_axis == b.dim() - 2:
+        node = graph.new_node(heads)  # q @ k^T: the map, one channel per head
+        graph.tie_blocks(ha.nodes[0], ha.head_dim, hb.nodes[0], hb.head_dim)
+        graph.tie_blocks(ha.nodes[0], ha.head_dim, node, 1)
+        tracer.set_label(out, Label(axis, (Seg(node),)))
+    elif ha is None and la is not None and la.dim == axis and len(la.segs) == 1 and \
+            la.segs[0].expand == 1 and graph.sizes[la.segs[0].node] == heads and \
+            hb.dim_axis == b.dim() - 1:
+        node = la.segs[0].node  # map @ v: v's heads
+        graph.tie_blocks(node, 1, hb.nodes[0], hb.head_dim)
+        tracer.set_head_label(out, replace(hb))
+    else:
+        return None
+    rows = a.shape if a.dim() > 1 else (1, a.shape[0])
+    total = math.prod(rows) * b.shape[-1]
+    tracer.graph.calls.append(CallRecord(tracer.where, 'head_matmul', total // heads,
+                                         (Seg(node),), (), in_shape=tuple(a.shape),
+                                         out_shape=tuple(out.shape)))
+    return True
+
+
 def _merge(tracer, lab, args, kwargs, out):
     """``reshape`` that merges the heads with the channels of each head (heads first): an
     ordinary channel axis on the node; a constant width is rewritten on export."""
@@ -204,6 +243,8 @@ def trace_heads(tracer, name: str, args, kwargs, out) -> bool:
     done = None
     if name == 'scaled_dot_product_attention':
         done = _attention(tracer, labs, args, kwargs, out)
+    elif name in ('matmul', '__matmul__'):
+        done = _product(tracer, name, args, out)
     elif first is not None and len(labs) == 1:
         if name in _RULES:
             tracer.set_head_label(out, _RULES[name](tracer, first, args, kwargs, out))

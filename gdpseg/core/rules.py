@@ -103,6 +103,10 @@ def _channel_param(tracer, t, k, label) -> bool:
         axes = ()  # one value per channel: sliced along its only long axis
     elif p.dim() == t.dim() and p.shape[k] == t.shape[k]:
         axes = (k,)
+    elif list(p.shape).count(t.shape[k]) == 1:
+        # gathered and permuted from a table with one axis of that length (Swin's relative
+        # position bias, one column per head): that axis (the export check confirms it)
+        axes = (list(p.shape).index(t.shape[k]),)
     else:
         return False
     rec = tracer.graph.modules.get(src[0])
@@ -165,6 +169,20 @@ def stack(tracer, args, kwargs, out):
     dim = dim % out.dim()
     binary_like(tracer, tensors, [None if lab is None else Label(
         lab.dim + (dim <= lab.dim), lab.segs) for lab in labels], out)
+
+def roll(tracer, args, kwargs, out):
+    """``torch.roll`` along axes other than the channels (Swin's shifted windows)."""
+    lab = first_label(tracer, args)
+    if lab is None:
+        return
+    dims = args[2] if len(args) > 2 else kwargs.get('dims')
+    dims = [] if dims is None else [dims] if isinstance(dims, int) else list(dims)
+    if not dims or lab.dim in [d % args[0].dim() for d in dims]:
+        tracer.unsupported('roll of the channel axis (or of the flattened tensor)', [lab])
+        tracer.label_fixed(args[0], out, 'roll')
+        return
+    tracer.set_label(out, lab)
+
 
 def permute(tracer, args, kwargs, out):
     lab = first_label(tracer, args)
@@ -265,6 +283,7 @@ RULES: Dict[str, Callable] = {
     **{name: binary for name in BINARY},
     **{name: cat for name in ('cat', 'concat', 'concatenate')},
     'stack': stack,
+    'roll': roll,
     **{name: reshape for name in (
         'view', 'reshape', 'flatten', 'view_as', 'reshape_as', 'unsqueeze', 'squeeze')},
     'permute': permute,

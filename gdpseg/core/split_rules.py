@@ -38,6 +38,17 @@ def reshape(tracer, args, kwargs, out):
             tracer.set_label(out, Label(j, tuple(Seg(s.node, s.expand * merged)
                                                for s in lab.segs)))
             return
+    # the channel axis merged with axes before it (Swin's patch merging: (..., 2, 2, C) ->
+    # (..., 4C)): the channels repeat as consecutive segments, one per position of those axes
+    for i0 in range(lab.dim - 1, -1, -1):
+        j = len(oshape) - (len(ishape) - lab.dim)
+        if j < 0 or oshape[j + 1:] != ishape[lab.dim + 1:] or \
+                math.prod(oshape[:j]) != math.prod(ishape[:i0]):
+            continue
+        if oshape[j] == math.prod(ishape[i0:lab.dim + 1]):
+            repeats = math.prod(ishape[i0:lab.dim])
+            tracer.set_label(out, Label(j, tuple(lab.segs) * repeats))
+            return
     if not _split_channels(tracer, lab, ishape, oshape, out) and \
             not split_heads(tracer, lab, args, ishape, oshape, out):
         tracer.unsupported('reshape that splits the channel axis', [lab])

@@ -36,6 +36,7 @@ class UnsupportedOpError(RuntimeError):
 
 # Ops whose result, applied to a parameter, is still that parameter's values (layer scale).
 _PARAM_VIEWS = {'view', 'reshape', 'unsqueeze', 'squeeze', 'flatten', 'expand', 'expand_as',
+                'permute', 'transpose',
                 'view_as', 'reshape_as', '__getitem__', 'to', 'type_as', 'contiguous', 'float',
                 'half'}
 

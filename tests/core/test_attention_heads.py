@@ -1,8 +1,8 @@
-"""Attention heads of a packed qkv projection with fused attention (timm's ``Attention``) are
-prunable as whole heads: q, k and v of a head go together, the export rewrites the head count
-and the merged width, outputs match and FLOPs equal mmengine's counter. Attention the rules do
-not model (a head count computed from the input's width, an explicit ``q @ k^T``) keeps its
-heads."""
+"""Attention heads of a packed qkv projection (timm's ``Attention``, fused or written out;
+mmpretrain's; Swin's window attention with its per-head bias) are prunable as whole heads: q, k
+and v of a head go together, the export rewrites the head count and the merged width, outputs
+match and FLOPs equal mmengine's counter. A head count computed from the input's width keeps
+its heads."""
 import pytest
 import torch
 import torch.nn as nn
@@ -159,15 +159,93 @@ def test_mmpretrain_form_indexed_parts_and_embed_dims():
     assert plan_flops(groups, plan) == count_conv_linear_flops(pruned, (x,))
 
 
-@pytest.mark.parametrize('kind', ['count_from_input', 'explicit_product'])
-def test_attention_the_rules_do_not_model_keeps_its_heads(kind):
+def test_explicit_products_prune_heads_and_are_counted_per_head():
     torch.manual_seed(3)
-    attn = dict(count_from_input=True) if kind == 'count_from_input' else dict(fused=False)
-    # count_from_input: heads = width // head_dim, which the export cannot rewrite
-    model = TinyViT(dim=20, **attn).eval()
-    x = torch.randn(2, 3, 16, 16)
+    model, x = TinyViT(fused=False).eval(), torch.randn(2, 3, 16, 16)
     groups = trace_groups(model, (x,))
+    heads = _heads(groups)
+    assert len(heads) == 2 and all(g.prunable for g in heads), [g.reasons for g in heads]
+    assert groups.full_flops() == count_conv_linear_flops(model, (x,))  # both bmm counted
+    for seed in range(2):
+        plan = random_plan(groups, seed, dead=0.0)
+        assert export_difference(groups, plan, (x,)) < 1e-5
+        assert plan_flops(groups, plan) == count_conv_linear_flops(prune(model, groups, plan),
+                                                                   (x,))
+
+
+def test_a_head_count_computed_from_the_input_keeps_the_heads():
+    torch.manual_seed(3)
+    # heads = width // head_dim: the export cannot rewrite it; the check at trace time finds
+    # that pruning changes the output and fixes what it touches
+    model = TinyViT(dim=20, count_from_input=True).eval()
+    x = torch.randn(2, 3, 16, 16)
+    with pytest.warns(UserWarning, match='changes what the export computes'):
+        groups = trace_groups(model, (x,))
     assert not any(g.prunable for g in _heads(groups))
     assert groups.full_flops() == count_conv_linear_flops(model, (x,))
     plan = random_plan(groups, 0, dead=0.0)
     assert export_difference(groups, plan, (x,)) < 1e-5
+
+
+class WindowAttention(nn.Module):
+    """Swin's: the head count from an attribute, the head width left to the reshape (-1), an
+    explicit ``q @ k^T`` plus a relative position bias gathered from a table with one column
+    per head."""
+
+    def __init__(self, dim, heads, window):
+        super().__init__()
+        self.num_heads, self.scale = heads, (dim // heads) ** -0.5
+        self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.table = nn.Parameter(torch.randn((2 * window - 1) ** 2, heads))
+        self.register_buffer('index', torch.randint(0, (2 * window - 1) ** 2,
+                                                    (window ** 2, window ** 2)))
+
+    def forward(self, x):
+        b, n, _ = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, -1).permute(
+            2, 0, 3, 1, 4).unbind(0)
+        attn = (q * self.scale) @ k.transpose(-2, -1)
+        bias = self.table[self.index.view(-1)].view(n, n, -1).permute(2, 0, 1).contiguous()
+        attn = (attn + bias.unsqueeze(0)).softmax(-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, -1))
+
+
+class TinySwin(nn.Module):
+    """Patch embedding, a shifted window (roll), window attention, patch merging (the channels
+    merged with the 2×2 positions before them), a classifier."""
+
+    def __init__(self, dim=12, heads=3):
+        super().__init__()
+        self.patch = nn.Conv2d(3, dim, 2, stride=2)
+        self.norm1, self.attn = nn.LayerNorm(dim), WindowAttention(dim, heads, 4)
+        self.norm2, self.reduction = nn.LayerNorm(4 * dim), nn.Linear(4 * dim, 2 * dim)
+        self.head = nn.Linear(2 * dim, 5)
+
+    def forward(self, img):
+        x = self.patch(img).permute(0, 2, 3, 1)  # (B, 8, 8, C)
+        b, h, w, c = x.shape
+        s = torch.roll(x, shifts=(-2, -2), dims=(1, 2))
+        win = s.view(b, 2, 4, 2, 4, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, 16, c)
+        out = self.attn(self.norm1(win)).view(b, 2, 2, 4, 4, c).permute(0, 1, 3, 2, 4, 5)
+        x = x + torch.roll(out.reshape(b, h, w, c), shifts=(2, 2), dims=(1, 2))
+        x = x.reshape(b, h // 2, 2, w // 2, 2, c).permute(0, 1, 3, 4, 2, 5).flatten(3)
+        return self.head(self.reduction(self.norm2(x)).mean((1, 2)))
+
+
+def test_swin_block_heads_bias_roll_and_patch_merging():
+    torch.manual_seed(5)
+    model, x = TinySwin().eval(), torch.randn(2, 3, 16, 16)
+    groups = trace_groups(model, (x,))
+    by = {g.name.split(' ')[0]: g for g in groups.groups}
+    assert by['attn.qkv'].prunable and (by['attn.qkv'].size, by['attn.qkv'].unit) == (3, 4)
+    assert by['patch'].prunable, by['patch'].reasons  # the stream through roll and merging
+    assert by['reduction'].prunable
+    assert groups.full_flops() == count_conv_linear_flops(model, (x,))
+    for seed in range(3):
+        plan = random_plan(groups, seed, dead=0.0)
+        assert export_difference(groups, plan, (x,)) < 1e-5
+        pruned = prune(model, groups, plan)
+        kept = len(plan.keep[groups.groups.index(by['attn.qkv'])])
+        assert pruned.attn.num_heads == kept and pruned.attn.table.shape[1] == kept
+        assert pruned.reduction.in_features == 4 * pruned.patch.out_channels
+        assert plan_flops(groups, plan) == count_conv_linear_flops(pruned, (x,))

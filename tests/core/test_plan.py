@@ -257,7 +257,7 @@ def test_a_new_layer_kind_is_one_handler():
     assert isinstance(BilinearResource(1), Resource)
 
 
-class RollNet(nn.Module):
+class FlipNet(nn.Module):
     """A spatial shift between two convs: an op the trace has no rule for."""
 
     def __init__(self):
@@ -266,29 +266,29 @@ class RollNet(nn.Module):
         self.b = nn.Conv2d(8, 4, 3, padding=1)
 
     def forward(self, x):
-        return self.b(torch.roll(torch.relu(self.a(x)), shifts=1, dims=3))
+        return self.b(torch.flip(torch.relu(self.a(x)), dims=(3,)))
 
 
 def test_a_new_op_rule_is_registered_from_outside_the_package():
     from gdpseg.core import register_rule, unregister_rule
     from gdpseg.core.rules import channelwise
 
-    def roll(tracer, args, kwargs, out):  # channel-wise unless it rolls the channel axis
-        dims = kwargs.get('dims', args[2] if len(args) > 2 else None)
+    def flip(tracer, args, kwargs, out):  # channel-wise unless it flips the channel axis
+        dims = kwargs.get('dims', args[1] if len(args) > 1 else None)
         dims = [dims] if isinstance(dims, int) else list(dims or [])
         if any(d in (1, -3) for d in dims) or not dims:
-            tracer.unsupported('roll of the channel axis', [tracer.label(args[0])])
+            tracer.unsupported('flip of the channel axis', [tracer.label(args[0])])
         else:
             channelwise(tracer, args, kwargs, out)
 
     x = torch.randn(2, 3, 8, 8)
-    with pytest.warns(UserWarning, match='roll'):  # without a rule: kept
-        assert not any(g.prunable and g.size == 8 for g in trace_groups(RollNet(), (x,)).groups)
-    register_rule('roll', roll)
+    with pytest.warns(UserWarning, match='flip'):  # without a rule: kept
+        assert not any(g.prunable and g.size == 8 for g in trace_groups(FlipNet(), (x,)).groups)
+    register_rule('flip', flip)
     try:
         with pytest.raises(KeyError, match='have rules already'):
-            register_rule('roll', roll)
-        model = RollNet().eval()
+            register_rule('flip', flip)
+        model = FlipNet().eval()
         groups = trace_groups(model, (x,))  # verify=True: a random plan's export is checked
         grp = next(g for g in groups.groups if g.size == 8)
         assert grp.prunable
@@ -298,7 +298,7 @@ def test_a_new_op_rule_is_registered_from_outside_the_package():
             torch.testing.assert_close(prune(model, groups, plan).eval()(x),
                                        _zero_columns_reference(model, groups, plan)(x))
     finally:
-        unregister_rule('roll')
+        unregister_rule('flip')
 
 
 class Attention(nn.Module):

@@ -17,7 +17,7 @@ from .grn import GlobalResponseNormLayer
 from .groupnorm import GroupNormLayer
 from .layernorm import LayerNormLayer
 from .linear import Linear
-from .matmul import MatMul
+from .matmul import HeadMatMul, MatMul
 from .norm import Norm
 
 LAYERS: Dict[str, LayerHandler] = {}
@@ -63,11 +63,11 @@ def handlers_for(function: str) -> List[LayerHandler]:
 # Built-in handlers; later ones are tried first for a shared function, so the general dense
 # conv is the fallback of the grouped and depthwise ones.
 for _handler in (Conv(), GroupedConv(), DepthwiseConv(), Linear(), Norm(), GroupNormLayer(),
-                 LayerNormLayer(), GlobalResponseNormLayer(), MatMul(), MultiheadAttentionLayer(),
-                 ChannelParam(), LAYER_FIXED):
+                 LayerNormLayer(), GlobalResponseNormLayer(), MatMul(), HeadMatMul(),
+                 MultiheadAttentionLayer(), ChannelParam(), LAYER_FIXED):
     register_layer(_handler)
 
 __all__ = ['ChannelParam', 'LayerHandler', 'set_tensor', 'scale_along', 'LAYERS', 'register_layer',
            'unregister_layer', 'handler_of', 'handlers_for', 'Conv', 'DepthwiseConv',
            'GlobalResponseNormLayer', 'GroupedConv', 'GroupNormLayer', 'LayerNormLayer', 'Linear',
-           'MatMul', 'MultiheadAttentionLayer', 'Norm']
+           'HeadMatMul', 'MatMul', 'MultiheadAttentionLayer', 'Norm']

@@ -36,3 +36,17 @@ class MatMul(LayerHandler):
 
     def add_flops(self, res, call, ins, outs, sizes):
         res.const += call.coef
+
+
+class HeadMatMul(LayerHandler):
+    """A product of attention (``q @ k^T``, ``attention @ v``) whose heads are prunable
+    (:mod:`gdpseg.core.heads`): ``coef`` multiply-adds per head, linear in the heads kept."""
+
+    kind = 'head_matmul'
+
+    def flops(self, call, cin, cout):
+        return call.coef * cin
+
+    def add_flops(self, res, call, ins, outs, sizes):
+        for p, e in ins:
+            res.lin[p] += call.coef * e
