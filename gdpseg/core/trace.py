@@ -283,10 +283,12 @@ def trace_channels(model: nn.Module, example_inputs: tuple, forward_fn=None,
         if on_output is not None:
             on_output(out)
         for t in iter_tensors(out):
-            lab = tracer.label(t)
+            lab, heads = tracer.label(t), tracer.head_label(t)
             if lab is not None:
                 for s in lab.segs:
                     tracer.graph.block(s.node, 'network output')
+            for node in heads.nodes if heads is not None else ():  # q, k or v returned
+                tracer.graph.block(node, 'network output')
         tracer.graph.finalize()
     finally:
         tracer.remove_hooks()

@@ -249,3 +249,18 @@ def test_swin_block_heads_bias_roll_and_patch_merging():
         assert pruned.attn.num_heads == kept and pruned.attn.table.shape[1] == kept
         assert pruned.reduction.in_features == 4 * pruned.patch.out_channels
         assert plan_flops(groups, plan) == count_conv_linear_flops(pruned, (x,))
+
+
+def test_heads_returned_by_the_network_stay():
+    class ReturnsQ(Attention):
+        def forward(self, x):
+            b, n, _ = x.shape
+            q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim).permute(
+                2, 0, 3, 1, 4).unbind(0)
+            x = F.scaled_dot_product_attention(q, k, v)
+            return self.proj(x.transpose(1, 2).reshape(b, n, self.attn_dim)), q
+
+    # without the export check: the trace itself must fix them
+    groups = trace_groups(ReturnsQ(8, 2, 4).eval(), (torch.randn(2, 5, 8),), verify=False)
+    heads = _heads(groups)
+    assert heads and all('network output' in g.reasons for g in heads), heads
