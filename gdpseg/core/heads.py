@@ -55,9 +55,10 @@ def _block(tracer, op, lab: HeadLabel):
     tracer.unsupported(op, [Label(0, tuple(Seg(n) for n in lab.nodes))])
 
 
-def _int_attribute(tracer, value: int, prefer: str):
+def _int_attribute(tracer, value: int, prefer: str, avoid: str = ''):
     """``(module, attribute)`` of the int attribute of the innermost running module equal to
-    ``value`` (the one whose name contains ``prefer`` when several are), or None."""
+    ``value`` (the one whose name contains ``prefer``, then not ``avoid``, when several are),
+    or None."""
     running = tracer.running_modules()
     if not running:
         return None
@@ -67,17 +68,35 @@ def _int_attribute(tracer, value: int, prefer: str):
         found = [a for a in found if prefer in a]
     if len(found) > 1:  # mmpretrain's input_dims beside embed_dims: the input's width
         found = [a for a in found if not a.startswith('in')]
+    if len(found) > 1 and avoid:  # num_heads beside an equal head_dim
+        found = [a for a in found if avoid not in a]
     return (running[-1], found[0]) if len(found) == 1 else None
 
 
 def split_heads(tracer, lab: Label, args, ishape, oshape, out) -> bool:
     """``reshape`` of the channel axis (the last) into ``(parts, heads, head_dim)``, 2 or 3
-    parts (packed kv or qkv): label the result with its heads. False when it is not that."""
+    parts (packed kv or qkv), or into ``(heads, head_dim)`` where the module holds the head
+    count in an attribute named for heads (one projection per q, k, v:
+    :class:`~gdpseg.core.unfused_attention.UnfusedMultiheadAttention`; without such a name the
+    split is read as a channel shuffle): label the result with its heads. False when it is not
+    that."""
     d = lab.dim
-    if d != len(ishape) - 1 or len(oshape) != len(ishape) + 2 or oshape[:d] != ishape[:d]:
+    if d != len(ishape) - 1 or oshape[:d] != ishape[:d]:
         return False
-    parts, heads, head_dim = oshape[d:]
-    if parts not in (2, 3) or heads < 2 or parts * heads * head_dim != ishape[d]:
+    if len(oshape) == len(ishape) + 1:
+        heads, head_dim = oshape[d:]
+        running = tracer.running_modules()
+        named = running and any('head' in a and type(v) is int and v == heads
+                                for a, v in vars(tracer.module(running[-1])).items())
+        if not named or heads * head_dim != ishape[d] or len(lab.segs) != 1 or \
+                lab.segs[0].expand != 1:
+            return False
+        parts = 1
+    elif len(oshape) == len(ishape) + 2:
+        parts, heads, head_dim = oshape[d:]
+    else:
+        return False
+    if parts not in (1, 2, 3) or heads < 1 or parts * heads * head_dim != ishape[d]:
         return False
     graph = tracer.graph
     pieces = graph.pieces(lab.segs, [heads * head_dim] * parts)
@@ -88,7 +107,7 @@ def split_heads(tracer, lab: Label, args, ishape, oshape, out) -> bool:
         sizes = list(args[1])
     attr = None
     if heads in sizes:  # the count is a constant: the export must rewrite where it comes from
-        attr = _int_attribute(tracer, heads, 'head')
+        attr = _int_attribute(tracer, heads, 'head', avoid='dim')
         if attr is None:
             return False
     nodes = tuple(p[0].node for p in pieces)
@@ -97,7 +116,10 @@ def split_heads(tracer, lab: Label, args, ishape, oshape, out) -> bool:
     if attr is not None:
         graph.size_attributes.append((*attr, ((Seg(nodes[0]),),)))
         graph.attribute_units[attr] = head_dim
-    tracer.set_head_label(out, HeadLabel(nodes, d, d + 1, d + 2, head_dim))
+    if parts == 1:
+        tracer.set_head_label(out, HeadLabel(nodes, None, d, d + 1, head_dim))
+    else:
+        tracer.set_head_label(out, HeadLabel(nodes, d, d + 1, d + 2, head_dim))
     return True
 
 

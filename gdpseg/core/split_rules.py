@@ -24,6 +24,8 @@ def reshape(tracer, args, kwargs, out):
     if lab is None or not isinstance(out, torch.Tensor):
         return
     ishape, oshape = list(x.shape), list(out.shape)
+    if split_heads(tracer, lab, args, ishape, oshape, out):  # first: one head looks like unsqueeze
+        return
     prefix, channels = math.prod(ishape[:lab.dim]), ishape[lab.dim]
     # Candidate output axes: those preceded by exactly the input axes before the channels
     # (several when size-1 axes are involved, e.g. batch 1).
@@ -49,8 +51,7 @@ def reshape(tracer, args, kwargs, out):
             repeats = math.prod(ishape[i0:lab.dim])
             tracer.set_label(out, Label(j, tuple(lab.segs) * repeats))
             return
-    if not _split_channels(tracer, lab, ishape, oshape, out) and \
-            not split_heads(tracer, lab, args, ishape, oshape, out):
+    if not _split_channels(tracer, lab, ishape, oshape, out):
         tracer.unsupported('reshape that splits the channel axis', [lab])
 
 

@@ -216,9 +216,12 @@ def calibrate_norms(model, x, fn):
     model.eval()
 
 
-def sweep_one(spec, seed=0):
+def sweep_one(spec, seed=0, unfuse=False):
     torch.manual_seed(seed)
     model, shape, fn = build(spec)
+    if unfuse:  # nn.MultiheadAttention written out (PruningAlgorithm's unfuse_attention)
+        from gdpseg.core.unfused_attention import unfuse_attention
+        unfuse_attention(model)
     x = torch.randn(*shape)
     calibrate_norms(model, torch.randn(max(2, shape[0]), *shape[1:]), fn)  # batch 2 for BN
     start = time.perf_counter()
@@ -239,7 +242,8 @@ def sweep_one(spec, seed=0):
     effect = max_difference(masked_outputs(groups, full_plan(groups), (x,), fn),
                             masked_outputs(groups, random_plan(groups, seed, 0.0), (x,), fn))
     plan = random_plan(groups, seed)
-    pruned = prune(model, groups, plan).eval()
+    pruned = prune(model, groups, plan)
+    pruned.eval()  # not chained: some models' train() returns None
 
     counted = count_conv_linear_flops(FlatOutputs(pruned, fn), (x,))
     with torch.no_grad():  # a constant output would make the comparison meaningless
@@ -268,6 +272,9 @@ def main(argv=None):
     parser.add_argument('--only', nargs='*', help='family entries to run (default: all)')
     parser.add_argument('--fast', action='store_true', help=f'only {FAST}')
     parser.add_argument('--out', help='also write the Markdown table here')
+    parser.add_argument('--unfuse-attention', action='store_true',
+                        help='write out every nn.MultiheadAttention first (as '
+                             'unfuse_attention=True does), so that its heads can be pruned')
     args = parser.parse_args(argv)
     specs = args.only or (FAST if args.fast else FAMILIES)
     lines = ['| model | prunable groups | prunable layer channels | max rel. diff | '
@@ -276,7 +283,7 @@ def main(argv=None):
     for k, spec in enumerate(specs, 1):
         print(f'[{k}/{len(specs)}] {spec} ...', end=' ', flush=True)
         try:
-            r = sweep_one(spec)
+            r = sweep_one(spec, unfuse=args.unfuse_attention)
         except Exception as e:  # a row per failure: the sweep is a report, not a test
             print(f'FAILED: {type(e).__name__}: {str(e).splitlines()[0][:200]}')
             lines.append(f'| {spec} | error | | | | {type(e).__name__}: '

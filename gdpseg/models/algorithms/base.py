@@ -14,6 +14,7 @@ from mmengine.model import BaseModel
 
 from gdpseg.core import ChannelGroups, trace_groups
 from gdpseg.core.forward import call_forward
+from gdpseg.core.unfused_attention import unfuse_attention as unfuse
 from gdpseg.core.verify import masked_outputs
 from gdpseg.engine.train_state import TrainState
 from gdpseg.registry import MODELS
@@ -74,12 +75,16 @@ class PruningAlgorithm(BaseModel):
         min_channels: Fewest channels a surviving group keeps (a group may die entirely).
         channel_multiple: Export keeps a multiple of this many channels per group.
         strict: Raise on ops the engine does not model.
+        unfuse_attention: Replace every ``nn.MultiheadAttention`` of the architecture by the
+            same attention written out (:mod:`gdpseg.core.unfused_attention`: same parameters
+            and outputs, its checkpoints load), so that its heads and embedding dimension can
+            be pruned; fused, it is counted but its channels stay.
     """
 
     def __init__(self, architecture, input_shape: Sequence[int] = (1, 3, 512, 512),
                  forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
                  min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
-                 data_preprocessor=None, init_cfg=None):
+                 unfuse_attention: bool = False, data_preprocessor=None, init_cfg=None):
         if forward_mode not in ('tensor', None):
             raise ValueError(f"forward_mode must be 'tensor' (MMEngine models) or None (a "
                              f"plain nn.Module called as model(x)), got {forward_mode!r}")
@@ -90,6 +95,9 @@ class PruningAlgorithm(BaseModel):
                          init_cfg=init_cfg)
         if data_preprocessor is None and isinstance(preprocessor, nn.Module):
             self.data_preprocessor = preprocessor
+        if unfuse_attention and not unfuse(architecture):
+            raise ValueError('unfuse_attention=True, but the architecture has no '
+                             'nn.MultiheadAttention: leave the option out')
         self.architecture = architecture
         self.input_shape = tuple(input_shape)
         fn, ignore = None, ()
