@@ -59,18 +59,17 @@ def _int_attribute(tracer, value: int, prefer: str, avoid: str = ''):
     """``(module, attribute)`` of the int attribute of the innermost running module equal to
     ``value`` (the one whose name contains ``prefer``, then not ``avoid``, when several are),
     or None."""
-    running = tracer.running_modules()
-    if not running:
+    held = tracer.int_attributes(value)
+    if held is None:
         return None
-    found = [a for a, v in vars(tracer.module(running[-1])).items()
-             if type(v) is int and v == value]
+    name, found = held
     if len(found) > 1:
         found = [a for a in found if prefer in a]
     if len(found) > 1:  # mmpretrain's input_dims beside embed_dims: the input's width
         found = [a for a in found if not a.startswith('in')]
     if len(found) > 1 and avoid:  # num_heads beside an equal head_dim
         found = [a for a in found if avoid not in a]
-    return (running[-1], found[0]) if len(found) == 1 else None
+    return (name, found[0]) if len(found) == 1 else None
 
 
 def split_heads(tracer, lab: Label, args, ishape, oshape, out) -> bool:
@@ -85,9 +84,8 @@ def split_heads(tracer, lab: Label, args, ishape, oshape, out) -> bool:
         return False
     if len(oshape) == len(ishape) + 1:
         heads, head_dim = oshape[d:]
-        running = tracer.running_modules()
-        named = running and any('head' in a and type(v) is int and v == heads
-                                for a, v in vars(tracer.module(running[-1])).items())
+        held = tracer.int_attributes(heads)
+        named = held is not None and any('head' in a for a in held[1])
         if not named or heads * head_dim != ishape[d] or len(lab.segs) != 1 or \
                 lab.segs[0].expand != 1:
             return False

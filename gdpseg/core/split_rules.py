@@ -198,14 +198,13 @@ def _whole_width_attribute(tracer, width: int, of_input: bool = False):
     input (``in_channels``: SK-Net's ``split(self.in_channels // self.num_paths)``, whose
     ``out_channels`` is equal). A wrong guess makes the export differ, which the check at trace
     time catches."""
-    running = tracer.running_modules()
-    if not running:
+    held = tracer.int_attributes(width)
+    if held is None:
         return None
-    found = [attr for attr, v in vars(tracer.module(running[-1])).items()
-             if type(v) is int and v == width]
+    name, found = held
     if len(found) > 1 and of_input:
         found = [attr for attr in found if attr.startswith('in_')]
-    return (running[-1], found[0]) if len(found) == 1 else None
+    return (name, found[0]) if len(found) == 1 else None
 
 
 def _module_attribute(tracer, value, unique: bool = False):

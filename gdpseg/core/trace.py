@@ -161,6 +161,16 @@ class ChannelTracer(TorchFunctionMode):
         """Names of the modules whose forward is running, outermost first."""
         return list(self._stack)
 
+    def int_attributes(self, value: int):
+        """``(name, attributes)`` of the innermost running module and its int attributes
+        equal to ``value`` (sizes it holds: split sizes, head counts), or None outside
+        modules."""
+        if not self._stack:
+            return None
+        name = self._stack[-1]
+        return name, [a for a, v in vars(self._modules[name]).items()
+                      if type(v) is int and v == value]
+
     def module_input(self):
         """The first argument of the innermost running module (None outside modules)."""
         return self._inputs[-1] if self._inputs else None
