@@ -18,11 +18,18 @@ one group, one channel per head), and the reshape that merges heads and head cha
 the output projection an ordinary channel label on v's node. The export rewrites the module
 attributes holding the head count and the merged width (``num_heads``, ``attn_dim``).
 
+Written out instead of fused (timm's unfused path, Swin), ``q @ k.transpose(-2, -1)`` gives an
+attention map whose head axis is an ordinary channel axis on a node of one channel per head,
+tied to the heads; a per-head bias gathered from a table is a member of it, and
+``attention @ v`` gives v's heads back. Both products are counted per head. A projection per q,
+k and v reshaped into ``(heads, head_dim)`` is read as heads where the module names its head
+count (``num_heads``).
+
 Only these ops are modelled on a tensor with heads (and the channel-wise ones that keep its
-shape); any other op on it (an explicit ``q @ k.transpose(-2, -1)``, a per-head bias, a norm
-over the head channels) fixes its heads, like any unmodelled op. So does a split into heads
-whose head count no attribute of the module holds (a count computed from the input's width
-would not follow the pruning).
+shape); any other op on it (a norm over the head channels, a per-head mask in the fused call)
+fixes its heads and is traced as usual. So does a split into heads whose head count no
+attribute of the module holds (a count computed from the input's width would not follow the
+pruning).
 """
 import math
 from dataclasses import dataclass, replace

@@ -42,8 +42,8 @@ def reshape(tracer, args, kwargs, out):
             return
     # the channel axis merged with axes before it (Swin's patch merging: (..., 2, 2, C) ->
     # (..., 4C)): the channels repeat as consecutive segments, one per position of those axes
+    j = len(oshape) - (len(ishape) - lab.dim)  # the merged axis: the later axes are kept
     for i0 in range(lab.dim - 1, -1, -1):
-        j = len(oshape) - (len(ishape) - lab.dim)
         if j < 0 or oshape[j + 1:] != ishape[lab.dim + 1:] or \
                 math.prod(oshape[:j]) != math.prod(ishape[:i0]):
             continue
