@@ -1,5 +1,6 @@
 """Budgets: TargetLambda lands training on a requested resource ratio through the Runner."""
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,53 @@ def test_target_mode_lands_on_the_requested_flops_ratio(tmp_path, monkeypatch, r
     assert zero[0] == 0 and high[0] == 1 and 0 < zero[-1] < 1
     assert all(z + h <= 1 + 1e-9 for z, h in zip(zero, high))
     assert (tmp_path / 'run' / 'gdp_polarization.png').stat().st_size > 0
+
+
+def _land_under_cosine(adapt_threshold, iters=300, ratio=0.1):
+    """A plain loop: SGD on the gates with a cosine learning rate to 0, a loss that pulls
+    every gate toward 1, the proximal step with TargetLambda after each step."""
+    from gdpseg.engine.train_state import TrainState
+    torch.manual_seed(0)
+    model = CifarResNet(20, num_classes=10).eval()
+    gates = attach_gates(model, (torch.randn(1, 3, 32, 32),))
+    pull = [torch.rand_like(a) * 0.1 for a in gates.alphas]
+    opt = torch.optim.SGD(gates.parameters(), lr=0.2, momentum=0.9)
+    lam = TargetLambda(ratio=ratio, adapt_threshold=adapt_threshold)
+    lrs = []
+    for it in range(1, iters + 1):
+        lr = 0.1 * (1 + math.cos(math.pi * (it - 1) / iters))
+        opt.param_groups[0]['lr'] = lr
+        opt.zero_grad()
+        loss = -sum((w * a ** 2 / (a ** 2 + gates.eps)).sum() for w, a in zip(pull, gates.alphas))
+        loss.backward()
+        opt.step()
+        state = TrainState(iter=it, max_iters=iters, optimizer=opt,
+                           lr_of=lambda params: opt.param_groups[0]['lr'])
+        value = lam(state, gates)
+        lrs.append((lr, value))
+        gates.prox_step(lr, value, min_ratio=lam.min_ratio)
+        clear_zeroed_state(opt, gates)
+        gates.set_eps(0.9 ** (it // 15) * 1e-2)
+    return gates.resource_ratio(), lam, lrs
+
+
+def test_target_adapts_the_threshold_so_a_decaying_lr_does_not_stall_low_targets():
+    # the cause: the threshold lr·λ shrinks with a cosine lr; λ alone lags behind 10 %
+    lagging, _, _ = _land_under_cosine(adapt_threshold=False)
+    assert lagging > 0.1 + 0.01
+    landed, lam, lrs = _land_under_cosine(adapt_threshold=True)
+    assert 0.1 <= landed <= 0.1 + 0.5 * lam.tolerance
+    # while it shrinks gates, λ·lr/lr₀ is the controller's own value, within its bounds
+    lr0 = lrs[0][0]
+    for lr, value in lrs[:100]:
+        if value > 0:
+            scale = value * lr / lr0
+            assert lam.lam0 / lam.max_factor <= scale <= lam.lam0 * lam.max_factor
+    saved = lam.state_dict()
+    assert saved['lr0'] == pytest.approx(lr0)
+    resumed = TargetLambda(ratio=0.1)
+    resumed.load_state_dict(saved)
+    assert resumed.lr0 == lam.lr0 and resumed.log_lam == lam.log_lam
 
 
 def test_target_can_be_given_in_the_resources_units_and_is_validated():

@@ -17,6 +17,11 @@ the resource (FLOPs, latency, ...), by adapting λ online:
   ``GDPHook``'s ``hold_zeros`` a zero gate stays zero, so the ratio only falls.
 * Once the ratio is within half the tolerance of ``ratio``, λ is 0: the zeros are final, the
   surviving α are no longer shrunk and, with ε decaying, their gates polarize toward 1.
+* What moves α toward zero is the step's threshold lr·λ, not λ: with ``adapt_threshold``
+  (default) the controller adapts the threshold, λ = exp(log λ) · lr₀ / lr_t, so a learning
+  rate that decays (cosine, steps) does not stall pruning where the schedule reaches low
+  targets late, with little learning rate left (measured: a 10 % FLOPs target ended at 11.2 %
+  under a cosine schedule without it). It also keeps λ₀ below right under a schedule.
 
 The first λ is chosen so that the median group's α (starting at ``init``) would reach zero over
 the ramp under the penalty alone; the controller corrects it from there.
@@ -89,12 +94,18 @@ class TargetLambda(LambdaController):
         tolerance: Width of the band above the target that training settles in (the
             hook warns at the end when the ratio is farther than this from the target).
         init: First λ; ``None`` derives it from the resource and the gate learning rate.
-        max_factor: λ stays within ``[λ₀ / max_factor, λ₀ · max_factor]``.
+        max_factor: λ stays within ``[λ₀ / max_factor, λ₀ · max_factor]`` (with
+            ``adapt_threshold``, the threshold's scale λ · lr_t / lr₀ does).
+        adapt_threshold: Divide λ by the gates' learning rate relative to the first step's, so the
+            controller adapts the proximal threshold lr·λ. ``False``: λ itself is adapted
+            (the earlier controller; it lags behind low targets under a decaying learning
+            rate). A checkpoint saved by the earlier controller resumes without it.
     """
 
     def __init__(self, ratio: Optional[float] = None, value: Optional[float] = None,
                  ramp: float = 0.6, gain: float = 0.5, tolerance: float = 0.01,
-                 init: Optional[float] = None, max_factor: float = 1e4):
+                 init: Optional[float] = None, max_factor: float = 1e4,
+                 adapt_threshold: bool = True):
         if (ratio is None) == (value is None):
             raise ValueError('give the target as ratio=... (share of the full resource) or as '
                              'value=... (in the resource\'s units), not both or neither')
@@ -112,6 +123,8 @@ class TargetLambda(LambdaController):
         self.value = value
         self.ramp, self.gain, self.tolerance = float(ramp), float(gain), float(tolerance)
         self.init, self.max_factor = init, float(max_factor)
+        self.adapt_threshold = bool(adapt_threshold)
+        self.lr0: Optional[float] = None  # the gates' learning rate at the first step
         self.start: Optional[float] = None  # ratio at the first step
         self.lam0: Optional[float] = None
         self.log_lam: Optional[float] = None
@@ -132,6 +145,7 @@ class TargetLambda(LambdaController):
         return max(self.ratio, self.target_now)
 
     def _first_step(self, state, gates) -> None:
+        self.lr0 = float(state.lr_of(gates.parameters()))
         full = gates.full_resource_value()
         if self.ratio is None:
             self.ratio = self.value / full
@@ -161,7 +175,7 @@ class TargetLambda(LambdaController):
             scale = float(per_group.median()) if per_group is not None else 0.0
             alpha = float(torch.cat([gates.alphas[i].detach().abs() for i in prunable])
                           .median()) if prunable else 1.0
-            lr = state.lr_of(gates.parameters())
+            lr = self.lr0
             steps = max(1, self._ramp_steps(state))
             self.lam0 = alpha / (steps * lr * scale) if scale > 0 and lr > 0 else 1.0
         self.log_lam = math.log(self.lam0)
@@ -191,15 +205,21 @@ class TargetLambda(LambdaController):
         bound = math.log(self.max_factor)
         base = math.log(self.lam0)
         self.log_lam = min(base + bound, max(base - bound, self.log_lam))
-        return math.exp(self.log_lam)
+        lam = math.exp(self.log_lam)
+        if self.adapt_threshold:
+            lr = float(state.lr_of(gates.parameters()))
+            if lr > 0 and self.lr0 and self.lr0 > 0:
+                lam *= self.lr0 / lr  # at lr = 0 no threshold moves anything
+        return lam
 
     def state_dict(self) -> dict:
-        return dict(ratio=self.ratio, start=self.start, lam0=self.lam0, log_lam=self.log_lam)
+        return dict(ratio=self.ratio, start=self.start, lam0=self.lam0, log_lam=self.log_lam,
+                    lr0=self.lr0)
 
     def load_state_dict(self, state: dict) -> None:
         # a target given as a value was turned into a ratio at the first step; a ratio given
         # in the config wins over the checkpoint's
-        keys = ('start', 'lam0', 'log_lam') + (('ratio',) if self.ratio is None else ())
+        keys = ('start', 'lam0', 'log_lam', 'lr0') + (('ratio',) if self.ratio is None else ())
         for key in keys:
             if state.get(key) is not None:
                 setattr(self, key, state[key])
@@ -207,4 +227,4 @@ class TargetLambda(LambdaController):
     def __repr__(self):
         target = f'ratio={self.ratio}' if self.ratio is not None else f'value={self.value}'
         return (f'TargetLambda({target}, ramp={self.ramp}, gain={self.gain}, '
-                f'tolerance={self.tolerance})')
+                f'tolerance={self.tolerance}, adapt_threshold={self.adapt_threshold})')
