@@ -131,7 +131,8 @@ class ChannelGates(nn.Module):
                                                for s in rec.in_segs):
                 continue
             module = modules[rec.name]
-            on_input = rec.in_numel * ACTIVATION_GATE_BATCH < module.weight.numel()
+            on_input = not handler.gate_on_weight or \
+                rec.in_numel * ACTIVATION_GATE_BATCH < module.weight.numel()
             weight_dim, input_dim = handler.gate_dims(rec)
             self._handles.append(module.register_forward_pre_hook(
                 _GateHook(self, rec.in_segs, on_input, weight_dim, input_dim)))

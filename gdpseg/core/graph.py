@@ -101,6 +101,7 @@ class ChannelGraph:
         self._block: Dict[int, int] = {}
         # (a, block_a, b, block_b): block i of a's class is block i of b's (grouped convs)
         self._ties: List[Tuple[int, int, int, int]] = []
+        self._within: Dict[int, Tuple[ModuleRecord, str]] = {}  # tie index -> (record, kind)
         self._split: Dict[int, Tuple[int, ...]] = {}  # node -> its consecutive sub-nodes
         self.unit: List[int] = []  # per node, layer channels per channel (set by finalize)
 
@@ -157,11 +158,22 @@ class ChannelGraph:
                          f'{self.sizes[root]} channels')
         self._block[root] = self.sizes[root]  # one block: nothing to remove anyway
 
-    def tie_blocks(self, a: int, block_a: int, b: int, block_b: int) -> None:
+    def tie_blocks(self, a: int, block_a: int, b: int, block_b: int,
+                   within: Optional[Tuple[ModuleRecord, str]] = None) -> None:
         """Blocks of ``block_a`` channels of ``a``'s class pair one to one with blocks of
-        ``block_b`` channels of ``b``'s (a grouped conv's input and output groups)."""
-        self.require_block(a, block_a)
-        self.require_block(b, block_b)
+        ``block_b`` channels of ``b``'s (a grouped conv's input and output groups).
+
+        ``within``: ``(record, kind)`` of a layer that can also be pruned *within* its blocks
+        instead, the same channels of every block (a grouped conv keeping all its conv groups):
+        when ``b``'s blocks turn out to be one class (a split-attention sum over the radix
+        splits them apart and adds them), :meth:`finalize` makes ``a``'s blocks one class too
+        and the record's layer ``kind``. Its blocks are then required by :meth:`finalize`,
+        once that is known."""
+        if within is None:
+            self.require_block(a, block_a)
+            self.require_block(b, block_b)
+        else:
+            self._within[len(self._ties)] = within
         self._ties.append((a, block_a, b, block_b))
 
     # ----------------------------------------------------------------- splits
@@ -264,11 +276,23 @@ class ChannelGraph:
         """Read every record through the splits, and make every block one channel: node sizes
         shrink by their class's block, and the segments of the module and call records and
         size attributes expand by it."""
-        for a, _, b, _ in self._ties:  # a grouped conv on channels split later: kept
-            if a in self._split or b in self._split:
-                self.block(a, 'grouped convolution on split channels')
-                self.block(b, 'grouped convolution on split channels')
+        renamed = {}  # module -> kind of the layers pruned within their blocks
+        for i, (a, ba, b, bb) in enumerate(self._ties):  # a grouped conv on channels split later
+            if a not in self._split and b not in self._split:
+                continue
+            within = self._within.get(i)
+            if within is not None and self._tie_within(a, ba, b, bb):
+                within[0].kind = renamed[within[0].name] = within[1]
+                within[0].out_node = b  # it writes b's channels: a producer of them
+                continue
+            self.block(a, 'grouped convolution on split channels')
+            self.block(b, 'grouped convolution on split channels')
         self._ties = [t for t in self._ties if t[0] not in self._split and t[2] not in self._split]
+        for a, ba, b, bb in self._ties:  # the deferred blocks of the ties that stay
+            self.require_block(a, ba)
+            self.require_block(b, bb)
+        self.calls = [replace(c, kind=renamed[c.module]) if c.module in renamed else c
+                      for c in self.calls]
         changed, rounds = True, 0
         while changed and rounds < 64:  # tied classes need blocks of the same count
             changed, rounds = False, rounds + 1
@@ -302,6 +326,26 @@ class ChannelGraph:
             else:  # cannot happen after the loop above; keep both fixed if it does
                 self.block(a, 'grouped convolution with uneven blocks')
                 self.block(b, 'grouped convolution with uneven blocks')
+
+    def _tie_within(self, a: int, ba: int, b: int, bb: int) -> bool:
+        """Make a tie a pruning *within* the blocks, where ``b``'s blocks are one class (every
+        block's segments the same classes in the same order): ``a``'s blocks become one class
+        too, so every block keeps the same channels. False (nothing merged) otherwise."""
+        count = self.sizes[b] // bb
+        if a in self._split or count < 2 or self.sizes[a] != ba * count:
+            return False
+        out = self.pieces((Seg(b),), [bb] * count)
+        if out is None or any(len(p) != len(out[0]) or any(
+                self.find(x.node) != self.find(y.node) or x.expand != y.expand
+                for x, y in zip(p, out[0])) for p in out):
+            return False
+        ins = self.pieces((Seg(a),), [ba] * count)
+        if ins is None:
+            return False
+        for piece in ins[1:]:
+            if not self.unify(ins[0], piece):
+                return False
+        return True
 
     # ----------------------------------------------------------------- labels
     def width(self, segs) -> int:

@@ -57,18 +57,25 @@ def reshape(tracer, args, kwargs, out):
 
 def _split_channels(tracer, lab, ishape, oshape, out) -> bool:
     """The channel axis split into ``(g, C / g)``: its ``g`` runs of ``C / g`` channels are
-    tied one to one (pruned alike), and the second new axis carries their shared channels. So
+    tied one to one (pruned alike), and the last new axis carries their shared channels. So
     ShuffleNet's ``view(n, g, C/g, h, w).transpose(1, 2).reshape(n, C, h, w)`` repeats each
-    channel ``g`` times in a row, and ResNeSt's radix axis can be summed over."""
+    channel ``g`` times in a row, and ResNeSt's radix axis can be summed over. ``g`` may be
+    spread over several axes (``(g1, g2, C / (g1·g2))``: ResNeSt's radix softmax views its
+    attention as ``(cardinality, radix, C)``)."""
     d = lab.dim
-    if len(oshape) != len(ishape) + 1 or oshape[:d] != ishape[:d] or \
-            oshape[d + 2:] != ishape[d + 1:] or oshape[d] * oshape[d + 1] != ishape[d]:
+    if all(n == 1 for n in ishape[d + 1:]):  # (B, C, 1, 1) -> (B, g, C / g): the 1s go
+        while len(oshape) > d + 1 and oshape[-1] == 1:
+            oshape = oshape[:-1]
+        ishape = ishape[:d + 1]
+    k = len(oshape) - len(ishape)
+    if k < 1 or oshape[:d] != ishape[:d] or oshape[d + k + 1:] != ishape[d + 1:] or \
+            math.prod(oshape[d:d + k + 1]) != ishape[d]:
         return False
     graph = tracer.graph
-    parts = graph.pieces(lab.segs, [oshape[d + 1]] * oshape[d])
+    parts = graph.pieces(lab.segs, [oshape[d + k]] * math.prod(oshape[d:d + k]))
     if parts is None or not all(graph.unify(parts[0], p) for p in parts[1:]):
         return False
-    tracer.set_label(out, Label(d + 1, graph.resolve(parts[0])))
+    tracer.set_label(out, Label(d + k, graph.resolve(parts[0])))
     return True
 
 def getitem(tracer, args, kwargs, out):

@@ -12,7 +12,7 @@ from .base import LayerHandler, scale_along, set_tensor
 from .channel_param import ChannelParam
 from .conv import LAYER_FIXED, Conv
 from .depthwise import DepthwiseConv
-from .grouped import GroupedConv
+from .grouped import GroupedConv, GroupedWithinConv
 from .grn import GlobalResponseNormLayer
 from .groupnorm import GroupNormLayer
 from .layernorm import LayerNormLayer
@@ -62,12 +62,13 @@ def handlers_for(function: str) -> List[LayerHandler]:
 
 # Built-in handlers; later ones are tried first for a shared function, so the general dense
 # conv is the fallback of the grouped and depthwise ones.
-for _handler in (Conv(), GroupedConv(), DepthwiseConv(), Linear(), Norm(), GroupNormLayer(),
-                 LayerNormLayer(), GlobalResponseNormLayer(), MatMul(), HeadMatMul(),
-                 MultiheadAttentionLayer(), ChannelParam(), LAYER_FIXED):
+# GroupedWithinConv traces nothing: ChannelGraph.finalize gives grouped convs its kind.
+for _handler in (Conv(), GroupedConv(), GroupedWithinConv(), DepthwiseConv(), Linear(), Norm(),
+                 GroupNormLayer(), LayerNormLayer(), GlobalResponseNormLayer(), MatMul(),
+                 HeadMatMul(), MultiheadAttentionLayer(), ChannelParam(), LAYER_FIXED):
     register_layer(_handler)
 
 __all__ = ['ChannelParam', 'LayerHandler', 'set_tensor', 'scale_along', 'LAYERS', 'register_layer',
            'unregister_layer', 'handler_of', 'handlers_for', 'Conv', 'DepthwiseConv',
-           'GlobalResponseNormLayer', 'GroupedConv', 'GroupNormLayer', 'LayerNormLayer', 'Linear',
-           'HeadMatMul', 'MatMul', 'MultiheadAttentionLayer', 'Norm']
+           'GlobalResponseNormLayer', 'GroupedConv', 'GroupedWithinConv', 'GroupNormLayer',
+           'LayerNormLayer', 'Linear', 'HeadMatMul', 'MatMul', 'MultiheadAttentionLayer', 'Norm']

@@ -68,6 +68,10 @@ class LayerHandler:
         raise NotImplementedError
 
     # ----------------------------------------------------------------- gating
+    # a consumer's gate may multiply its weight instead of its input when that is cheaper
+    # (not when the weight's input axis is not the input's channels: grouped convs)
+    gate_on_weight: bool = True
+
     def gate_dims(self, rec) -> Tuple[int, int]:
         """(axis of the weight, axis of the input) that run along the input channels."""
         raise NotImplementedError(f'{self.kind} layers are not gated')

@@ -10,7 +10,16 @@ convs with a channel multiplier are the case ``a = 1``.
 
 A conv whose input is not whole conv groups of one segment (a concatenation cutting a conv
 group), or a transposed grouped conv, keeps the channels it reads and writes, with the reason.
+
+When the conv groups' outputs are later split apart and combined channel by channel (ResNeSt's
+split attention sums its ``radix`` conv groups), every conv group's output block is one class:
+the layer is then pruned *within* its conv groups (:class:`GroupedWithinConv`): all conv groups
+stay, each keeps the same input and output channels, and the layer is a consumer of its input
+class (gated on its input) and the producer of its output class, with FLOPs
+``coef · C_in · C_out / groups``, bilinear.
 """
+import math
+
 import torch
 
 from ..graph import Label, Seg
@@ -58,7 +67,8 @@ class GroupedConv(LayerHandler):
             rec.tied_node = graph.new_node(out.shape[1])
         else:
             tracer.record_module(call['name'], self.kind, in_segs=lab.segs)
-        graph.tie_blocks(seg.node, a // seg.expand, rec.tied_node, b)
+        graph.tie_blocks(seg.node, a // seg.expand, rec.tied_node, b,
+                         within=(rec, GroupedWithinConv.kind))
         out_segs = (Seg(rec.tied_node),)
         graph.calls.append(make_call(self.kind, call, lab.segs, out_segs, out))
         tracer.set_label(out, Label(1, out_segs))
@@ -90,3 +100,62 @@ class GroupedConv(LayerHandler):
             set_tensor(module, 'bias', module.bias[rows])
         module.groups = len(kept)
         module.in_channels, module.out_channels = len(kept) * a, len(rows)
+
+
+class GroupedWithinConv(LayerHandler):
+    """A grouped conv pruned within its conv groups (see the module's docstring): recorded as
+    :class:`GroupedConv` by the trace, made this kind by ``ChannelGraph.finalize``."""
+
+    kind = 'grouped_within'
+    consumer = True
+    filters = True
+    gate_on_weight = False  # the weight holds C_in / groups input channels: gate the input
+
+    def gate_dims(self, rec):
+        return 1, 1
+
+    def flops(self, call, cin, cout):
+        return call.coef * cin * cout // call.groups
+
+    def add_flops(self, res, call, ins, outs, sizes):
+        for p, ep in ins:
+            for q, eq in outs:
+                res.add_pair(p, q, call.coef * ep * eq / call.groups)
+
+    def params(self, module, rec, cin, cout):
+        k = math.prod(module.weight.shape[2:])
+        return k * cin * cout // module.groups + (cout if module.bias is not None else 0)
+
+    def add_params(self, res, module, rec, ins, outs, sizes):
+        k = math.prod(module.weight.shape[2:])
+        for q, eq in outs:
+            for p, e in ins:
+                res.add_pair(p, q, k * e * eq / module.groups)
+            if module.bias is not None:
+                res.lin[q] += eq
+
+    @staticmethod
+    def _local(idx, groups, per_group, what):
+        """The positions within a conv group that every conv group keeps."""
+        local = idx[idx < per_group]
+        same = len(idx) == groups * len(local) and torch.equal(
+            idx.view(groups, -1), local + per_group * torch.arange(groups).unsqueeze(1))
+        if not same:
+            raise RuntimeError(f'a grouped conv pruned within its groups must keep the same '
+                               f'{what} channels in every conv group')
+        return local
+
+    def prune(self, module, rec, in_idx, in_scale, out_idx):
+        g = module.groups
+        a, b = module.in_channels // g, module.out_channels // g
+        rows = torch.arange(module.out_channels) if out_idx is None else out_idx
+        cols = self._local(in_idx, g, a, 'input')
+        self._local(rows, g, b, 'output')
+        w = module.weight[rows][:, cols]
+        if in_scale is not None:  # row r of conv group q reads input q·a' + j at column j
+            per_row = in_scale.to(w.dtype).view(g, -1).repeat_interleave(len(rows) // g, 0)
+            w = w * per_row.view(*per_row.shape, *[1] * (w.dim() - 2))
+        set_tensor(module, 'weight', w)
+        if module.bias is not None:
+            set_tensor(module, 'bias', module.bias[rows])
+        module.in_channels, module.out_channels = g * len(cols), len(rows)
