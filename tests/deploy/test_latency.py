@@ -105,3 +105,29 @@ def test_measure_tool_writes_a_table_that_gates_use(tmp_path, monkeypatch):
     assert out.is_file() and table['networks']['full_ms'] > 0
     assert [r['network'] for r in table['check']] == ['full', 'random 1', 'random 2']
     assert all(r['predicted_ms'] > 0 and r['measured_ms'] > 0 for r in table['check'])
+
+
+def test_fit_keeps_every_term_non_negative_on_noisy_timings():
+    # timings where an unconstrained fit gives the fixed cost a large negative value: the time
+    # of the smallest layer is below the trend of the others (noise), so small widths would be
+    # predicted negative
+    points = [(f, i, o, t) for f, i, o, t in [
+        (100, 1, 1, 0.01), (400, 2, 2, 3.0), (900, 3, 3, 4.0), (1600, 4, 4, 5.0),
+        (2500, 5, 5, 6.0), (3600, 6, 6, 7.0)]]
+    data = torch.tensor(points, dtype=torch.float64)
+    design = torch.cat([data[:, :3], torch.ones(len(data), 1, dtype=torch.float64)], 1)
+    free = torch.linalg.lstsq(design, data[:, 3:], driver='gelsd').solution[:, 0]
+    assert float((design @ free).min()) < 0 or bool((free < 0).any())  # the case is real
+    fit = fit_bilinear(points)
+    assert all(v >= 0 for v in fit)
+    for f, i, o, _ in points + [(0, 1, 1, 0)]:
+        assert fit[0] * f + fit[1] * i + fit[2] * o + fit[3] >= 0
+    # the constrained fit is the best among non-negative ones: no better one on a grid nearby
+    err = sum((fit[0] * f + fit[1] * i + fit[2] * o + fit[3] - t) ** 2 for f, i, o, t in points)
+    for k in range(4):
+        for d in (1e-3, -1e-3):
+            trial = list(fit)
+            trial[k] = max(0.0, trial[k] + d * (abs(trial[k]) + 1e-3))
+            worse = sum((trial[0] * f + trial[1] * i + trial[2] * o + trial[3] - t) ** 2
+                        for f, i, o, t in points)
+            assert worse >= err - 1e-12
