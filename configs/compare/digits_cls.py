@@ -106,6 +106,13 @@ methods = [
     dict(name='growing', label='growing from a seed (SCS growing mode)', from_scratch=True,
          stages=[dict(train=_demo + 'growing.py', options=['model.ratio={ratio}'] + _iters(700)),
                  dict(prune=_demo + 'growing.py', options=['model.ratio={ratio}'])]),
+    dict(name='growing_blocks', label='growing channels and blocks from a seed',
+         from_scratch=True,
+         stages=[dict(train=_demo + 'growing.py', options=['model.ratio={ratio}',
+                                                           'model.grow_blocks=True'] +
+                      _iters(700)),
+                 dict(prune=_demo + 'growing.py', options=['model.ratio={ratio}',
+                                                           'model.grow_blocks=True'])]),
     # the width x resolution rescale: each multiplier takes half the FLOPs cut (in log): the
     # resolution 32·ratio^(1/4) rounded to a multiple of 4, the width share the rest
     dict(name='scratch_res', label='uniform width × input resolution, from scratch',

@@ -76,6 +76,13 @@ methods = [
     dict(name='growing', label='growing from a seed (SCS growing mode)', from_scratch=True,
          stages=[dict(train=_cfg + 'growing.py', options=['model.ratio={ratio}'] + _iters(6000)),
                  dict(prune=_cfg + 'growing.py', options=['model.ratio={ratio}'])]),
+    dict(name='growing_blocks', label='growing channels and blocks from a seed',
+         from_scratch=True,
+         stages=[dict(train=_cfg + 'growing.py', options=['model.ratio={ratio}',
+                                                          'model.grow_blocks=True'] +
+                      _iters(6000)),
+                 dict(prune=_cfg + 'growing.py', options=['model.ratio={ratio}',
+                                                          'model.grow_blocks=True'])]),
     dict(name='scratch', label='uniform width, from scratch', from_scratch=True,
          stages=[dict(_one_shot, options=['model.ratio={ratio}']),
                  dict(train=_cfg + 'scratch.py', options=['model.plan={export}/plan.json'] +

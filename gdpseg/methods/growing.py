@@ -21,7 +21,16 @@ At the end the channels with the largest ``s`` among those switched on are kept 
 the FLOPs (one global threshold); the hard masks are 1 on them, so the export is the switched-on
 network, exactly.
 
-What is not reproduced: growing layers (depth) — only channels grow here.
+**Growing blocks** (``grow_blocks=True``; the paper grows layers too, as AutoGrow does): a
+prunable group that no input-to-output path needs (inside a residual branch:
+:meth:`~gdpseg.core.ChannelGroups.cut_groups` leaves it out) is a block that can be off. Only a
+share ``seed_blocks`` of those blocks start with their seed channels on, spread evenly in the
+network's order; the others start with every channel off, so the seed is shallower as well as
+narrower, and a block switches on when any of its channels does (the straight-through gradient
+reaches switched-off channels). A block still off at the end is removed by the export (its
+residual path stays, exactly; the block's last conv stays, reading one zero channel, since its
+output is the residual stream's: a constant, whose FLOPs the export's count includes), and
+counts 0 FLOPs in the training cost while it is off.
 """
 import math
 from typing import Sequence
@@ -68,6 +77,10 @@ class GrowingSparsification(ContinuousSparsification):
             channels; at least one).
         lam, beta, budget_aware: As :class:`ContinuousSparsification`.
         init: ``|s|`` at the start (``+init`` on, ``-init`` off).
+        grow_blocks: Let blocks (groups inside residual branches) start off and switch on, and
+            remove a block that is off at the end.
+        seed_blocks: With ``grow_blocks``, the share of those blocks that start on (spread
+            evenly; 0: none, the seed is the network without its residual branches).
         **options: What every method shares (``input_shape``, ``forward_mode``, ...).
     """
 
@@ -75,7 +88,11 @@ class GrowingSparsification(ContinuousSparsification):
 
     def __init__(self, architecture, ratio: float, seed: float = 0.25, lam: float = 1.0,
                  init: float = 0.05, beta: Sequence[float] = (1.0, 200.0),
-                 budget_aware: bool = True, **options):
+                 budget_aware: bool = True, grow_blocks: bool = False,
+                 seed_blocks: float = 0.5, **options):
+        if not 0 <= seed_blocks <= 1:
+            raise ValueError(f'seed_blocks must be a share of blocks in [0, 1], got '
+                             f'{seed_blocks}')
         if not 0 < seed <= 1:
             raise ValueError(f'seed must be a share of channels in (0, 1], got {seed}')
         if not init > 0:
@@ -83,12 +100,31 @@ class GrowingSparsification(ContinuousSparsification):
         super().__init__(architecture, ratio=ratio, lam=lam, init=init, beta=beta,
                          budget_aware=budget_aware, **options)
         self.seed = float(seed)
+        self.grow_blocks, self.seed_blocks = bool(grow_blocks), float(seed_blocks)
+        self.blocks = self._blocks() if grow_blocks else []
+        if grow_blocks and not self.blocks:
+            raise ValueError('grow_blocks=True, but no prunable group is inside a residual '
+                             'branch (every one is on each path from the input to an output): '
+                             'this network has no block that can be off')
+        # blocks that start on: floor((j + 1)·share) steps up at block j (evenly spread)
+        off = {b for j, b in enumerate(self.blocks)
+               if math.floor((j + 1) * seed_blocks) == math.floor(j * seed_blocks)}
         with torch.no_grad():
-            for a, g in zip(self.gates.alphas, self.gates.groups):
+            for i, (a, g) in enumerate(zip(self.gates.alphas, self.gates.groups)):
                 if g.prunable:
-                    a[math.ceil(seed * g.size):] = -init
+                    a[0 if i in off else math.ceil(seed * g.size):] = -init
         self.register_buffer('cost_sum', torch.zeros((), dtype=torch.float64))
         self.register_buffer('cost_steps', torch.zeros((), dtype=torch.long))
+
+    def _blocks(self):
+        """Indices of the prunable groups that can be removed whole: no path from the input
+        to an output needs them (inside residual branches)."""
+        cut = set(self.channel_groups.cut_groups())
+        return [i for i, g in enumerate(self.gates.groups) if g.prunable and i not in cut]
+
+    def blocks_on(self) -> int:
+        """Blocks with at least one channel switched on."""
+        return sum(int(bool((self.gates.alphas[i] > 0).any())) for i in self.blocks)
 
     def after_step(self, state):
         super().after_step(state)
@@ -96,6 +132,8 @@ class GrowingSparsification(ContinuousSparsification):
         self.cost_sum += ratio
         self.cost_steps += 1
         state.scalar('train/live_flops', ratio)
+        if self.grow_blocks:
+            state.scalar('train/blocks_on', self.blocks_on())
 
     def training_cost(self) -> float:
         """Mean FLOPs of the network switched on over the training steps so far, relative to
@@ -112,10 +150,12 @@ class GrowingSparsification(ContinuousSparsification):
         """The switched-on channels with the largest s at ``ratio`` of the FLOPs (all of them
         when the switched-on network is within the budget)."""
         plan = plan_at_ratio(self.channel_groups, self.scores(), self.ratio, 'global')
-        keep = []
-        for k, a, g in zip(plan.keep, self.gates.alphas, self.gates.groups):
+        keep, blocks = [], set(self.blocks)
+        for i, (k, a, g) in enumerate(zip(plan.keep, self.gates.alphas, self.gates.groups)):
             on = k[a[k] > 0] if g.prunable else k
-            keep.append(on if len(on) or not len(k) else k[a[k].argmax()].view(1))
+            # a block that is off goes; any other group keeps its best channel
+            keep.append(on if len(on) or not len(k) or i in blocks
+                        else k[a[k].argmax()].view(1))
         scale = [self.gates.gate(i).detach() if g.prunable else None
                  for i, g in enumerate(self.gates.groups)]
         return resolve(self.channel_groups, PruningPlan(keep, scale))

@@ -103,6 +103,45 @@ def test_the_export_is_the_switched_on_network_within_the_budget():
             assert bool((a[k] > 0).all())  # no switched-off channel is kept
 
 
+def test_blocks_start_off_switch_on_and_an_off_block_is_removed_exactly():
+    model = _model(seed=0.25, grow_blocks=True, seed_blocks=0.5)
+    gates, blocks = model.gates, model.blocks
+    assert len(blocks) == 9  # ResNet-20's residual branches (the trunk is fixed here)
+    assert model.blocks_on() == 4  # floor(9 · 0.5), spread evenly
+    off = [i for i in blocks if not bool((gates.alphas[i] > 0).any())]
+    assert len(off) == 5 and off != blocks[-5:] and off != blocks[:5]
+    assert gates.live_ratio() < _model(seed=0.25).gates.live_ratio()
+    # a block that is off costs nothing in training; its export keeps the last conv of the
+    # block reading one zero channel (a constant on the residual path), which is counted
+    assert gates.live_ratio() < _switched_on_ratio(model) < gates.live_ratio() + 0.02
+    # the task loss reaches the switches of a block that is off
+    model.train()
+    x = torch.randn(4, 3, 32, 32)
+    torch.nn.functional.cross_entropy(model.call_architecture(x), torch.arange(4)).backward()
+    assert bool((gates.alphas[off[0]].grad != 0).any())
+    # the export removes the blocks still off and equals the masked network
+    model.eval()
+    pruned, plan, diff = export_model(model, torch.randn(2, 3, 32, 32))
+    assert diff < 1e-5
+    assert all(i in plan.silent for i in off)  # removed: one placeholder read with weight 0
+    assert not any(i in plan.silent for i in blocks if i not in off)
+    convs = sum(isinstance(m, torch.nn.Conv2d) for m in pruned.modules())
+    assert convs == sum(isinstance(m, torch.nn.Conv2d) for m in model.architecture.modules()) \
+        - len(off)  # the first conv of every removed block is gone
+    assert _model(grow_blocks=True, seed_blocks=0.0).blocks_on() == 0
+    with pytest.raises(ValueError, match='seed_blocks'):
+        _model(grow_blocks=True, seed_blocks=1.5)
+
+
+def test_growing_blocks_needs_a_residual_branch():
+    plain = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(),
+                                torch.nn.Conv2d(8, 8, 3), torch.nn.AdaptiveAvgPool2d(1),
+                                torch.nn.Flatten(), torch.nn.Linear(8, 2))
+    with pytest.raises(ValueError, match='no block that can be off'):
+        GrowingSparsification(plain, input_shape=(1, 3, 16, 16), forward_mode=None, ratio=0.5,
+                              grow_blocks=True)
+
+
 GROWING_CFG = """
 _base_ = ['baseline.py']
 model = dict(_delete_=True, type='GrowingSparsification', architecture=_base_.model,
