@@ -11,7 +11,9 @@ the training set: never the test split), with batch statistics in its BatchNorms
 statistics is shared by every width). The found widths are exported through the same path as
 ``tools/prune.py`` (plan.json, pruned weights, report) plus ``search.json`` (every step); train
 the found architecture from scratch with ``model=dict(type='PrunedModel', plan=DIR/plan.json,
-reinit=True)``.
+reinit=True)``. A space with input resolutions (``model.resolutions``) searches the resolution
+too (FLOPs budgets only): the export is at the found resolution, and its FLOPs are a share of
+the full network's at the largest.
 """
 import argparse
 import json
@@ -89,16 +91,28 @@ def main(argv=None):
         raise ValueError(f'the config builds a {type(model).__name__}, not a slimmable network: '
                          "model=dict(type='SlimmableNetwork', architecture=...)")
     groups = model.channel_groups
+    sizes = getattr(model, 'resolutions', [])
     if args.flops is not None:
         res = build_resource('flops', groups)
         budget, unit = args.flops * groups.full_flops(), 'FLOPs'
     else:
+        if len(sizes) > 1:
+            raise ValueError(f'--latency-ms with input resolutions {sizes}: the latency table '
+                             'is measured at one input size; search under --flops, or leave '
+                             'model.resolutions out')
         import gdpseg.deploy  # noqa: F401  (registers the latency resource)
         res = build_resource(dict(type='latency', table=args.latency_table), groups)
         budget, unit = args.latency_ms, 'ms'
+    at = {}  # resolution -> its FLOPs resource
 
     def resource(widths):
-        return res.plan_value(groups, model.gates.width_plan(widths))
+        plan = model.gates.width_plan(widths)
+        if len(sizes) <= 1:
+            return res.plan_value(groups, plan)
+        there = model.resolution_groups()
+        if model.resolution not in at:
+            at[model.resolution] = build_resource('flops', there)
+        return at[model.resolution].plan_value(there, plan)
 
     from mmengine.runner import Runner
 
@@ -114,16 +128,20 @@ def main(argv=None):
     found = greedy_search(model, held_out_loss(model, batches), budget, resource, args.step,
                           log=print)
     model.eval()
-    example = torch.randn(model.input_shape, generator=torch.Generator().manual_seed(1))
+    shape = tuple(model.input_shape)
+    if len(sizes) > 1:  # the found resolution
+        shape = shape[:-2] + (model.resolution, model.resolution)
+    example = torch.randn(shape, generator=torch.Generator().manual_seed(1))
     pruned, plan, diff = export_model(model, example)
     os.makedirs(args.out, exist_ok=True)
     after = count_conv_linear_flops(TensorMode(pruned), (example,))
     info = structure(groups, plan, groups.full_flops(), after, groups.full_params(),
                      sum(p.numel() for p in pruned.parameters()))
     info['max_relative_difference_to_gated'] = diff
-    info['input_shape'] = list(model.input_shape)
+    info['input_shape'] = list(shape)
     info['search'] = dict(budget=budget, unit=unit, resource=found['resource'],
-                          widths=found['widths'], steps=len(found['history']))
+                          widths=found['widths'], resolution=found['resolution'],
+                          steps=len(found['history']))
     save_export(args.out, cfg, model, pruned, plan, example,
                 {k: info[k] for k in ('flops', 'params', 'search')})
     with open(osp.join(args.out, 'search.json'), 'w') as f:
@@ -132,4 +150,9 @@ def main(argv=None):
     print(f'found widths within {budget:.6g} {unit}: {found["resource"]:.6g} {unit} '
           f'({100 * after / groups.full_flops():.1f} % of the FLOPs) in '
           f'{len(found["history"])} steps; wrote {args.out}/{{plan.json, search.json, ...}}')
+    if len(sizes) > 1:
+        print(f'found input resolution {model.resolution}x{model.resolution} (of {sizes}): '
+              f'train and test the found network on inputs resized to it (the pipeline\'s '
+              f'Resize, scale=({model.resolution}, {model.resolution})); its FLOPs above are '
+              'counted there')
     return info

@@ -117,6 +117,54 @@ def test_greedy_search_under_a_latency_budget_in_milliseconds():
     assert found['resource'] <= budget < resource(model.full_widths())
 
 
+def test_resolution_dimension_counts_flops_exactly_and_is_searched():
+    from types import SimpleNamespace
+
+    model = _slimmable(depth=8, min_share=0.25, resolutions=[32, 16, 24])
+    model.before_train(None)
+    assert model.resolutions == [16, 24, 32] and model.resolution == 32
+    assert model.sandwich_resolutions()[:2] == [32, 16]
+    groups, full = model.channel_groups, model.channel_groups.full_flops()
+    model.eval()
+    for r in model.resolutions:  # exact FLOPs of a subnet at every resolution
+        model.set_resolution(r)
+        widths = model.random_widths()
+        model.gates.set_widths(widths)
+        x = torch.randn(2, 3, r, r)
+        pruned, plan, diff = export_model(model, x)
+        assert diff < 1e-5
+        counted = count_conv_linear_flops(pruned, (x[:1],))
+        assert model.flops_ratio(widths) * full == pytest.approx(counted, rel=1e-9)
+    # the architecture sees the inputs at the current resolution
+    seen = []
+    hook = model.architecture.register_forward_pre_hook(lambda m, a: seen.append(a[0].shape))
+    model.set_resolution(16)
+    model.call_architecture(torch.randn(1, 3, 32, 32))
+    hook.remove()
+    assert tuple(seen[0][-2:]) == (16, 16)
+    with pytest.raises(ValueError, match='pixel labels'):
+        model(torch.randn(1, 3, 32, 32), [SimpleNamespace(gt_sem_seg=None)], mode='loss')
+    # the search: with equal scores the biggest saving, the lower resolution, goes first
+    model.gates.set_widths(model.full_widths())
+    at = {r: build_resource('flops', model.resolution_groups(r)) for r in model.resolutions}
+
+    def resource(widths):
+        return at[model.resolution].plan_value(model.resolution_groups(),
+                                               model.gates.width_plan(widths))
+    found = greedy_search(model, lambda: 0.0, 0.3 * full, resource, step=0.25)
+    first = found['history'][0]
+    assert (first['group'], first['width'], first['score']) == ('input resolution', 24, 0.0)
+    assert found['resource'] <= 0.3 * full and found['resolution'] == model.resolution
+    assert found['resolution'] in (16, 24)
+    with pytest.raises(ValueError, match='largest of resolutions'):
+        _slimmable(depth=8, resolutions=[16, 24])
+    fixed = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.Flatten(),
+                                torch.nn.Linear(4 * 32 * 32, 2))
+    with pytest.raises(ValueError, match='resolution 16: the model cannot take'):
+        SlimmableNetwork(fixed, input_shape=(1, 3, 32, 32), forward_mode=None,
+                         resolutions=[16, 32])
+
+
 SLIMMABLE = """
 _base_ = ['baseline.py']
 model = dict(_delete_=True, type='SlimmableNetwork', architecture=_base_.model,
@@ -152,6 +200,16 @@ def test_slimmable_training_then_search_tool(tmp_path, monkeypatch):
         search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--flops', '0.01'])
     with pytest.raises(SystemExit):
         search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--latency-ms', '3'])
+    # the same checkpoint searched with input resolutions: exported at the found one
+    info = search.main([cfg, ckpt, '--out', str(tmp_path / 'res'), '--flops', '0.3',
+                        '--batches', '1', '--step', '0.5',
+                        '--cfg-options', 'model.resolutions=[16,24,32]'])
+    size = info['search']['resolution']
+    assert size in (16, 24, 32) and info['input_shape'] == [1, 3, size, size]
+    assert info['flops']['ratio'] <= 0.3 and info['max_relative_difference_to_gated'] < 1e-5
+    with pytest.raises(ValueError, match='latency table is measured at one input size'):
+        search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--latency-ms', '3',
+                     '--latency-table', 'x.json', '--cfg-options', 'model.resolutions=[16,32]'])
 
 
 def test_sandwich_step_keeps_the_full_networks_batchnorm_statistics():

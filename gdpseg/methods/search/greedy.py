@@ -2,8 +2,9 @@
 
 From the largest widths, each step tries narrowing every prunable group by ``step`` of its
 channels (never below the network's smallest width; then removing the group where the space
-skips blocks) and keeps the candidate whose held-out score is best, until the resource is within
-the budget: AutoSlim's greedy slimming (Yu & Huang 2019).
+skips blocks) and, where the space has input resolutions, the next lower resolution, and keeps
+the candidate whose held-out score is best, until the resource is within the budget: AutoSlim's
+greedy slimming (Yu & Huang 2019).
 Greedy, not evolutionary, because one step costs one evaluation per group (tens, not thousands
 of subnets) and the budget is one monotone constraint that narrowing always approaches; an
 evolutionary search would spend most evaluations on subnets off the budget.
@@ -20,47 +21,65 @@ def greedy_search(model, evaluate: Callable[[], float], budget: float,
     Args:
         evaluate: The held-out score of the model at its current widths (higher is better).
         budget: The largest resource allowed (same unit as ``resource``).
-        resource: The resource of the network at given widths (e.g. exact FLOPs of their plan).
+        resource: The resource of the network at given widths and the model's current
+            resolution (e.g. exact FLOPs of their plan there).
         step: Share of a group's channels one narrowing removes (at least one channel).
 
     Returns:
-        dict: ``widths`` found, their ``resource`` and ``score``, and ``history`` (one entry
-        per step: the group narrowed, the widths' resource and score).
+        dict: ``widths`` and ``resolution`` found, their ``resource`` and ``score``, and
+        ``history`` (one entry per step: the group narrowed, or ``input resolution``, its new
+        width, the resource and score).
 
     Raises:
         ValueError: When even the smallest widths exceed the budget.
     """
     gates = model.gates
+    sizes = list(getattr(model, 'resolutions', [None]))
     low = model.smallest_widths()
-    if resource(low) > budget:
+    _at(model, sizes[0])
+    least = resource(low)
+    if least > budget:
         raise ValueError(f'the budget {budget:.6g} is below what the smallest widths of the '
-                         f'space need ({resource(low):.6g}): lower min_share, or raise the '
-                         'budget')
-    widths = list(model.full_widths())
+                         f'space need ({least:.6g}' +
+                         (f' at resolution {sizes[0]}' if sizes[0] is not None else '') +
+                         '): lower min_share, or raise the budget')
+    widths, size = list(model.full_widths()), sizes[-1]
     history: List[dict] = []
+    _at(model, size)
     cost = resource(widths)
     try:
         while cost > budget:
             best = None
-            for i, g in enumerate(gates.groups):
-                narrower = model.narrower(i, widths[i], step)
-                if narrower is None:
+            trials = [(i, model.narrower(i, widths[i], step), size)
+                      for i in range(len(gates.groups))]
+            if size is not None and sizes.index(size) > 0:  # the next lower resolution
+                trials.append((None, None, sizes[sizes.index(size) - 1]))
+            for i, narrower, trial_size in trials:
+                if i is not None and narrower is None:
                     continue
                 trial = list(widths)
-                trial[i] = narrower
+                if i is not None:
+                    trial[i] = narrower
                 gates.set_widths(trial)
+                _at(model, trial_size)
                 score, trial_cost = evaluate(), resource(trial)
                 key = (score, cost - trial_cost)
                 if best is None or key > best[0]:
-                    best = (key, i, trial, trial_cost)
+                    best = (key, i, trial, trial_size, trial_cost)
             if best is None:  # cannot happen while the smallest widths are within the budget
                 raise ValueError('no group can be narrowed further')
-            (score, _), i, widths, cost = best
-            history.append(dict(group=gates.groups[i].name, width=widths[i], resource=cost,
-                                score=score))
-            log(f'narrowed {gates.groups[i].name} to {widths[i]}: resource {cost:.6g}, '
-                f'score {score:.4f}')
+            (score, _), i, widths, size, cost = best
+            name = 'input resolution' if i is None else gates.groups[i].name
+            value = size if i is None else widths[i]
+            history.append(dict(group=name, width=value, resource=cost, score=score))
+            log(f'narrowed {name} to {value}: resource {cost:.6g}, score {score:.4f}')
     finally:
         gates.set_widths(widths)
-    return dict(widths=widths, resource=cost, score=history[-1]['score'] if history else None,
-                history=history)
+        _at(model, size)
+    return dict(widths=widths, resolution=size, resource=cost,
+                score=history[-1]['score'] if history else None, history=history)
+
+
+def _at(model, size) -> None:
+    if size is not None:
+        model.set_resolution(size)

@@ -9,19 +9,27 @@ of the space is trained at once. Any widths are then a :class:`~gdpseg.core.Prun
 leading channels, no factors) that exports exactly through ``prune``.
 
 With ``skip_blocks=True`` the space also has depth: a group inside a residual branch may go to
-width 0, which removes its block (the export replaces it by the identity path, exactly). What is
-not built: a resolution dimension of the space, and switchable BatchNorm. One set of BatchNorm
-statistics is shared, the full network's: only its forward pass updates them. The search scores
-subnets with batch statistics, and a found network is fine-tuned or trained from scratch, so its
-statistics become its own.
+width 0, which removes its block (the export replaces it by the identity path, exactly).
+
+With ``resolutions`` the space also has the input resolution (classification): the inputs are
+resized (bilinear, antialiased) to the subnet's resolution before the architecture sees them;
+the sandwich's largest subnet runs at the largest resolution, the smallest at the smallest, the
+random ones at random ones. The FLOPs of a subnet at a resolution are exact: the architecture is
+traced once per resolution (a resolution the model cannot take is refused there), and every
+FLOPs figure is a share of the full network at the largest resolution, the traced input's.
+
+What is not built: switchable BatchNorm. One set of BatchNorm statistics is shared, the full
+network's: only its forward pass updates them. The search scores subnets with batch statistics,
+and a found network is fine-tuned or trained from scratch, so its statistics become its own.
 """
 import math
 import random
 from typing import List, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 
-from gdpseg.core import ChannelGates, PruningPlan, resolve
+from gdpseg.core import ChannelGates, PruningPlan, build_resource, resolve, trace_groups
 from gdpseg.core.nested import iter_tensors as _tensors
 from gdpseg.engine.bn_recalibration import frozen_bn_statistics
 from gdpseg.models.algorithms.base import SoftMaskAlgorithm
@@ -93,13 +101,19 @@ class SlimmableNetwork(SoftMaskAlgorithm):
             still depends on its input (checked once, at construction).
         skip_prob: Chance that a random width skips a skippable group.
         widths: The widths :meth:`plan` exports (set by the search; default: all channels).
+        resolutions: Input resolutions (the side of a square input) of the space; the largest
+            must be the traced input's (``input_shape``). None: the traced input's only.
+        resolution: The resolution :meth:`plan` is for (set by the search; default: the
+            largest).
         seed: Seed of the random widths.
         **options: What every method shares (``input_shape``, ``forward_mode``, ...).
     """
 
     def __init__(self, architecture, min_share: float = 0.25, num_random: int = 2,
                  skip_blocks: bool = False, skip_prob: float = 0.25,
-                 widths: Optional[Sequence[int]] = None, seed: int = 0, **options):
+                 widths: Optional[Sequence[int]] = None,
+                 resolutions: Optional[Sequence[int]] = None, resolution: Optional[int] = None,
+                 seed: int = 0, **options):
         if not 0 < min_share <= 1:
             raise ValueError(f'min_share must be in (0, 1], got {min_share}')
         if num_random < 0:
@@ -107,6 +121,11 @@ class SlimmableNetwork(SoftMaskAlgorithm):
         super().__init__(architecture, **options)
         self.min_share, self.num_random = float(min_share), int(num_random)
         self.gates = WidthGates(self.channel_groups)
+        self._by_resolution = self._trace_resolutions(resolutions)
+        self.resolutions = sorted(self._by_resolution)
+        self.resolution = self.resolutions[-1]
+        if resolution is not None:
+            self.set_resolution(resolution)
         self.register_buffer('ordered', torch.tensor(False))
         # training cost: FLOPs of every subnet run, over the full network's, summed over steps
         self.register_buffer('cost_sum', torch.zeros((), dtype=torch.float64))
@@ -119,6 +138,60 @@ class SlimmableNetwork(SoftMaskAlgorithm):
                              'the network from its input (no residual branch is prunable)')
         if widths is not None:
             self.gates.set_widths(widths)
+
+    @property
+    def native_resolution(self) -> int:
+        return int(self.input_shape[-1])
+
+    def _trace_resolutions(self, resolutions) -> dict:
+        """resolution -> (channel groups, FLOPs resource) of the architecture at it."""
+        native = self.native_resolution
+        own = {native: (self.channel_groups, self.gates.resource)}
+        if resolutions is None:
+            return own
+        resolutions = sorted({int(r) for r in resolutions})
+        if len(self.input_shape) != 4 or self.input_shape[-2] != native:
+            raise ValueError(f'resolutions need a square image input; input_shape is '
+                             f'{self.input_shape}')
+        if resolutions[-1] != native or resolutions[0] < 1:
+            raise ValueError(f'the largest of resolutions={resolutions} must be the traced '
+                             f'input\'s, {native} (input_shape={self.input_shape}), and all '
+                             'must be >= 1: trace at the largest resolution')
+        self.gates.detach()  # trace the bare architecture
+        try:
+            for r in resolutions[:-1]:
+                demo = torch.randn(*self.input_shape[:2], r, r,
+                                   generator=torch.Generator().manual_seed(0))
+                try:
+                    groups = trace_groups(self.architecture, (demo,), verify=False,
+                                          **self.trace_options)
+                except Exception as e:
+                    raise ValueError(f'resolution {r}: the model cannot take a {r}x{r} input '
+                                     f'({type(e).__name__}: {e}); leave it out of '
+                                     'resolutions') from None
+                mine = [(g.name, g.size) for g in self.channel_groups.groups]
+                if [(g.name, g.size) for g in groups.groups] != mine:
+                    raise ValueError(f'resolution {r}: the channel groups of the model differ from '
+                                     f'those at {native} (it changes its structure with the '
+                                     'input size); leave it out of resolutions')
+                own[r] = (groups, build_resource('flops', groups))
+        finally:
+            self.gates.attach()
+        return own
+
+    def set_resolution(self, resolution: int) -> None:
+        """Run the architecture at ``resolution`` (one of ``resolutions``)."""
+        if int(resolution) not in self._by_resolution:
+            raise ValueError(f'resolution {resolution} is not in the space: {self.resolutions}')
+        self.resolution = int(resolution)
+
+    def resized(self, inputs):
+        """``inputs`` resized to the current resolution (unchanged when they have it)."""
+        if not torch.is_tensor(inputs) or inputs.dim() != 4 or \
+                tuple(inputs.shape[-2:]) == (self.resolution, self.resolution):
+            return inputs
+        return F.interpolate(inputs, size=(self.resolution, self.resolution), mode='bilinear',
+                             align_corners=False, antialias=True)
 
     def full_widths(self) -> List[int]:
         return [g.size for g in self.gates.groups]
@@ -185,17 +258,26 @@ class SlimmableNetwork(SoftMaskAlgorithm):
         return [self.full_widths(), self.min_widths()] + \
             [self.random_widths() for _ in range(self.num_random)]
 
+    def sandwich_resolutions(self) -> List[int]:
+        """The resolution of each subnet of :meth:`sandwich`: the largest for the largest, the
+        smallest for the smallest, random ones for the random ones."""
+        rs = self.resolutions
+        return [rs[-1], rs[0]] + [self._rng.choice(rs) for _ in range(self.num_random)]
+
     def train_step(self, data, optim_wrapper):
         """One optimizer step on the gradients of every width of :meth:`sandwich`."""
-        keep = self.gates.widths()
+        keep, keep_res = self.gates.widths(), self.resolution
         configs = self.sandwich()
+        sizes = self.sandwich_resolutions() if len(self.resolutions) > 1 else \
+            [self.resolution] * len(configs)
         logs = {}
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
         self._in_step = True
         try:
-            for k, widths in enumerate(configs):
+            for k, (widths, size) in enumerate(zip(configs, sizes)):
                 self.gates.set_widths(widths)
+                self.resolution = size
                 # one set of BatchNorm statistics is shared: the full network's (the first)
                 with optim_wrapper.optim_context(self), \
                         frozen_bn_statistics(self.architecture, k > 0):
@@ -208,11 +290,12 @@ class SlimmableNetwork(SoftMaskAlgorithm):
                     logs.update(log_vars)
             optim_wrapper.step()
             optim_wrapper.zero_grad()
-            self.cost_sum += sum(self.flops_ratio(w) for w in configs)
+            self.cost_sum += sum(self.flops_ratio(w, r) for w, r in zip(configs, sizes))
             self.cost_steps += 1
         finally:
             self._in_step = False
             self.gates.set_widths(keep)
+            self.resolution = keep_res
         return logs
 
     _in_step = False
@@ -225,13 +308,28 @@ class SlimmableNetwork(SoftMaskAlgorithm):
                                "sandwich of widths): run it in MMEngine's Runner without a "
                                'distributed model wrapper (multi-process training of it is '
                                'not supported yet)')
-        return super().forward(inputs, *args, mode=mode, **kwargs)
+        if len(self.resolutions) > 1 and args and _spatial_labels(args[0]):
+            raise ValueError('the resolution dimension resizes the inputs only: a task with '
+                             'pixel labels (segmentation) would need them resized too; leave '
+                             'resolutions out')
+        return super().forward(self.resized(inputs), *args, mode=mode, **kwargs)
 
-    def flops_ratio(self, widths: Sequence[int]) -> float:
-        """FLOPs of the subnet of ``widths`` over the full network's (the engine's bilinear
-        model at integer widths: the exact conv+linear count of that subnet)."""
-        gates = self.gates
-        return float(relaxed_resource_ratio(gates.resource, gates.full_resource_value(), widths))
+    def call_architecture(self, x: torch.Tensor):
+        return super().call_architecture(self.resized(x))
+
+    def flops_ratio(self, widths: Sequence[int], resolution: Optional[int] = None) -> float:
+        """FLOPs of the subnet of ``widths`` at ``resolution`` (default: the current one) over
+        the full network's at the largest (the engine's bilinear model at integer widths: the
+        exact conv+linear count of that subnet)."""
+        resource = self._by_resolution[self.resolution if resolution is None
+                                       else int(resolution)][1]
+        return float(relaxed_resource_ratio(resource, self.gates.full_resource_value(), widths))
+
+    def resolution_groups(self, resolution: Optional[int] = None):
+        """The architecture's channel groups traced at ``resolution`` (default: the current
+        one): what counts a plan's FLOPs there (the same groups as :attr:`channel_groups`)."""
+        return self._by_resolution[self.resolution if resolution is None
+                                   else int(resolution)][0]
 
     def training_cost(self) -> float:
         """FLOPs per training iteration so far over one iteration of the full network: every
@@ -242,3 +340,9 @@ class SlimmableNetwork(SoftMaskAlgorithm):
     def plan(self) -> PruningPlan:
         """The plan of the current widths (the search's, or ``widths``)."""
         return self.gates.width_plan()
+
+
+def _spatial_labels(data_samples) -> bool:
+    """Whether the data samples carry pixel labels (``gt_sem_seg``)."""
+    samples = data_samples if isinstance(data_samples, (list, tuple)) else [data_samples]
+    return any(hasattr(d, 'gt_sem_seg') for d in samples if d is not None)

@@ -108,9 +108,11 @@ class PruningAlgorithm(BaseModel):
         self.forward_fn = fn
         demo = torch.zeros(self.input_shape)
         demo.normal_(generator=torch.Generator().manual_seed(0))
-        self._groups = trace_groups(architecture, (demo,), forward_fn=fn, strict=strict,
-                                    exclude=tuple(exclude), min_channels=min_channels,
-                                    channel_multiple=channel_multiple, flops_ignore=ignore)
+        # how the architecture is traced (a method tracing it at another input reuses them)
+        self.trace_options = dict(forward_fn=fn, strict=strict, exclude=tuple(exclude),
+                                  min_channels=min_channels, channel_multiple=channel_multiple,
+                                  flops_ignore=ignore)
+        self._groups = trace_groups(architecture, (demo,), **self.trace_options)
         self.register_load_state_dict_pre_hook(_baseline_keys)
 
     # whether the architecture computes the plan's function itself (GDP's gates do; see
