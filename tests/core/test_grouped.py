@@ -62,7 +62,7 @@ def test_pruned_grouped_conv_keeps_its_layout():
     assert pruned.conv1.out_channels == 8
 
 
-def test_grouped_conv_cutting_a_concatenation_is_fixed_with_its_reason():
+def test_grouped_conv_cutting_a_concatenation_is_pruned_within_its_conv_groups():
     class Cut(nn.Module):
         def __init__(self):
             super().__init__()
@@ -73,9 +73,12 @@ def test_grouped_conv_cutting_a_concatenation_is_fixed_with_its_reason():
         def forward(self, x):
             return self.c(self.g(torch.cat([self.a(x), self.b(x)], 1)))
 
-    with pytest.warns(UserWarning, match='not whole conv groups'):
-        groups, _ = _check(Cut())
-    assert not groups.by_name('a').prunable and not groups.by_name('b').prunable
+    # its conv groups [a0 a1] [a2 a3] [b0 b1] keep the same channels: a0 ~ a2 ~ b0, a1 ~ a3 ~ b1
+    groups, _ = _check(Cut())
+    assert groups.graph.modules['g'].kind == 'grouped_within'
+    tied = [g for g in groups.groups if {'a', 'b'} <= set(g.producers)]
+    assert len(tied) == 1 and tied[0].prunable and tied[0].size == 2
+    assert groups.by_name('g').prunable  # its output, the same channels of every conv group
 
 
 class GNNet(nn.Module):

@@ -9,7 +9,9 @@ sits on the next conv. FLOPs ``coef · C_in · b`` are linear in the group's wid
 convs with a channel multiplier are the case ``a = 1``.
 
 A conv whose input is not whole conv groups of one segment (a concatenation cutting a conv
-group), or a transposed grouped conv, keeps the channels it reads and writes, with the reason.
+group, shuffled channels) keeps the channels it reads, with the reason, and its output is
+pruned within its conv groups (below); a transposed grouped conv keeps the channels it reads and
+writes.
 
 When the conv groups' outputs are later split apart and combined channel by channel (ResNeSt's
 split attention sums its ``radix`` conv groups), every conv group's output block is one class:
@@ -59,8 +61,12 @@ class GroupedConv(LayerHandler):
                 rec is not None and rec.kind != self.kind:
             why = 'transposed' if call['transposed'] else \
                 'reading channels that are not whole conv groups of one group'
-            trace_producer(LAYER_FIXED, tracer, call, out,
-                           blocked=f'grouped convolution (groups={groups}) {why}')
+            if call['transposed'] or rec is not None and rec.kind != GroupedWithinConv.kind:
+                trace_producer(LAYER_FIXED, tracer, call, out,
+                               blocked=f'grouped convolution (groups={groups}) {why}')
+            else:
+                _trace_fixed_input(tracer, call, out, f'grouped convolution (groups={groups}) '
+                                                      f'{why}')
             return
         if rec is None:
             rec = tracer.record_module(call['name'], self.kind, in_segs=lab.segs)
@@ -100,6 +106,35 @@ class GroupedConv(LayerHandler):
             set_tensor(module, 'bias', module.bias[rows])
         module.groups = len(kept)
         module.in_channels, module.out_channels = len(kept) * a, len(rows)
+
+
+def _trace_fixed_input(tracer, call, out, why: str) -> None:
+    """A grouped conv whose input is not whole conv groups (ShuffleNetV1's 1x1 convs after a
+    channel shuffle or a concatenation): pruned within its conv groups, the same channels of
+    every conv group (so every conv group keeps as many) on its output and, where the input's
+    conv groups can be tied channel by channel, on its input; else its input is kept."""
+    graph, x, groups = tracer.graph, call['x'], call['groups']
+    lab = call['label']
+    in_segs = lab.segs if lab is not None else (Seg(graph.new_node(x.shape[1],
+                                                                    'untracked input')),)
+    rec = graph.modules.get(call['name'])
+    if rec is None:
+        rec = tracer.record_module(call['name'], GroupedWithinConv.kind, in_segs=in_segs,
+                                   out_node=graph.new_node(out.shape[1]))
+    else:
+        tracer.record_module(call['name'], GroupedWithinConv.kind, in_segs=in_segs)
+    ins = graph.pieces(in_segs, [x.shape[1] // groups] * groups)
+    if ins is None or not all(graph.unify(ins[0], p) for p in ins[1:]):
+        tracer.unsupported(why, [Label(1, in_segs)])
+    in_segs = graph.resolve(in_segs)
+    out_segs = (Seg(rec.out_node),)
+    pieces = graph.pieces(out_segs, [out.shape[1] // groups] * groups)
+    if pieces is None or not all(graph.unify(pieces[0], p) for p in pieces[1:]):
+        tracer.unsupported(why, [Label(1, out_segs)])
+    rec.in_numel = x[0].numel()
+    rec.in_spatial, rec.out_spatial = tuple(x.shape[2:]), tuple(out.shape[2:])
+    graph.calls.append(make_call(GroupedWithinConv.kind, call, in_segs, out_segs, out))
+    tracer.set_label(out, Label(1, graph.resolve(out_segs)))
 
 
 class GroupedWithinConv(LayerHandler):
