@@ -146,7 +146,14 @@ def main(argv=None):
                 {k: info[k] for k in ('flops', 'params', 'search')})
     with open(osp.join(args.out, 'search.json'), 'w') as f:
         json.dump(dict(found, budget=budget, unit=unit), f, indent=1)
-    print(write_report(args.out, groups, plan, info))
+    sections, summary = (), groups
+    if len(sizes) > 1:  # the groups' summary counts FLOPs at the export's input
+        summary = model.resolution_groups()
+        sections = [('Input resolution', [
+            f'{model.resolution}x{model.resolution}, searched over {sizes}; the FLOPs above are '
+            f'at it, against the full network at {sizes[-1]}x{sizes[-1]}; the summary below '
+            f'is against the full network at {model.resolution}x{model.resolution}'])]
+    print(write_report(args.out, summary, plan, info, sections))
     print(f'found widths within {budget:.6g} {unit}: {found["resource"]:.6g} {unit} '
           f'({100 * after / groups.full_flops():.1f} % of the FLOPs) in '
           f'{len(found["history"])} steps; wrote {args.out}/{{plan.json, search.json, ...}}')

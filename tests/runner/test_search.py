@@ -207,6 +207,8 @@ def test_slimmable_training_then_search_tool(tmp_path, monkeypatch):
     size = info['search']['resolution']
     assert size in (16, 24, 32) and info['input_shape'] == [1, 3, size, size]
     assert info['flops']['ratio'] <= 0.3 and info['max_relative_difference_to_gated'] < 1e-5
+    assert f'{size}x{size}, searched over [16, 24, 32]' in (tmp_path / 'res' / 'report.txt') \
+        .read_text()
     with pytest.raises(ValueError, match='latency table is measured at one input size'):
         search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--latency-ms', '3',
                      '--latency-table', 'x.json', '--cfg-options', 'model.resolutions=[16,32]'])
