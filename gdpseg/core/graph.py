@@ -330,7 +330,8 @@ class ChannelGraph:
     def _tie_within(self, a: int, ba: int, b: int, bb: int) -> bool:
         """Make a tie a pruning *within* the blocks, where ``b``'s blocks are one class (every
         block's segments the same classes in the same order): ``a``'s blocks become one class
-        too, so every block keeps the same channels. False (nothing merged) otherwise."""
+        too, so every block keeps the same channels. False otherwise (nodes may have been split
+        or merged on the way: the caller then keeps both classes fixed)."""
         count = self.sizes[b] // bb
         if a in self._split or count < 2 or self.sizes[a] != ba * count:
             return False
