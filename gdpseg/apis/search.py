@@ -103,16 +103,13 @@ def main(argv=None):
         import gdpseg.deploy  # noqa: F401  (registers the latency resource)
         res = build_resource(dict(type='latency', table=args.latency_table), groups)
         budget, unit = args.latency_ms, 'ms'
-    at = {}  # resolution -> its FLOPs resource
 
     def resource(widths):
         plan = model.gates.width_plan(widths)
         if len(sizes) <= 1:
             return res.plan_value(groups, plan)
-        there = model.resolution_groups()
-        if model.resolution not in at:
-            at[model.resolution] = build_resource('flops', there)
-        return at[model.resolution].plan_value(there, plan)
+        # the FLOPs at the current resolution, counted by the groups traced there
+        return model.resolution_resource().plan_value(model.resolution_groups(), plan)
 
     from mmengine.runner import Runner
 

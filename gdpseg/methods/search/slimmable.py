@@ -321,9 +321,14 @@ class SlimmableNetwork(SoftMaskAlgorithm):
         """FLOPs of the subnet of ``widths`` at ``resolution`` (default: the current one) over
         the full network's at the largest (the engine's bilinear model at integer widths: the
         exact conv+linear count of that subnet)."""
-        resource = self._by_resolution[self.resolution if resolution is None
-                                       else int(resolution)][1]
-        return float(relaxed_resource_ratio(resource, self.gates.full_resource_value(), widths))
+        return float(relaxed_resource_ratio(self.resolution_resource(resolution),
+                                            self.gates.full_resource_value(), widths))
+
+    def resolution_resource(self, resolution: Optional[int] = None):
+        """The FLOPs resource of the architecture at ``resolution`` (default: the current
+        one), over :meth:`resolution_groups`."""
+        return self._by_resolution[self.resolution if resolution is None
+                                   else int(resolution)][1]
 
     def resolution_groups(self, resolution: Optional[int] = None):
         """The architecture's channel groups traced at ``resolution`` (default: the current
