@@ -333,7 +333,7 @@ class ChannelGroups:
 
 def trace_groups(model: nn.Module, example_inputs: tuple, forward_fn=None, strict: bool = False,
                  exclude: Sequence[str] = (), min_channels: int = 1, channel_multiple: int = 1,
-                 flops_ignore: Sequence[str] = (), verify: bool = True) -> ChannelGroups:
+                 flops_ignore: Sequence[str] = (), verify=True) -> ChannelGroups:
     """Find the channel groups of ``model`` from one forward pass (no gates, no hooks left).
 
     Args:
@@ -347,7 +347,9 @@ def trace_groups(model: nn.Module, example_inputs: tuple, forward_fn=None, stric
         verify: Export a random plan and compare it with the model on ``example_inputs``
             (:func:`~gdpseg.core.verify.verify_groups`): groups whose pruning the export gets
             wrong are fixed with a warning, so that a disagreement shows now, not after
-            training.
+            training. An image input is cropped for the check where the model runs on the
+            crop (:func:`~gdpseg.core.verify.cropped_inputs`); ``verify='full'`` checks on
+            ``example_inputs`` as they are.
     """
     from .liveness import OutputCapture
     from .trace import trace_channels
@@ -377,6 +379,8 @@ def trace_groups(model: nn.Module, example_inputs: tuple, forward_fn=None, stric
                         if groups.has_group(n)})
         warnings.warn(f'gdpseg: {issue.op} in {issue.module} is not modelled; channels of '
                       f'{", ".join(names) or "its inputs"} are kept (not prunable)', stacklevel=3)
+    if verify not in (True, False, 'full'):
+        raise ValueError(f"verify must be True, False or 'full', got {verify!r}")
     if verify:
-        verify_groups(groups, example_inputs, forward_fn)
+        verify_groups(groups, example_inputs, forward_fn, crop=verify != 'full')
     return groups

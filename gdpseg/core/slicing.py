@@ -40,13 +40,15 @@ def _positions(groups, plan: PruningPlan, segs):
     return torch.cat(idx), (torch.cat(vals) if any_scale else None)
 
 
-def _replace_everywhere(root: nn.Module, old: nn.Module, new: nn.Module) -> None:
-    """Put ``new`` wherever ``old`` is a child: a layer shared by several parents (one conv for
-    every level of a detection head) is one record of the trace under its first name only."""
-    for parent in list(root.modules()):
-        for name, child in list(parent.named_children()):
-            if child is old:
-                setattr(parent, name, new)
+def _parents(root: nn.Module) -> dict:
+    """``id(child) -> [(parent, name), ...]``: a layer shared by several parents (one conv for
+    every level of a detection head) is one record of the trace under its first name only, and
+    is replaced under each."""
+    index: dict = {}
+    for parent in root.modules():
+        for name, child in parent.named_children():
+            index.setdefault(id(child), []).append((parent, name))
+    return index
 
 
 @torch.no_grad()
@@ -76,12 +78,14 @@ def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None) -> nn.Mo
     with groups.hooks_removed():  # the copy must carry no method's hooks
         pruned = copy.deepcopy(model)
     modules = dict(pruned.named_modules())
+    parents = _parents(pruned) if plan.carriers else {}
     for rec in groups.graph.modules.values():
         m = modules[rec.name]
         handler = handler_of(rec.kind)
         if rec.name in plan.carriers:
-            _replace_everywhere(pruned, m, handler.carrier(m, rec, plan.width(groups,
-                                                                               rec.in_segs)))
+            new = handler.carrier(m, rec, plan.width(groups, rec.in_segs))
+            for parent, name in parents[id(m)]:
+                setattr(parent, name, new)
             continue
         in_idx, in_scale = _positions(groups, plan, rec.in_segs)
         out_idx = _positions(groups, plan, rec.out_segs)[0] if rec.out_segs else None

@@ -104,3 +104,56 @@ def test_a_dead_shared_layer_is_replaced_under_every_parent():
     assert pruned.level0[0] is pruned.level1[0]  # still one module, now a carrier
     assert not isinstance(pruned.level1[0], nn.Conv2d)
     assert export_difference(groups, plan, (x,)) < 1e-6
+
+
+def _sizes_seen(module):
+    sizes = []
+    module.register_forward_pre_hook(lambda m, args: sizes.append(tuple(args[0].shape[-2:])))
+    return sizes
+
+
+def test_the_export_check_runs_on_a_crop_and_still_finds_what_the_trace_misses(monkeypatch):
+    monkeypatch.setattr(trace_module.ChannelTracer, 'find_opaque', lambda self, t: None)
+    net = OpaqueNet().eval()
+    sizes = _sizes_seen(net.a)
+    with pytest.warns(UserWarning, match='changes what the export computes'):
+        groups = trace_groups(net, (torch.randn(1, 3, 256, 256),))
+    assert sizes[0] == (256, 256) and set(sizes[1:]) == {(64, 64)}  # trace, then the check
+    assert not groups.by_name('a').prunable and groups.by_name('b').prunable
+    sizes.clear()
+    with pytest.warns(UserWarning, match='changes what the export computes'):
+        trace_groups(net, (torch.randn(1, 3, 256, 256),), verify='full')
+    assert set(sizes) == {(256, 256)}
+    with pytest.raises(ValueError, match="'full'"):
+        trace_groups(net, (torch.randn(1, 3, 8, 8),), verify='crop')
+
+
+class FlatHead(nn.Module):
+    """A linear layer on flattened pixels: it runs at one input size only."""
+
+    def __init__(self, side):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=32, padding=1)
+        self.fc = nn.Linear(4 * (side // 32) ** 2, 2)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+
+
+def test_a_model_that_does_not_run_on_the_crop_is_checked_at_full_size():
+    net = FlatHead(256).eval()
+    sizes = _sizes_seen(net.conv)
+    groups = trace_groups(net, (torch.randn(1, 3, 256, 256),))
+    assert groups.by_name('conv').prunable  # no group fixed because the crop failed
+    assert (64, 64) in sizes and sizes.count((256, 256)) >= 3  # tried, then checked at 256
+
+
+def test_cropped_inputs_keep_the_strides_of_32():
+    from gdpseg.core.verify import cropped_inputs
+    x, extra = torch.randn(2, 3, 512, 768), object()
+    small = cropped_inputs((x, extra))
+    assert small[0].shape == (2, 3, 64, 64) and small[1] is extra
+    assert torch.equal(small[0], x[..., :64, :64])
+    assert cropped_inputs((torch.randn(1, 3, 224, 100),))[0].shape == (1, 3, 64, 100)
+    assert cropped_inputs((torch.randn(1, 3, 64, 60),)) is None
+    assert cropped_inputs((torch.randn(1, 196, 64),)) is None  # not an image batch

@@ -189,7 +189,7 @@ def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: 
                  min_channels: int = 1, channel_multiple: int = 1,
                  flops_ignore: Sequence[str] = (),
                  resource: Union[str, dict, Resource] = 'flops',
-                 keep_connected: bool = True, verify: bool = True) -> GateSet:
+                 keep_connected: bool = True, verify=True) -> GateSet:
     """Find the channel groups of ``model`` (:func:`trace_groups`) and gate them in place.
 
     Args:
