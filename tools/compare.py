@@ -12,7 +12,9 @@ fine-tuning are recorded), ``dict(search=CONFIG)`` (the width search of a slimma
 the ratio, exported as a prune stage; ``args`` for ``tools/search.py``) and
 ``dict(test=CONFIG, record='gated')``, each with ``options``
 (``--cfg-options``). Strings may use ``{work_dir}``, ``{seed}``, ``{ratio}``, ``{run}`` (the
-run's directory), ``{baseline}`` (the seed's baseline checkpoint), ``{export}`` and a method's
+run's directory), ``{baseline}`` (the seed's baseline checkpoint), ``{export}``,
+``{resolution}`` (the input side a search stage found; its own test of the export adds the
+stage's ``test_options``, formatted once the resolution is known) and a method's
 ``per_ratio`` values (``per_ratio=dict(res=[28, 24, 20])``: one per study ratio). A prune stage
 with ``full_shape=(1, 3, H, W)`` divides its export's FLOPs by the full network's at that input
 shape (a method that also lowers the input resolution). The last checkpoint is evaluated at the
@@ -180,6 +182,12 @@ def execute(study, stages, run, fields, seed, ratio, label):
                 info = tools['search'].main([config, checkpoint, '--out', out, '--flops',
                                              str(ratio), *stage.get('args', []),
                                              *_options(options)])
+            test_options = options
+            if kind == 'search':  # the export's input side: the found resolution, if searched
+                fields['resolution'] = info['input_shape'][-1]
+                result['resolution'] = fields['resolution']
+                test_options = options + [o.format(**fields)
+                                          for o in stage.get('test_options', [])]
             flops_ratio = info['flops']['ratio']
             if stage.get('full_shape'):
                 flops_ratio = info['flops']['after'] / _full_flops(config, options,
@@ -189,7 +197,7 @@ def execute(study, stages, run, fields, seed, ratio, label):
                           export_difference=info['max_relative_difference_to_gated'])
             fields['export'] = out
             metrics, _ = tools['test'].main([config, out, '--work-dir', work + '_test',
-                                             '--quiet', *_options(options)])
+                                             '--quiet', *_options(test_options)])
             result['pruned'] = float(metrics[study.metric])
             last, last_config = None, None  # the export is what later stages train
         else:
@@ -282,7 +290,7 @@ def check_budgets(study):
     for m in study.methods:
         fields = dict(work_dir=study.work_dir, seed=0, ratio=ratio, run='RUN',
                       data_root=study.get('data_root', ''),
-                      baseline='BASE.pth', export='EXPORT', last='LAST.pth',
+                      baseline='BASE.pth', export='EXPORT', last='LAST.pth', resolution=1,
                       **ratio_fields(study, m, ratio))
         iters[m['name']] = sum(
             _max_iters(study_config(st['train'].format(**fields)),

@@ -43,6 +43,9 @@ _gdp = [dict(train=_demo + 'gdp.py', name='gdp', options=[
         dict(prune=_demo + 'gdp.py')]
 _one_shot = dict(prune=_demo + 'l1.py', checkpoint='{baseline}')
 _uniform = ['model.ratio={ratio}', 'model.fill=False']  # the rounded share the rows were run with
+_slim_res = 'configs/search/digits_resnet20_cifar_slimmable_res.py'
+_at_res = [f'{k}.dataset.pipeline.{i}.scale=({{resolution}},{{resolution}})'
+           for k, i in (('train_dataloader', 1), ('val_dataloader', 0), ('test_dataloader', 0))]
 
 # a training-time method: train from the baseline, export at the ratio, fine-tune
 def _trained(config, extra=()):
@@ -103,6 +106,13 @@ methods = [
         dict(train='configs/search/digits_resnet20_cifar_slimmable.py',
              options=['load_from={baseline}'] + _iters(_prune_time)),
         dict(search='configs/search/digits_resnet20_cifar_slimmable.py')] + _ft),
+    # widths and input resolution searched together; the export fine-tuned (and tested) at
+    # the resolution the search found
+    dict(name='search_res', label='width × resolution search (slimmable + greedy)', stages=[
+        dict(train=_slim_res, options=['load_from={baseline}'] + _iters(_prune_time)),
+        dict(search=_slim_res, test_options=[_at_res[2]]),
+        dict(train=_demo + 'finetune_res.py', options=['model.plan={export}/plan.json'] +
+             _at_res + _iters(_finetune))]),
     dict(name='growing', label='growing from a seed (SCS growing mode)', from_scratch=True,
          stages=[dict(train=_demo + 'growing.py', options=['model.ratio={ratio}'] + _iters(700)),
                  dict(prune=_demo + 'growing.py', options=['model.ratio={ratio}'])]),

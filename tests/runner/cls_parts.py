@@ -12,15 +12,15 @@ from gdpseg.registry import DATASETS, METRICS, MODELS
 
 @DATASETS.register_module()
 class DigitsClsDataset(Dataset):
-    """scikit-learn's 8x8 digits, upsampled to 32x32 RGB tensors."""
+    """scikit-learn's 8x8 digits, upsampled to ``size`` x ``size`` RGB tensors."""
 
-    def __init__(self, split='train', num=64):
+    def __init__(self, split='train', num=64, size=32):
         from sklearn.datasets import load_digits
 
         digits = load_digits()
         start = 0 if split == 'train' else 1000
         images = torch.tensor(digits.images[start:start + num], dtype=torch.float32) / 16
-        self.images = F.interpolate(images[:, None], size=32).repeat(1, 3, 1, 1)
+        self.images = F.interpolate(images[:, None], size=size).repeat(1, 3, 1, 1)
         self.labels = torch.tensor(digits.target[start:start + num])
         self.metainfo = dict(classes=tuple(str(i) for i in range(10)))
 

@@ -51,6 +51,14 @@ methods = [
     dict(name='search', label='width search', stages=[
         dict(train='{d}/slim.py', options=['load_from={{baseline}}']),
         dict(search='{d}/slim.py', args=['--batches', '1', '--step', '0.5'])]),
+    dict(name='search_res', label='width and resolution search', stages=[
+        dict(train='{d}/slim.py', options=['load_from={{baseline}}', 'model.resolutions=[24,32]']),
+        dict(search='{d}/slim.py', args=['--batches', '1', '--step', '0.5'],
+             options=['model.resolutions=[24,32]'],
+             test_options=['test_dataloader.dataset.size={{resolution}}']),
+        dict(train='{d}/finetune.py', options=[
+            'model.plan={{export}}/plan.json', 'test_dataloader.dataset.size={{resolution}}',
+            'train_dataloader.dataset.size={{resolution}}'])]),
     dict(name='res', label='width x resolution', per_ratio=dict(res=[24], width=[0.8]),
          stages=[dict(prune='{d}/l1.py', checkpoint='{{baseline}}', full_shape=(1, 3, 32, 32),
                       options=['model.ratio={{width}}',
@@ -145,6 +153,17 @@ def test_compare_runs_a_study_and_writes_table_and_plot(study):
     assert found['flops_ratio'] <= 0.5 and found['export_difference'] < 1e-5
     base_iters = json.load(open(base))['train_iters']
     assert found['train_cost'] - base_iters > 1.25 * found['train_iters']
+    # a search over the input resolution too: later stages (and the search's own test of the
+    # export) run at the resolution it found, and the FLOPs are against the full network
+    assert compare.main([str(path), '--jobs', '0', '--only', 'search_res', '--seeds', '0']) == 0
+    run = work / 'search_res' / 'r0.5_s0'
+    found = json.load(open(run / 'result.json'))
+    side = json.load(open(run / 'export' / 'search.json'))['resolution']
+    assert side in (24, 32) and found['resolution'] == side
+    assert found['input_shape'] == [1, 3, side, side] and found['flops_ratio'] <= 0.5
+    for stage in ('1_search_test', '2_train'):
+        dumped = next((run / stage).rglob('*.py')).read_text()
+        assert f'size={side}' in dumped.replace(' ', '')
     # per-ratio values fill a method's options; a lower input resolution's export is divided
     # by the full network's FLOPs at full_shape
     assert compare.main([str(path), '--jobs', '0', '--only', 'res', '--seeds', '0']) == 0
