@@ -35,6 +35,16 @@ _gdp = [dict(train=_cfg + 'gdp.py', name='gdp', options=[
         dict(test=_cfg + 'gdp.py', record='gated'),
         dict(prune=_cfg + 'gdp.py')]
 _one_shot = dict(prune=_cfg + 'l1.py', checkpoint='{baseline}')
+_res = [4 * round(7 * r ** 0.25) for r in ratios]  # input sides of the width x resolution rows
+_slim_res = 'configs/search/resnet20_fmnist_slimmable_res.py'
+
+
+def _at(side):  # train, validate and test on inputs resized to side x side
+    return [f'{k}.dataset.pipeline.{i}.scale=({side},{side})'
+            for k, i in (('train_dataloader', 2), ('val_dataloader', 0), ('test_dataloader', 0))]
+
+
+_at_res = _at('{resolution}')
 
 
 def _trained(config, extra=()):  # train from the baseline at the ratio, export, fine-tune
@@ -73,6 +83,13 @@ methods = [
         dict(train='configs/search/resnet20_fmnist_slimmable.py',
              options=['load_from={baseline}'] + _iters(_prune_time)),
         dict(search='configs/search/resnet20_fmnist_slimmable.py')] + _ft),
+    # widths and input resolution searched together (16-28²); the export fine-tuned and
+    # tested at the resolution found
+    dict(name='search_res', label='width × resolution search (slimmable + greedy)', stages=[
+        dict(train=_slim_res, options=['load_from={baseline}'] + _iters(_prune_time)),
+        dict(search=_slim_res, test_options=[_at_res[2]]),
+        dict(train=_cfg + 'finetune_res.py', options=['model.plan={export}/plan.json'] +
+             _at_res + _iters(_finetune))]),
     dict(name='growing', label='growing from a seed (SCS growing mode)', from_scratch=True,
          stages=[dict(train=_cfg + 'growing.py', options=['model.ratio={ratio}'] + _iters(6000)),
                  dict(prune=_cfg + 'growing.py', options=['model.ratio={ratio}'])]),
@@ -87,4 +104,22 @@ methods = [
          stages=[dict(_one_shot, options=['model.ratio={ratio}']),
                  dict(train=_cfg + 'scratch.py', options=['model.plan={export}/plan.json'] +
                       _iters(6000))]),
+    # the two other uniform rescales of the search's reference. Width x resolution: the side
+    # 28·ratio^(1/4) rounded to a multiple of 4 (24, 20, 16: exactly (side/28)² of the FLOPs,
+    # the strides divide them), the width the rest of the ratio. Input only: every channel at
+    # the largest side within the ratio (19, 12, 8: 49.3, 18.4 and 8.2 % of the FLOPs at 28²,
+    # measured with the counter; 13² would be 26.2 %)
+    dict(name='scratch_res', label='uniform width × input resolution, from scratch',
+         from_scratch=True,
+         per_ratio=dict(res=_res, width=[r / (s / 28) ** 2 for r, s in zip(ratios, _res)]),
+         stages=[dict(_one_shot, full_shape=(1, 1, 28, 28), options=[
+                     'model.ratio={width}', 'model.input_shape=(1,1,{res},{res})']),
+                 dict(train=_cfg + 'scratch_res.py', options=[
+                     'model.plan={export}/plan.json', *_at('{res}')] + _iters(6000))]),
+    dict(name='scratch_input', label='full width, lower input resolution, from scratch',
+         from_scratch=True, per_ratio=dict(res=[19, 12, 8]),
+         stages=[dict(_one_shot, full_shape=(1, 1, 28, 28), options=[
+                     'model.ratio=1.0', 'model.input_shape=(1,1,{res},{res})']),
+                 dict(train=_cfg + 'scratch_res.py', options=[
+                     'model.plan={export}/plan.json', *_at('{res}')] + _iters(6000))]),
 ]

@@ -208,7 +208,8 @@ def test_a_segmentation_encoder_starts_from_the_imagenet_lite0_weights(tmp_path)
 
 @pytest.mark.slow
 @pytest.mark.parametrize('name,methods', [('fashion_cls_val', ('gdp', 'l1', 'sfp')),
-                                          ('fashion_lite0', ('gdp',))])
+                                          ('fashion_lite0', ('gdp',)),
+                                          ('fashion_cls', ('search_res', 'scratch_input'))])
 def test_the_fashion_studies_run_their_own_stages_on_tiny_data(tmp_path, monkeypatch, name,
                                                                 methods):
     """A shipped study file's stages and configs, end to end, with every run length cut to
@@ -244,6 +245,11 @@ def test_the_fashion_studies_run_their_own_stages_on_tiny_data(tmp_path, monkeyp
         assert saved['final'] == result['final'] and 0 <= result['final'] <= 100
         assert result['flops_ratio'] <= 0.5 + 0.02, result
         assert result['export_difference'] < 1e-4
+        if method == 'scratch_input':  # every channel, at the side within the ratio
+            assert result['input_shape'] == [1, 1, 19, 19]
+        if method == 'search_res':
+            side = result['resolution']
+            assert side in (16, 20, 24, 28) and result['input_shape'][-2:] == [side, side]
 
 
 @pytest.mark.slow
