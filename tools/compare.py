@@ -4,6 +4,7 @@ ratio and seed, and write a table and a plot with the mean ± std over seeds.
     python tools/compare.py configs/compare/digits_cls.py --jobs 2
     python tools/compare.py configs/compare/digits_cls.py --collect      # tables only
     python tools/compare.py STUDY --only gdp l1 --seeds 0 --ratios 0.5  # a subset
+    python tools/compare.py STUDY --iters-scale 10 --jobs 4   # 10x longer runs (a GPU)
 
 A study file (an MMEngine config) names the work dir, the metric, the seeds and FLOPs ratios, the
 baseline's stages and each method's stages: ``dict(train=CONFIG)``, ``dict(prune=CONFIG)`` (the
@@ -101,6 +102,45 @@ def _max_iters(config, options):
     return int(loop.get('max_iters') or 0)
 
 
+def scaled_options(config, options, scale: float):
+    """``--cfg-options`` that stretch a training stage ``scale`` times: its iterations, its
+    iteration-based schedules (``T_max``, ``begin``, ``end``, ``milestones``), its checkpoint and
+    validation intervals and GDP's ε period (so ε decays as often per run)."""
+    from mmengine.config import DictAction
+
+    from gdpseg.utils import load_config
+    if scale == 1:
+        return []
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    cfg = load_config(config, parser.parse_args(_options(options)).cfg_options)
+
+    def n(value):
+        return max(1, round(value * scale))
+    out = []
+    loop = cfg.get('train_cfg') or {}
+    for key in ('max_iters', 'val_interval'):
+        if loop.get(key):
+            out.append(f'train_cfg.{key}={n(loop[key])}')
+    schedulers = cfg.get('param_scheduler') or []
+    for i, sch in enumerate([schedulers] if isinstance(schedulers, dict) else schedulers):
+        if sch.get('by_epoch', True) is not False:
+            continue  # epoch-based: an epoch is the same length whatever the scale
+        prefix = 'param_scheduler' if isinstance(schedulers, dict) else f'param_scheduler.{i}'
+        for key in ('T_max', 'begin', 'end'):
+            if isinstance(sch.get(key), (int, float)) and sch[key] < 10 ** 9:
+                out.append(f'{prefix}.{key}={n(sch[key]) if sch[key] else 0}')
+        if sch.get('milestones'):
+            out.append(f'{prefix}.milestones=[{",".join(str(n(m)) for m in sch.milestones)}]')
+    checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    if checkpoint.get('interval'):
+        out.append(f'default_hooks.checkpoint.interval={n(checkpoint["interval"])}')
+    for i, hook in enumerate(cfg.get('custom_hooks') or []):
+        if hook.get('type') == 'GDPHook':
+            out.append(f'custom_hooks.{i}.eps_period={n(hook.get("eps_period", 120))}')
+    return out
+
+
 def _options(pairs):
     """``['a.b=1', ...]`` for ``--cfg-options`` (values may hold '=')."""
     return ['--cfg-options', *pairs] if pairs else []
@@ -159,6 +199,7 @@ def execute(study, stages, run, fields, seed, ratio, label):
         options = [o.format(**fields) for o in common + list(stage.get('options', []))]
         work = osp.join(run, stage.get('name', f'{i}_{kind}'))
         if kind == 'train':
+            options += scaled_options(config, options, study.get('iters_scale', 1))
             runner = tools['train'].main([config, '--work-dir', work, '--quiet',
                                           *_options(options)])
             iters = _max_iters(config, options)
@@ -357,6 +398,8 @@ def run_all(study_path, study, tasks, jobs, threads, force, bar):
                    '--threads', str(threads), '--work-dir', study.work_dir]
             if study.get('data_root'):
                 cmd += ['--data-root', study.data_root]
+            if study.get('iters_scale', 1) != 1:
+                cmd += ['--iters-scale', repr(study.iters_scale)]
             running[subprocess.Popen(cmd, env=env, cwd=os.getcwd(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)] = task
         time.sleep(0.5)
@@ -418,6 +461,10 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='override its work_dir')
     parser.add_argument('--data-root', help='override its data_root (the {data_root} of its '
                         'options)')
+    parser.add_argument('--iters-scale', type=float, default=1.0,
+                        help='stretch every training stage this many times (iterations, '
+                        'schedules, GDP\'s ε period): a GPU runs the same study longer; the '
+                        'results go to WORK_DIR_x{scale} unless --work-dir is given')
     parser.add_argument('--collect', action='store_true',
                         help='run nothing: tabulate the results there are')
     parser.add_argument('--force', action='store_true',
@@ -431,8 +478,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.iters_scale <= 0:
+        raise ValueError(f'--iters-scale must be positive, got {args.iters_scale}')
     study = load_study(args.study, dict(seeds=args.seeds, ratios=args.ratios,
                                         work_dir=args.work_dir, data_root=args.data_root))
+    if args.iters_scale != 1:  # never mixed with the runs of another length
+        study.iters_scale = args.iters_scale
+        if not args.work_dir:
+            study.work_dir = f'{study.work_dir}_x{args.iters_scale:g}'
     if args.worker:
         import torch
 

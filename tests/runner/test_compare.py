@@ -244,3 +244,30 @@ def test_shipped_studies_give_every_method_the_same_training(name):
     study.methods[0]['stages'][-1].setdefault('options', []).append('train_cfg.max_iters=1')
     with pytest.raises(ValueError, match=f"unequal training budgets.*{study.methods[0]['name']}"):
         compare.check_budgets(study)
+
+
+def test_iters_scale_stretches_every_training_stage_and_keeps_its_own_work_dir(tmp_path):
+    from gdpseg.utils import register_all_modules
+    register_all_modules()
+    compare = _tool('compare')
+    config = str(ROOT / 'configs' / 'fashion' / 'resnet20_fmnist_gdp.py')
+    options = ['train_cfg.max_iters=500', 'param_scheduler.0.T_max=500',
+               'default_hooks.checkpoint.interval=500', 'custom_hooks.0.eps_period=25']
+    assert compare.scaled_options(config, options, 1) == []
+    scaled = compare.scaled_options(config, options, 4)
+    assert {'train_cfg.max_iters=2000', 'param_scheduler.0.T_max=2000',
+            'default_hooks.checkpoint.interval=2000', 'custom_hooks.0.eps_period=100'} <= \
+        set(scaled)
+    assert compare._max_iters(config, options + scaled) == 2000
+    # a poly schedule's end and a baseline's own length (no options) stretch too
+    seg = str(ROOT / 'configs' / 'fashion' / 'deeplabv3plus_r18_fscenes_baseline.py')
+    assert {'train_cfg.max_iters=30000', 'param_scheduler.0.end=30000',
+            'param_scheduler.0.begin=0'} <= set(compare.scaled_options(seg, [], 10))
+    study = tmp_path / 'study.py'
+    study.write_text(f"_base_ = ['{ROOT / 'configs' / 'compare' / 'fashion_cls.py'}']\n"
+                     f"work_dir = '{tmp_path / 'w'}'\n")
+    with pytest.raises(FileNotFoundError, match='w_x2'):  # never mixed with the 1x runs
+        compare.main([str(study), '--collect', '--iters-scale', '2'])
+    assert (tmp_path / 'w_x2').is_dir() and not (tmp_path / 'w').exists()
+    with pytest.raises(ValueError, match='positive'):
+        compare.main([str(study), '--collect', '--iters-scale', '0'])
