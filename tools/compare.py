@@ -24,7 +24,8 @@ end (the metric after fine-tuning).
 Each run writes ``result.json`` in ``WORK_DIR/METHOD/r{ratio}_s{seed}/``; a run with a result is
 not run again (``--force`` reruns; with ``--only``, the baselines are kept). The tables go to
 ``WORK_DIR/comparison.{md,csv}``, the trade-off plot to ``WORK_DIR/comparison.png`` and, per
-method with gates (GDP), its loss, FLOPs and gates over every run to ``training_METHOD.png``.
+method with gates (GDP), its loss, FLOPs and gates over every run to ``training_METHOD.png``;
+the gated networks' metric against the fine-tuned one, per run, to ``gated_vs_final.png``.
 """
 import argparse
 import importlib
@@ -415,7 +416,7 @@ def run_all(study_path, study, tasks, jobs, threads, force, bar):
 def report(study, failed=()):
     from gdpseg.evaluation.comparison import (load_results, markdown, summarize,
                                               training_curves, write_csv)
-    from gdpseg.visualization import plot_tradeoff, plot_training_runs
+    from gdpseg.visualization import plot_gated_vs_final, plot_tradeoff, plot_training_runs
 
     rows = load_results(study.work_dir)
     if not rows:
@@ -436,6 +437,9 @@ def report(study, failed=()):
         f.write(text)
     write_csv(rows, paths['csv'])
     plot_tradeoff(summary, paths['png'], label, title)
+    if any(r.get('gated') is not None for r in rows):  # GDP's runs: gated vs fine-tuned
+        paths['gated'] = osp.join(study.work_dir, 'gated_vs_final.png')
+        plot_gated_vs_final(rows, paths['gated'], label, title)
     for method in sorted({r['method'] for r in rows} - {'baseline'}):
         runs = [dict(ratio=r['ratio'], seed=r['seed'],
                      curves=training_curves(run_dir(study, method, r['ratio'], r['seed'])))

@@ -193,3 +193,42 @@ def plot_training_runs(runs, path, title=''):
         ax.grid(alpha=0.3)
     axes[0].set_title(title or 'GDP training over runs', fontsize=9)
     return _save(fig, path)
+
+
+def plot_gated_vs_final(rows, path, metric_label='metric', title=''):
+    """The gated network's metric against the metric after fine-tuning, one point per run (paper
+    Fig. 10: across targets, how well the gated network predicts the fine-tuned one); one
+    marker per method, one colour per FLOPs ratio, the diagonal for reference.
+
+    Args:
+        rows: Runs of :func:`gdpseg.evaluation.comparison.load_results` with a ``gated``
+            metric (GDP's), ``final``, ``ratio``, ``label``.
+    """
+    from gdpseg.evaluation.comparison import pearson
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    rows = [r for r in rows if r.get('gated') is not None and r.get('final') is not None]
+    ratios = sorted({r['ratio'] for r in rows}, reverse=True)
+    labels = list(dict.fromkeys(r['label'] for r in rows))
+    markers = 'osD^v<>pP*Xh'
+    for j, label in enumerate(labels):
+        runs = [r for r in rows if r['label'] == label]
+        corr = pearson([r['gated'] for r in runs], [r['final'] for r in runs])
+        ax.scatter([r['gated'] for r in runs], [r['final'] for r in runs],
+                   c=[f'C{ratios.index(r["ratio"]) % 10}' for r in runs],
+                   marker=markers[j % len(markers)], s=28)
+        ax.scatter([], [], c='gray', marker=markers[j % len(markers)], s=28,  # the marker key
+                   label=f'{label} (r = {corr:.2f})' if corr is not None else label)
+    values = [v for r in rows for v in (r['gated'], r['final'])]
+    if values:
+        lo, hi = min(values), max(values)
+        ax.plot([lo, hi], [lo, hi], color='gray', lw=0.8, ls='--')
+    for k, ratio in enumerate(ratios):  # the colour key
+        ax.scatter([], [], c=f'C{k % 10}', s=28, label=f'{100 * ratio:.0f} % FLOPs')
+    ax.set_xlabel(f'{metric_label} of the gated network (= its export)')
+    ax.set_ylabel(f'{metric_label} after fine-tuning')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(title or 'gated network against fine-tuned, per run', fontsize=9)
+    return _save(fig, path)

@@ -116,6 +116,7 @@ def test_compare_runs_a_study_and_writes_table_and_plot(study):
     assert 'Gated network vs its export before fine-tuning, 2 runs: largest difference 0.0000' \
         in text
     assert (work / 'comparison.png').stat().st_size > 0
+    assert (work / 'gated_vs_final.png').stat().st_size > 0  # GDP's runs (paper Fig. 10)
     # GDP's training over both seeds (Fig. 11 over runs); L1 has no gates, so no figure
     assert (work / 'training_gdp.png').stat().st_size > 0
     assert not (work / 'training_l1.png').exists()
@@ -271,3 +272,13 @@ def test_iters_scale_stretches_every_training_stage_and_keeps_its_own_work_dir(t
     assert (tmp_path / 'w_x2').is_dir() and not (tmp_path / 'w').exists()
     with pytest.raises(ValueError, match='positive'):
         compare.main([str(study), '--collect', '--iters-scale', '0'])
+
+
+def test_gated_against_fine_tuned_plot_takes_only_runs_with_both(tmp_path):
+    from gdpseg.visualization import plot_gated_vs_final
+    rows = [dict(method='gdp', label='GDP', ratio=r, seed=s, gated=80 + 10 * r + s,
+                 final=85 + 8 * r + s) for r in (0.5, 0.25) for s in (0, 1)]
+    rows += [dict(method='l1', label='L1', ratio=0.5, seed=0, gated=None, final=90.0),
+             dict(method='gdp', label='GDP', ratio=0.1, seed=0, gated=70.0, final=None)]
+    image = plot_gated_vs_final(rows, str(tmp_path / 'g.png'), 'top-1')
+    assert (tmp_path / 'g.png').stat().st_size > 0 and image.ndim == 3 and image.shape[2] == 3
