@@ -2,10 +2,11 @@
 
     python tools/search.py CONFIG CHECKPOINT --out DIR (--flops RATIO |
                            --latency-ms MS --latency-table TABLE.json)
-                           [--step 0.1] [--batches 8] [--cfg-options k=v ...]
+                           [--step 0.1] [--batches 8] [--no-fill] [--cfg-options k=v ...]
 
 CONFIG builds a :class:`~gdpseg.methods.search.SlimmableNetwork` (trained with
-``tools/train.py``). The search narrows its widths greedily (AutoSlim) while scoring each
+``tools/train.py``). The search narrows its widths greedily (AutoSlim), then widens within what
+the last narrowing left of the budget (``--no-fill``: not), while scoring each
 candidate by its loss on ``--batches`` batches of the config's *validation* split (held out from
 the training set: never the test split), with batch statistics in its BatchNorms (one set of
 statistics is shared by every width). The found widths are exported through the same path as
@@ -71,6 +72,9 @@ def parse_args(argv=None):
                         help='share of a group one narrowing removes')
     parser.add_argument('--batches', type=int, default=8,
                         help='validation batches each candidate is scored on')
+    parser.add_argument('--no-fill', action='store_true',
+                        help='stop at the first widths within the budget (AutoSlim as '
+                        'published); by default the search then widens while a candidate fits')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--debug', action='store_true',
                         help='show the traceback of an error in the config, data or files')
@@ -123,7 +127,7 @@ def main(argv=None):
             break
         batches.append(model.data_preprocessor(data, False))
     found = greedy_search(model, held_out_loss(model, batches), budget, resource, args.step,
-                          log=print)
+                          log=print, fill=not args.no_fill)
     model.eval()
     shape = tuple(model.input_shape)
     if len(sizes) > 1:  # the found resolution
@@ -138,7 +142,7 @@ def main(argv=None):
     info['input_shape'] = list(shape)
     info['search'] = dict(budget=budget, unit=unit, resource=found['resource'],
                           widths=found['widths'], resolution=found['resolution'],
-                          steps=len(found['history']))
+                          steps=len(found['history']), widenings=len(found['filled']))
     save_export(args.out, cfg, model, pruned, plan, example,
                 {k: info[k] for k in ('flops', 'params', 'search')})
     with open(osp.join(args.out, 'search.json'), 'w') as f:
@@ -153,7 +157,8 @@ def main(argv=None):
     print(write_report(args.out, summary, plan, info, sections))
     print(f'found widths within {budget:.6g} {unit}: {found["resource"]:.6g} {unit} '
           f'({100 * after / groups.full_flops():.1f} % of the FLOPs) in '
-          f'{len(found["history"])} steps; wrote {args.out}/{{plan.json, search.json, ...}}')
+          f'{len(found["history"])} steps and {len(found["filled"])} widenings; wrote '
+          f'{args.out}/{{plan.json, search.json, ...}}')
     if len(sizes) > 1:
         print(f'found input resolution {model.resolution}x{model.resolution} (of {sizes}): '
               f'train and test the found network on inputs resized to it (the pipeline\'s '

@@ -95,6 +95,33 @@ def test_greedy_search_lands_under_a_flops_budget_and_refuses_an_impossible_one(
         greedy_search(model, _distance_score(model), 0.01 * full, resource)
 
 
+def test_the_search_spends_what_its_last_narrowing_left_of_the_budget():
+    model = _slimmable(depth=8, min_share=0.25)
+    model.before_train(None)
+    groups = model.channel_groups
+    res = build_resource('flops', groups)
+
+    def resource(widths):
+        return res.plan_value(groups, model.gates.width_plan(widths))
+
+    budget = 0.45 * groups.full_flops()  # its last step lands at 34.9 % (step 0.5)
+    plain = greedy_search(model, _distance_score(model), budget, resource, step=0.5, fill=False)
+    model.gates.set_widths(model.full_widths())
+    found = greedy_search(model, _distance_score(model), budget, resource, step=0.5)
+    assert found['history'] == plain['history'] and plain['filled'] == []
+    assert plain['resource'] < found['resource'] <= budget and found['filled']
+    assert found['filled'][-1]['resource'] == found['resource'] == resource(found['widths'])
+    assert found['widths'] == model.gates.widths()
+    # it stopped because no widening of a group by half a step still fits
+    full = model.full_widths()
+    for i, g in enumerate(model.gates.groups):
+        w = found['widths'][i]
+        if g.prunable and 0 < w < full[i]:
+            trial = list(found['widths'])
+            trial[i] = min(full[i], w + max(1, int(0.25 * full[i])))
+            assert resource(trial) > budget
+
+
 def test_greedy_search_under_a_latency_budget_in_milliseconds():
     from gdpseg.deploy.latency import measure_latency_table
 
@@ -124,7 +151,7 @@ def test_resolution_dimension_counts_flops_exactly_and_is_searched():
     model.before_train(None)
     assert model.resolutions == [16, 24, 32] and model.resolution == 32
     assert model.sandwich_resolutions()[:2] == [32, 16]
-    groups, full = model.channel_groups, model.channel_groups.full_flops()
+    full = model.channel_groups.full_flops()
     model.eval()
     for r in model.resolutions:  # exact FLOPs of a subnet at every resolution
         model.set_resolution(r)

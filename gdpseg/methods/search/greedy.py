@@ -4,7 +4,10 @@ From the largest widths, each step tries narrowing every prunable group by ``ste
 channels (never below the network's smallest width; then removing the group where the space
 skips blocks) and, where the space has input resolutions, the next lower resolution, and keeps
 the candidate whose held-out score is best, until the resource is within the budget: AutoSlim's
-greedy slimming (Yu & Huang 2019).
+greedy slimming (Yu & Huang 2019). The last step can land far under the budget (a step of the
+resolution removes a quarter of the FLOPs at once), so the search then spends what is left: it
+widens, one group by half a step (or the resolution by one size) at a time, the best-scored of
+the candidates still within the budget, until none is (``fill``).
 Greedy, not evolutionary, because one step costs one evaluation per group (tens, not thousands
 of subnets) and the budget is one monotone constraint that narrowing always approaches; an
 evolutionary search would spend most evaluations on subnets off the budget.
@@ -14,7 +17,7 @@ from typing import Callable, List, Sequence
 
 def greedy_search(model, evaluate: Callable[[], float], budget: float,
                   resource: Callable[[Sequence[int]], float], step: float = 0.1,
-                  log: Callable[[str], None] = lambda msg: None) -> dict:
+                  log: Callable[[str], None] = lambda msg: None, fill: bool = True) -> dict:
     """Narrow ``model``'s widths (a :class:`SlimmableNetwork`) until ``resource(widths) <=
     budget``.
 
@@ -24,11 +27,12 @@ def greedy_search(model, evaluate: Callable[[], float], budget: float,
         resource: The resource of the network at given widths and the model's current
             resolution (e.g. exact FLOPs of their plan there).
         step: Share of a group's channels one narrowing removes (at least one channel).
+        fill: Then widen within the budget (half a step at a time) while a candidate fits.
 
     Returns:
-        dict: ``widths`` and ``resolution`` found, their ``resource`` and ``score``, and
-        ``history`` (one entry per step: the group narrowed, or ``input resolution``, its new
-        width, the resource and score).
+        dict: ``widths`` and ``resolution`` found, their ``resource`` and ``score``,
+        ``history`` (one entry per narrowing: the group narrowed, or ``input resolution``, its
+        new width, the resource and score) and ``filled`` (the widenings after it, alike).
 
     Raises:
         ValueError: When even the smallest widths exceed the budget.
@@ -73,11 +77,50 @@ def greedy_search(model, evaluate: Callable[[], float], budget: float,
             value = size if i is None else widths[i]
             history.append(dict(group=name, width=value, resource=cost, score=score))
             log(f'narrowed {name} to {value}: resource {cost:.6g}, score {score:.4f}')
+        filled: List[dict] = []
+        if fill and history:
+            widths, size, cost = _fill(model, evaluate, budget, resource, step / 2,
+                                       (widths, size, cost), filled, log)
     finally:
         gates.set_widths(widths)
         _at(model, size)
-    return dict(widths=widths, resolution=size, resource=cost,
-                score=history[-1]['score'] if history else None, history=history)
+    last = (filled or history)[-1]['score'] if history else None
+    return dict(widths=widths, resolution=size, resource=cost, score=last, history=history,
+                filled=filled)
+
+
+def _fill(model, evaluate, budget, resource, step, state, filled, log):
+    """Widen within the budget after the narrowing, the best-scored candidate first (see the
+    module); append each widening to ``filled``; return the widths, resolution and resource."""
+    gates, sizes = model.gates, list(getattr(model, 'resolutions', [None]))
+    full = model.full_widths()
+    widths, size, cost = state
+    while True:
+        trials = [(i, min(full[i], widths[i] + max(1, int(step * full[i]))), size)
+                  for i, g in enumerate(gates.groups)
+                  if g.prunable and 0 < widths[i] < full[i]]
+        if size is not None and sizes.index(size) < len(sizes) - 1:  # the next higher one
+            trials.append((None, None, sizes[sizes.index(size) + 1]))
+        best = None
+        for i, wider, trial_size in trials:
+            trial = list(widths)
+            if i is not None:
+                trial[i] = wider
+            gates.set_widths(trial)
+            _at(model, trial_size)
+            trial_cost = resource(trial)
+            if trial_cost > budget:
+                continue
+            key = (evaluate(), trial_cost)
+            if best is None or key > best[0]:
+                best = (key, i, trial, trial_size, trial_cost)
+        if best is None:
+            return widths, size, cost
+        (score, _), i, widths, size, cost = best
+        name = 'input resolution' if i is None else gates.groups[i].name
+        value = size if i is None else widths[i]
+        filled.append(dict(group=name, width=value, resource=cost, score=score))
+        log(f'widened {name} to {value}: resource {cost:.6g}, score {score:.4f}')
 
 
 def _at(model, size) -> None:
