@@ -1,4 +1,5 @@
 """GDP's MMEngine parts in isolation: optimizer groups, the hook's step condition, configs."""
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -465,6 +466,26 @@ def test_gate_lr_sum_sets_the_sum_of_the_gates_lr_over_the_run(schedule):
         GDPHook(lam=0.0, gate_lr_sum=0)
     with pytest.raises(ValueError, match='not both'):
         GDPHook(lam=0.0, gate_lr_sum=1.0, min_gate_lr_sum=1.0)
+
+
+def test_the_schedules_stepped_on_the_side_leave_the_logged_base_lr_as_it_was():
+    from mmengine.optim import CosineAnnealingLR, OptimWrapper
+
+    model = _small_model()
+    gates = [p for p in model.gates.parameters() if p.requires_grad]
+    others = [p for n, p in model.named_parameters() if not n.startswith('gates.')]
+    optimizer = torch.optim.SGD([{'params': others}, {'params': gates}], lr=0.02, momentum=0.9)
+    wrapper = OptimWrapper(optimizer)  # two groups: MMEngine logs its base settings' lr too
+    sched = CosineAnnealingLR(wrapper, T_max=40, by_epoch=False)  # as the Runner builds it
+    runner = SimpleNamespace(model=model, iter=0, epoch=0, max_iters=40, optim_wrapper=wrapper,
+                             param_schedulers=[sched], logger=SimpleNamespace(info=print),
+                             message_hub=SimpleNamespace(update_info=lambda *a: None,
+                                                         update_scalar=lambda *a: None))
+    GDPHook(lam=TARGET, gate_lr_sum=7.0).before_train(runner)
+    lrs = wrapper.get_lr()
+    assert lrs['base_lr'] == [pytest.approx(0.02)] and lrs['lr'][0] == pytest.approx(0.02)
+    sched.step()  # and the schedule goes on from there
+    assert wrapper.get_lr()['base_lr'][0] == pytest.approx(0.02 * (1 + math.cos(math.pi / 40)) / 2)
 
 
 def test_min_gate_lr_sum_raises_the_gates_lr_to_the_floor_and_never_lowers_it():

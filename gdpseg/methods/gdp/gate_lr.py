@@ -45,7 +45,10 @@ def scheduled_lr_sum(runner, group: int, peak: bool = False):
     of the train dataloader), then put back as they were. With ``peak``: ``(sum, largest)``."""
     optimizer = runner.optim_wrapper.optimizer
     schedulers = _schedulers(runner)
-    saved_groups = [{k: v for k, v in g.items() if k != 'params'} for g in optimizer.param_groups]
+    # the wrapper's groups: with several groups MMEngine adds the base settings it logs as
+    # base_lr, which the schedulers step too
+    every = getattr(runner.optim_wrapper, 'param_groups', optimizer.param_groups)
+    saved_groups = [{k: v for k, v in g.items() if k != 'params'} for g in every]
     saved = [s.state_dict() for s in schedulers]
     epoch = None
     if any(s.by_epoch for s in schedulers):
@@ -62,7 +65,7 @@ def scheduled_lr_sum(runner, group: int, peak: bool = False):
                     if not s.by_epoch or (t + 1) % epoch == 0:
                         s.step()
     finally:
-        for g, values in zip(optimizer.param_groups, saved_groups):
+        for g, values in zip(every, saved_groups):
             g.update(values)
         for s, state in zip(schedulers, saved):
             s.load_state_dict(state)
