@@ -65,7 +65,8 @@ def _distance_score(model):
     return evaluate
 
 
-def test_greedy_search_lands_under_a_flops_budget_and_refuses_an_impossible_one():
+def _ordered_with_flops():
+    """A slimmable ResNet-8 with its channels ordered, and the exact FLOPs of given widths."""
     model = _slimmable(depth=8, min_share=0.25)
     model.before_train(None)
     groups = model.channel_groups
@@ -73,6 +74,12 @@ def test_greedy_search_lands_under_a_flops_budget_and_refuses_an_impossible_one(
 
     def resource(widths):
         return res.plan_value(groups, model.gates.width_plan(widths))
+    return model, resource
+
+
+def test_greedy_search_lands_under_a_flops_budget_and_refuses_an_impossible_one():
+    model, resource = _ordered_with_flops()
+    groups = model.channel_groups
 
     full = groups.full_flops()
     found = greedy_search(model, _distance_score(model), 0.5 * full, resource, step=0.25)
@@ -96,13 +103,8 @@ def test_greedy_search_lands_under_a_flops_budget_and_refuses_an_impossible_one(
 
 
 def test_the_search_spends_what_its_last_narrowing_left_of_the_budget():
-    model = _slimmable(depth=8, min_share=0.25)
-    model.before_train(None)
+    model, resource = _ordered_with_flops()
     groups = model.channel_groups
-    res = build_resource('flops', groups)
-
-    def resource(widths):
-        return res.plan_value(groups, model.gates.width_plan(widths))
 
     budget = 0.45 * groups.full_flops()  # its last step lands at 34.9 % (step 0.5)
     plain = greedy_search(model, _distance_score(model), budget, resource, step=0.5, fill=False)
