@@ -92,13 +92,18 @@ def _last_checkpoint(work):
     raise FileNotFoundError(f'training in {work} left no checkpoint (last_checkpoint)')
 
 
-def _max_iters(config, options):
+def _stage_config(config, options):
+    """A stage's config with its ``--cfg-options`` applied, as the tools load it."""
     from mmengine.config import DictAction
 
     from gdpseg.utils import load_config
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    cfg = load_config(config, parser.parse_args(_options(options)).cfg_options)
+    return load_config(config, parser.parse_args(_options(options)).cfg_options)
+
+
+def _max_iters(config, options):
+    cfg = _stage_config(config, options)
     loop = cfg.get('train_cfg') or {}
     return int(loop.get('max_iters') or 0)
 
@@ -107,14 +112,9 @@ def scaled_options(config, options, scale: float):
     """``--cfg-options`` that stretch a training stage ``scale`` times: its iterations, its
     iteration-based schedules (``T_max``, ``begin``, ``end``, ``milestones``), its checkpoint and
     validation intervals and GDP's ε period (so ε decays as often per run)."""
-    from mmengine.config import DictAction
-
-    from gdpseg.utils import load_config
     if scale == 1:
         return []
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    cfg = load_config(config, parser.parse_args(_options(options)).cfg_options)
+    cfg = _stage_config(config, options)
 
     def n(value):
         return max(1, round(value * scale))
@@ -150,14 +150,10 @@ def _options(pairs):
 def _full_flops(config, options, shape):
     """conv+linear multiply-adds of the unpruned network of a pruning ``config`` on an input of
     ``shape`` (the counter of every export's FLOPs)."""
-    from mmengine.config import DictAction
     from mmengine.registry import DefaultScope
 
     from gdpseg.registry import MODELS
-    from gdpseg.utils import load_config
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    cfg = load_config(config, parser.parse_args(_options(options)).cfg_options)
+    cfg = _stage_config(config, options)
     cfg.model.input_shape = tuple(shape)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
         model = MODELS.build(cfg.model)
