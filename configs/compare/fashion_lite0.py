@@ -41,6 +41,14 @@ _slim = [dict(train=_cfg + 'slimming.py', options=['load_from={baseline}', 'mode
 
 methods = [
     dict(name='gdp', label='GDP', stages=_gdp + _ft),
+    # the split of the budget chosen on the ResNet-20 study's validation split (gdp_500 there):
+    # a quarter pruning, three quarters fine-tuning; ε decays as often per run (every 17 it.)
+    dict(name='gdp_q', label='GDP, 250 pruning + 750 fine-tuning it.', stages=[
+        dict(_gdp[0], options=['load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}',
+                               'custom_hooks.0.eps_period=17'] + _iters(250)),
+        *_gdp[1:],
+        dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
+             _iters(750))]),
     dict(name='l1', label='L1 filters (PFEC)',
          stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
     dict(name='random', label='random channels',

@@ -41,6 +41,14 @@ _one_shot = dict(prune=_cfg + 'l1.py', checkpoint='{baseline}')
 
 methods = [
     dict(name='gdp', label='GDP', stages=_gdp + _ft),
+    # the split of the budget chosen on the ResNet-20 study's validation split (gdp_500 there):
+    # a quarter pruning, three quarters fine-tuning; ε decays as often per run (every 8 it.)
+    dict(name='gdp_q', label='GDP, 150 pruning + 450 fine-tuning it.', stages=[
+        dict(_gdp[0], options=['load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}',
+                               'custom_hooks.0.eps_period=8'] + _iters(150)),
+        *_gdp[1:],
+        dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
+             _iters(450))]),
     dict(name='gdp_glr', label='GDP, gate lr ×100',
          stages=[dict(_gdp[0], options=_gdp[0]['options'] +
                       ['optim_wrapper.paramwise_cfg.gate_lr_mult=100']), *_gdp[1:]] + _ft),
