@@ -52,7 +52,8 @@ def _parents(root: nn.Module) -> dict:
 
 
 @torch.no_grad()
-def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None) -> nn.Module:
+def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None,
+          share_tensors: bool = False) -> nn.Module:
     """Return the pruned copy of ``model`` described by ``plan``; ``model`` is left unchanged.
 
     Args:
@@ -60,6 +61,10 @@ def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None) -> nn.Mo
         groups: Its :class:`~gdpseg.core.groups.ChannelGroups`, or any plan producer with
             ``channel_groups`` and ``plan()`` (a GDP :class:`GateSet`: ``prune(model, gates)``).
         plan: The plan; defaults to ``groups.plan()`` for a plan producer.
+        share_tensors: Copy the modules but not their parameters and buffers: the layers the
+            plan leaves whole then share them with ``model`` (for a throw-away export, such
+            as the export check; a user's export must own its weights). Safe because every
+            handler replaces a sliced tensor instead of writing into it.
 
     Returns:
         nn.Module: A plain module. With GDP's plan it computes the gated model's eval-mode
@@ -75,8 +80,11 @@ def prune(model: nn.Module, groups, plan: Optional[PruningPlan] = None) -> nn.Mo
         raise ValueError('the groups were traced on another model; pass the model given to '
                          'trace_groups/attach_gates')
     plan = resolve(groups, plan)
+    # a deepcopy's memo that maps a tensor to itself leaves it shared
+    memo = ({id(t): t for t in (*model.parameters(), *model.buffers())}
+            if share_tensors else {})
     with groups.hooks_removed():  # the copy must carry no method's hooks
-        pruned = copy.deepcopy(model)
+        pruned = copy.deepcopy(model, memo)
     modules = dict(pruned.named_modules())
     parents = _parents(pruned) if plan.carriers else {}
     for rec in groups.graph.modules.values():

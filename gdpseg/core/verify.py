@@ -79,10 +79,12 @@ def masked_outputs(groups, plan: PruningPlan, example_inputs: tuple, forward_fn=
 
 @torch.no_grad()
 def export_difference(groups, plan: PruningPlan, example_inputs: tuple,
-                      forward_fn=None) -> float:
-    """Largest relative difference between the export of ``plan`` and the masked model."""
-    ref = masked_outputs(groups, plan, example_inputs, forward_fn)
-    pruned = prune(groups.model, groups, plan)
+                      forward_fn=None, reference=None) -> float:
+    """Largest relative difference between the export of ``plan`` and the masked model
+    (``reference``: the masked model's outputs, when already computed)."""
+    ref = (masked_outputs(groups, plan, example_inputs, forward_fn) if reference is None
+           else reference)
+    pruned = prune(groups.model, groups, plan, share_tensors=True)  # thrown away below
     pruned.eval()  # not chained: some models' train() returns None (mmpretrain's ViT)
     out = call_forward(pruned, example_inputs, forward_fn)
     return max_difference(ref, out)
@@ -139,17 +141,17 @@ def cropped_inputs(example_inputs: tuple) -> Optional[tuple]:
     return (x[..., :h, :w].contiguous(), *example_inputs[1:])
 
 
-@torch.no_grad()
-def _runs_on(model, inputs: tuple, forward_fn) -> bool:
-    was_training = model.training
-    model.eval()
+def _masked_on_crop(groups, patterns, example_inputs: tuple, forward_fn):
+    """The cropped inputs and the masked model's outputs on them for the plan of every
+    pattern, or None when the model does not run on the crop (the masked pass is the probe)."""
+    small = cropped_inputs(example_inputs)
+    if small is None or not patterns:
+        return None
     try:
-        call_forward(model, inputs, forward_fn)
-        return True
+        return small, masked_outputs(groups, _plan(groups, patterns, sorted(patterns)), small,
+                                     forward_fn)
     except Exception:  # any failure (a size assert, a shape error) means: not on this crop
-        return False
-    finally:
-        model.train(was_training)
+        return None
 
 
 def verify_groups(groups, example_inputs: tuple, forward_fn=None, seed: int = 0,
@@ -163,14 +165,17 @@ def verify_groups(groups, example_inputs: tuple, forward_fn=None, seed: int = 0,
     Raises:
         ExportMismatchError: when the export still differs with those groups fixed.
     """
-    small = cropped_inputs(example_inputs) if crop else None
-    if small is not None and _runs_on(groups.model, small, forward_fn):
-        example_inputs = small
+    first = _random_patterns(groups, seed)
+    cropped = _masked_on_crop(groups, first, example_inputs, forward_fn) if crop else None
+    known = {}  # the masked outputs of the first full plan, computed by the crop's probe
+    if cropped is not None:
+        example_inputs, known[tuple(sorted(first))] = cropped
 
     def differs(subset: Sequence[int], patterns) -> bool:
+        ref = known.pop(tuple(subset), None) if patterns is first else None
         try:
             return export_difference(groups, _plan(groups, patterns, subset), example_inputs,
-                                     forward_fn) > rtol
+                                     forward_fn, reference=ref) > rtol
         except (RuntimeError, IndexError, ValueError):  # the export could not even run: a
             return True  # shape disagreement (a conv's channels, a split into fewer parts)
 
@@ -187,7 +192,7 @@ def verify_groups(groups, example_inputs: tuple, forward_fn=None, seed: int = 0,
     # groups still prunable, before giving up
     found: List[int] = []
     for attempt in range(_ROUNDS):
-        patterns = _random_patterns(groups, seed + attempt)
+        patterns = first if attempt == 0 else _random_patterns(groups, seed + attempt)
         if not patterns:
             break
         new = culprits(sorted(patterns), patterns)

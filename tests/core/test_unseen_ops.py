@@ -157,3 +157,35 @@ def test_cropped_inputs_keep_the_strides_of_32():
     assert cropped_inputs((torch.randn(1, 3, 224, 100),))[0].shape == (1, 3, 64, 100)
     assert cropped_inputs((torch.randn(1, 3, 64, 60),)) is None
     assert cropped_inputs((torch.randn(1, 196, 64),)) is None  # not an image batch
+
+
+@pytest.mark.parametrize('name', ['mobilenet_v3_small', 'vit'])
+def test_the_check_s_export_shares_tensors_and_leaves_the_model_unchanged(name):
+    """The export check slices a copy that shares the model's tensors (no deepcopy of the
+    weights); every handler replaces what it slices, so the model is bitwise unchanged and the
+    export computes what an owning export computes."""
+    import torchvision
+
+    from gdpseg.core.verify import random_plan
+
+    from .test_transformer_stream import TinyViT
+    torch.manual_seed(0)
+    if name == 'vit':
+        model, x = TinyViT().eval(), torch.randn(2, 3, 16, 16)
+    else:  # BN, depthwise convs, squeeze-excitation, linear layers
+        model = torchvision.models.mobilenet_v3_small(num_classes=7).eval()
+        x = torch.randn(1, 3, 64, 64)
+    groups = trace_groups(model, (x,))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    plan = random_plan(groups, seed=1)
+    shared = prune(model, groups, plan, share_tensors=True).eval()
+    owned = prune(model, groups, plan).eval()
+    ptrs = {t.data_ptr() for t in model.state_dict().values()}
+    if name != 'vit':  # the ViT's plan slices every tensor; MobileNet's keeps its logits whole
+        assert any(t.data_ptr() in ptrs for t in shared.state_dict().values())
+    assert not any(t.data_ptr() in ptrs for t in owned.state_dict().values() if t.numel())
+    with torch.no_grad():
+        torch.testing.assert_close(shared(x), owned(x), rtol=0, atol=0)
+    assert export_difference(groups, plan, (x,)) < 1e-4
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)

@@ -5,6 +5,9 @@ process when ``torch_pruning`` is installed (it is not a dependency).
 
     python tools/benchmark/attach_time.py            # smp DeepLabV3+ R50 at 512², HRNet-W18 at 224²
     python tools/benchmark/attach_time.py --repeats 3 --threads 2
+
+The ratio line divides attach_gates by Torch-Pruning's time within each repeat (the two run
+seconds apart), so it holds on a machine whose load changes between repeats.
 """
 import argparse
 import statistics
@@ -72,6 +75,10 @@ def main(argv=None):
         print(f'{name} ({torch.get_num_threads()} threads, median of {args.repeats}):')
         for key in runs[0]:
             print(f'  {key:<42} {statistics.median(r[key] for r in runs):6.2f} s')
+        tp_key = next((k for k in runs[0] if k.startswith('Torch-Pruning')), None)
+        if tp_key:  # paired within each repeat: robust to a machine whose load changes
+            ratio = statistics.median(r['attach_gates'] / r[tp_key] for r in runs)
+            print(f'  {"attach_gates / Torch-Pruning (paired)":<42} {ratio:6.2f} ×')
 
 
 if __name__ == '__main__':
