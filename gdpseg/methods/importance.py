@@ -18,7 +18,7 @@ from typing import Callable, Dict, List
 
 import torch
 
-from gdpseg.core import PruningPlan, handler_of, keep_by_score, plan_flops
+from gdpseg.core import PruningPlan, full_plan, handler_of, keep_by_score, plan_flops
 
 
 def add_by_group(groups, segs, values: torch.Tensor, scores: List[torch.Tensor]) -> None:
@@ -114,10 +114,14 @@ def _plan(groups, scores, counts) -> PruningPlan:
 
 
 def plan_at_ratio(groups, scores: List[torch.Tensor], ratio: float, scope: str = 'uniform',
-                  steps: int = 40, fill: bool = True) -> PruningPlan:
+                  steps: int = 40, fill: bool = True, resource=None) -> PruningPlan:
     """The plan with the most FLOPs at most ``ratio`` of the full network's, by bisection.
 
     Args:
+        resource: Count another :class:`~gdpseg.core.Resource` than the export's FLOPs
+            (e.g. the measured latency model, ``build_resource(dict(type='latency',
+            table=PATH), groups)``): the plan then keeps at most ``ratio`` of the full
+            network's predicted milliseconds.
         scope: ``'uniform'`` keeps the same share of channels (the best-scored) in every
             prunable group; ``'global'`` keeps the channels scored above one threshold. Every
             prunable group keeps at least one channel.
@@ -130,7 +134,15 @@ def plan_at_ratio(groups, scores: List[torch.Tensor], ratio: float, scope: str =
         raise ValueError(f'ratio must be in (0, 1], got {ratio}')
     if scope not in ('uniform', 'global'):
         raise ValueError(f"scope must be 'uniform' or 'global', got {scope!r}")
-    target = ratio * groups.full_flops()
+    if resource is None:
+        def cost(plan):
+            return plan_flops(groups, plan)
+        full, unit = groups.full_flops(), 'FLOPs'
+    else:
+        def cost(plan):
+            return resource.plan_value(groups, plan)
+        full, unit = cost(full_plan(groups)), type(resource).__name__
+    target = ratio * full
     if scope == 'uniform':
         def counts(t):
             return [math.ceil(t * g.size) for g in groups.groups]
@@ -142,24 +154,23 @@ def plan_at_ratio(groups, scores: List[torch.Tensor], ratio: float, scope: str =
                            [torch.zeros(1)])
         lo, hi = float(values.max()), float(values.min()) - 1.0  # threshold: high keeps few
     best = _plan(groups, scores, counts(lo))
-    if plan_flops(groups, best) > target:
-        raise ValueError(f'a FLOPs ratio of {ratio} cannot be reached: one channel in every '
-                         'prunable group already leaves '
-                         f'{plan_flops(groups, best) / groups.full_flops():.3f}')
+    if cost(best) > target:
+        raise ValueError(f'a {unit} ratio of {ratio} cannot be reached: one channel in every '
+                         f'prunable group already leaves {cost(best) / full:.3f}')
     for _ in range(steps):
         mid = (lo + hi) / 2
         plan = _plan(groups, scores, counts(mid))
-        if plan_flops(groups, plan) <= target:
+        if cost(plan) <= target:
             best, lo = plan, mid
         else:
             hi = mid
     if scope == 'uniform' and fill:
         best = _filled(groups, scores, [max(1, min(g.size, k)) for g, k in
-                                        zip(groups.groups, counts(lo))], best, target)
+                                        zip(groups.groups, counts(lo))], best, target, cost)
     return best
 
 
-def _filled(groups, scores, counts, best, target) -> PruningPlan:
+def _filled(groups, scores, counts, best, target, cost) -> PruningPlan:
     """``best`` grown one channel at a time, always in the open group with the smallest share
     kept; a group whose next channel would pass ``target`` is closed."""
     sizes = [g.size for g in groups.groups]
@@ -168,7 +179,7 @@ def _filled(groups, scores, counts, best, target) -> PruningPlan:
         i = min(open_, key=lambda j: (counts[j] / sizes[j], -sizes[j], j))
         counts[i] += 1
         plan = _plan(groups, scores, counts)
-        if plan_flops(groups, plan) <= target:
+        if cost(plan) <= target:
             best = plan
             if counts[i] == sizes[i]:
                 open_.discard(i)

@@ -4,6 +4,7 @@
 the plan at the config's FLOPs ratio and exports it through the same path as GDP; the export is
 then fine-tuned like any other (``PrunedModel``)."""
 
+from gdpseg.core import build_resource
 from gdpseg.methods.importance import SCORES, plan_at_ratio
 from gdpseg.models.algorithms.base import PruningAlgorithm
 from gdpseg.registry import MODELS
@@ -27,15 +28,19 @@ class OneShotPruning(PruningAlgorithm):
         fill: With the uniform scope, fill the budget the share's rounding leaves, channel by
             channel in the groups with the smallest share (see :func:`plan_at_ratio`);
             ``False`` is the rounded uniform share alone (the digits studies' recorded rows).
+        resource: What ``ratio`` is a share of: ``'flops'`` (the export's FLOPs) or another
+            registered resource, e.g. ``dict(type='latency', table=PATH)`` for a uniform
+            width chosen by the measured latency of this machine
+            (``tools/analysis_tools/measure_latency.py`` writes the table).
     """
 
     def __init__(self, architecture, ratio: float, score: str = 'l1', scope: str = 'uniform',
-                 seed: int = 0, fill: bool = True, **options):
+                 seed: int = 0, fill: bool = True, resource='flops', **options):
         if score not in SCORES:
             raise ValueError(f'score must be one of {sorted(SCORES)}, got {score!r}')
         super().__init__(architecture, **options)
         self.ratio, self.score, self.scope, self.seed = float(ratio), score, scope, int(seed)
-        self.fill = bool(fill)
+        self.fill, self.resource = bool(fill), resource
 
     def scores(self):
         groups = self.channel_groups
@@ -48,5 +53,7 @@ class OneShotPruning(PruningAlgorithm):
 
     def plan(self):
         """The plan at ``ratio`` from the current weights' scores."""
-        return plan_at_ratio(self.channel_groups, self.scores(), self.ratio, self.scope,
-                             fill=self.fill)
+        groups = self.channel_groups
+        resource = None if self.resource == 'flops' else build_resource(self.resource, groups)
+        return plan_at_ratio(groups, self.scores(), self.ratio, self.scope, fill=self.fill,
+                             resource=resource)

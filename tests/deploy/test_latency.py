@@ -131,3 +131,32 @@ def test_fit_keeps_every_term_non_negative_on_noisy_timings():
             worse = sum((trial[0] * f + trial[1] * i + trial[2] * o + trial[3] - t) ** 2
                         for f, i, o, t in points)
             assert worse >= err - 1e-12
+
+
+def test_a_uniform_width_is_chosen_by_milliseconds_and_refused_below_the_fixed_cost():
+    """``OneShotPruning(resource=latency)``: the export keeps at most the ratio of the full
+    network's measured milliseconds (the deterministic machine above) and lands close to it;
+    a budget under the fixed cost of the layers is refused by name."""
+    from gdpseg.methods.importance import filter_l1, plan_at_ratio
+    from gdpseg.methods.one_shot import OneShotPruning
+    torch.manual_seed(0)
+    net = CifarResNet(8, num_classes=10).eval()
+    x = torch.randn(1, 3, 32, 32)
+    groups = trace_groups(net, (x,))
+    timer = FlopsTimer()
+    table = measure_latency_table(net, groups, x, timer)
+    algo = OneShotPruning(net, ratio=0.6, input_shape=(1, 3, 32, 32), forward_mode=None,
+                          resource=dict(type='latency', table=table))
+    plan = algo.plan()
+    resource = latency_resource(algo.channel_groups, table)
+    full = table['networks']['full_ms']
+    used = resource.plan_value(algo.channel_groups, plan)
+    assert 0.55 * full < used <= 0.6 * full
+    export = prune(algo.channel_groups.model, algo.channel_groups, plan)
+    assert timer(export, x) == pytest.approx(used, rel=0.02)  # the machine agrees
+    # by FLOPs the same ratio keeps fewer milliseconds' worth of channels: the fixed cost per
+    # layer does not shrink with the width, so 60 % of the milliseconds is a lower FLOPs share
+    by_flops = plan_at_ratio(groups, filter_l1(groups), 0.6)
+    assert resource.plan_value(groups, by_flops) > 0.6 * full
+    with pytest.raises(ValueError, match='LatencyResource ratio of 0.05 cannot be reached'):
+        plan_at_ratio(groups, filter_l1(groups), 0.05, resource=resource)
