@@ -26,7 +26,7 @@ import torch.nn as nn
 from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
-from gdpseg.core import build_resource
+from gdpseg.core import build_resource, full_plan
 from gdpseg.engine.bn_recalibration import frozen_bn_statistics
 from gdpseg.engine.export_dir import export_model, save_export, structure, write_report
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
@@ -66,8 +66,10 @@ def parse_args(argv=None):
     parser.add_argument('--flops', type=float, help='budget: share of the full FLOPs')
     parser.add_argument('--latency-ms', type=float, help='budget: milliseconds of the '
                         'measured latency model (needs --latency-table)')
+    parser.add_argument('--latency-ratio', type=float, help='budget: share of the full '
+                        "network's milliseconds by the latency model (needs --latency-table)")
     parser.add_argument('--latency-table', help='a latency table of '
-                        'tools/benchmark/latency_table.py')
+                        'tools/analysis_tools/measure_latency.py')
     parser.add_argument('--step', type=float, default=0.1,
                         help='share of a group one narrowing removes')
     parser.add_argument('--batches', type=int, default=8,
@@ -79,12 +81,15 @@ def parse_args(argv=None):
     parser.add_argument('--debug', action='store_true',
                         help='show the traceback of an error in the config, data or files')
     args = parser.parse_args(argv)
-    if (args.flops is None) == (args.latency_ms is None):
-        parser.error('give one budget: --flops RATIO or --latency-ms MS')
-    if args.latency_ms is not None and not args.latency_table:
-        parser.error('--latency-ms needs --latency-table (the measured latency model)')
-    if args.flops is not None and not 0 < args.flops <= 1:
-        parser.error(f'--flops is a share of the full FLOPs in (0, 1], got {args.flops}')
+    budgets = [b for b in (args.flops, args.latency_ms, args.latency_ratio) if b is not None]
+    if len(budgets) != 1:
+        parser.error('give one budget: --flops RATIO, --latency-ms MS or --latency-ratio RATIO')
+    latency = args.latency_ms if args.latency_ms is not None else args.latency_ratio
+    if latency is not None and not args.latency_table:
+        parser.error('a latency budget needs --latency-table (the measured latency model)')
+    for name, share in (('--flops', args.flops), ('--latency-ratio', args.latency_ratio)):
+        if share is not None and not 0 < share <= 1:
+            parser.error(f'{name} is a share of the full network in (0, 1], got {share}')
     return args
 
 
@@ -101,12 +106,14 @@ def main(argv=None):
         budget, unit = args.flops * groups.full_flops(), 'FLOPs'
     else:
         if len(sizes) > 1:
-            raise ValueError(f'--latency-ms with input resolutions {sizes}: the latency table '
-                             'is measured at one input size; search under --flops, or leave '
-                             'model.resolutions out')
+            raise ValueError(f'a latency budget with input resolutions {sizes}: the latency '
+                             'table is measured at one input size; search under --flops, or '
+                             'leave model.resolutions out')
         import gdpseg.deploy  # noqa: F401  (registers the latency resource)
         res = build_resource(dict(type='latency', table=args.latency_table), groups)
         budget, unit = args.latency_ms, 'ms'
+        if budget is None:  # a share of what the same model predicts for the full network
+            budget = args.latency_ratio * res.plan_value(groups, full_plan(groups))
 
     def resource(widths):
         plan = model.gates.width_plan(widths)

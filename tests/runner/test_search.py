@@ -229,6 +229,29 @@ def test_slimmable_training_then_search_tool(tmp_path, monkeypatch):
         search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--flops', '0.01'])
     with pytest.raises(SystemExit):
         search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--latency-ms', '3'])
+    # a latency budget as a share of the full network's predicted milliseconds
+    from gdpseg.apis.prune import load_pruning_model
+    from gdpseg.core import full_plan
+    from gdpseg.deploy.latency import latency_resource, measure_latency_table
+
+    from ..deploy.test_latency import FlopsTimer
+    _, slim = load_pruning_model(cfg, ckpt)
+    arch, x = slim.architecture.eval(), torch.randn(1, 3, 32, 32)
+    table = measure_latency_table(arch, slim.channel_groups, x, FlopsTimer(),
+                                  forward_fn=slim.forward_fn)
+    (tmp_path / 'latency.json').write_text(json.dumps(table))
+    info = search.main([cfg, ckpt, '--out', str(tmp_path / 'lat'), '--latency-ratio', '0.6',
+                        '--latency-table', str(tmp_path / 'latency.json'), '--batches', '1',
+                        '--step', '0.5'])
+    full_ms = latency_resource(slim.channel_groups, table).plan_value(
+        slim.channel_groups, full_plan(slim.channel_groups))
+    assert info['search']['unit'] == 'ms' and info['search']['budget'] == pytest.approx(
+        0.6 * full_ms)
+    assert info['search']['resource'] <= 0.6 * full_ms
+    assert info['max_relative_difference_to_gated'] < 1e-5
+    with pytest.raises(SystemExit):  # two budgets
+        search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--flops', '0.5',
+                     '--latency-ratio', '0.5', '--latency-table', 'x.json'])
     # the same checkpoint searched with input resolutions: exported at the found one
     info = search.main([cfg, ckpt, '--out', str(tmp_path / 'res'), '--flops', '0.3',
                         '--batches', '1', '--step', '0.5',
