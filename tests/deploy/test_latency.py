@@ -42,13 +42,18 @@ class FlopsTimer:
         return flops / 1e6 + 0.1 * layers + 1e-5 * sum(elements)
 
 
-def test_latency_model_of_a_network_predicts_its_exports():
+def _measured_resnet8():
+    """A ResNet-8, its input, groups, the deterministic machine and its latency table."""
     torch.manual_seed(0)
     net = CifarResNet(8, num_classes=10).eval()
     x = torch.randn(1, 3, 32, 32)
     groups = trace_groups(net, (x,))
     timer = FlopsTimer()
-    table = measure_latency_table(net, groups, x, timer)
+    return net, x, groups, timer, measure_latency_table(net, groups, x, timer)
+
+
+def test_latency_model_of_a_network_predicts_its_exports():
+    net, x, groups, timer, table = _measured_resnet8()
     # every distinct layer was fitted, and the synthetic machine is fitted exactly
     assert len(table['layers']) == len({signature(c) for c in groups.counted_calls()})
     assert max(v['max_fit_error'] for v in table['layers'].values()) < 1e-6
@@ -139,12 +144,7 @@ def test_a_uniform_width_is_chosen_by_milliseconds_and_refused_below_the_fixed_c
     a budget under the fixed cost of the layers is refused by name."""
     from gdpseg.methods.importance import filter_l1, plan_at_ratio
     from gdpseg.methods.one_shot import OneShotPruning
-    torch.manual_seed(0)
-    net = CifarResNet(8, num_classes=10).eval()
-    x = torch.randn(1, 3, 32, 32)
-    groups = trace_groups(net, (x,))
-    timer = FlopsTimer()
-    table = measure_latency_table(net, groups, x, timer)
+    net, x, groups, timer, table = _measured_resnet8()
     algo = OneShotPruning(net, ratio=0.6, input_shape=(1, 3, 32, 32), forward_mode=None,
                           resource=dict(type='latency', table=table))
     plan = algo.plan()
