@@ -31,7 +31,8 @@ _ft = [dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'
 _ft_all = [dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
                 _iters(_prune_time + _finetune))]
 _gdp = [dict(train=_cfg + 'gdp.py', name='gdp', options=[
-            'load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}'] + _iters(_prune_time)),
+            'load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}',
+            'custom_hooks.0.eps_period=50'] + _iters(_prune_time)),
         dict(test=_cfg + 'gdp.py', record='gated'),
         dict(prune=_cfg + 'gdp.py')]
 _one_shot = dict(prune=_cfg + 'l1.py', checkpoint='{baseline}')
@@ -40,10 +41,10 @@ _slim = [dict(train=_cfg + 'slimming.py', options=['load_from={baseline}', 'mode
          dict(prune=_cfg + 'slimming.py', options=['model.ratio={ratio}'])] + _ft
 
 methods = [
-    dict(name='gdp', label='GDP', stages=_gdp + _ft),
+    dict(name='gdp', label='GDP, 750 pruning + 250 fine-tuning it.', stages=_gdp + _ft),
     # the split of the budget chosen on the ResNet-20 study's validation split (gdp_500 there):
     # a quarter pruning, three quarters fine-tuning; ε decays as often per run (every 17 it.)
-    dict(name='gdp_q', label='GDP, 250 pruning + 750 fine-tuning it.', stages=[
+    dict(name='gdp_q', label='GDP (default): 250 pruning + 750 fine-tuning it.', stages=[
         dict(_gdp[0], options=['load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}',
                                'custom_hooks.0.eps_period=17'] + _iters(250)),
         *_gdp[1:],

@@ -5,6 +5,6 @@ _base_ = ['./resnet20_fmnist_baseline.py']
 model = dict(_delete_=True, type='PrunedModel',
              plan='work_dirs/fmnist_export/plan.json')
 optim_wrapper = dict(optimizer=dict(lr=0.02))
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=500, by_epoch=False, eta_min=0)]
-train_cfg = dict(max_iters=500, val_interval=500)
-default_hooks = dict(checkpoint=dict(interval=500))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=1500, by_epoch=False, eta_min=0)]
+train_cfg = dict(max_iters=1500, val_interval=1500)
+default_hooks = dict(checkpoint=dict(interval=1500))
