@@ -167,20 +167,19 @@ def verify_groups(groups, example_inputs: tuple, forward_fn=None, seed: int = 0,
     """
     first = _random_patterns(groups, seed)
     cropped = _masked_on_crop(groups, first, example_inputs, forward_fn) if crop else None
-    known = {}  # the masked outputs of the first full plan, computed by the crop's probe
+    first_ref = None  # the masked outputs of the first full plan: the crop's probe computed them
     if cropped is not None:
-        example_inputs, known[tuple(sorted(first))] = cropped
+        example_inputs, first_ref = cropped
 
-    def differs(subset: Sequence[int], patterns) -> bool:
-        ref = known.pop(tuple(subset), None) if patterns is first else None
+    def differs(subset: Sequence[int], patterns, ref=None) -> bool:
         try:
             return export_difference(groups, _plan(groups, patterns, subset), example_inputs,
                                      forward_fn, reference=ref) > rtol
         except (RuntimeError, IndexError, ValueError):  # the export could not even run: a
             return True  # shape disagreement (a conv's channels, a split into fewer parts)
 
-    def culprits(subset: List[int], patterns) -> List[int]:
-        if not differs(subset, patterns):
+    def culprits(subset: List[int], patterns, ref=None) -> List[int]:
+        if not differs(subset, patterns, ref):
             return []
         if len(subset) == 1:
             return subset
@@ -195,7 +194,7 @@ def verify_groups(groups, example_inputs: tuple, forward_fn=None, seed: int = 0,
         patterns = first if attempt == 0 else _random_patterns(groups, seed + attempt)
         if not patterns:
             break
-        new = culprits(sorted(patterns), patterns)
+        new = culprits(sorted(patterns), patterns, first_ref if attempt == 0 else None)
         if not new:
             break
         found += new
