@@ -59,4 +59,10 @@ methods = [
     dict(name='random', label='random channels',
          stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
                                           'model.seed={seed}'])] + _ft_all),
+    # tempered thresholds (not the paper): group l's proximal threshold ∝ (its FLOPs per
+    # channel)^p, the total kept, so the residual streams and the stem are not cut first just
+    # for their cost (GDPAlgorithm's cost_exponent; p = 0: the same threshold everywhere)
+    *[dict(name=f'gdp_p{p:g}'.replace('.', ''), label=f'GDP, thresholds ∝ FLOPs^{p:g}',
+           stages=[dict(_gdp[0], options=_gdp[0]['options'] + [f'model.cost_exponent={p}']),
+                   *_gdp[1:]] + _ft) for p in (0.5, 0.0)],
 ]

@@ -417,3 +417,32 @@ def test_max_death_share_keeps_groups_whose_death_would_take_most_of_the_network
         assert all(not groups.connects(dead | {i}) for i in kept)
     with pytest.raises(ValueError, match='max_death_share'):
         GateSet(groups, max_death_share=0)
+
+
+def test_tempered_thresholds_keep_the_total_and_flatten_the_cost_ordering():
+    """cost_exponent p: β_l ∝ c_l^p with Σ n_l β_l kept; p = 0 thresholds every group alike,
+    p = 1 is the paper's step exactly."""
+    res = _random_resource(3, 11)
+    sizes = [3, 2, 4]
+    hat = [torch.full((s,), 0.8) for s in sizes]  # equal α̂: only the thresholds differ
+    lr, lam = 0.5, 3.0
+    coef = res.grad([float(s) for s in sizes])
+    assert len(set(round(float(c), 6) for c in coef)) == 3  # the costs differ per group
+    paper = alternating_prox(hat, res, [0, 1, 2], sizes, lr, lam)
+    assert all(torch.equal(a, b) for a, b in zip(
+        paper, alternating_prox(hat, res, [0, 1, 2], sizes, lr, lam, cost_exponent=1.0)))
+    flat = alternating_prox(hat, res, [0, 1, 2], sizes, lr, lam, cost_exponent=0.0)
+    betas = [0.8 - float(f[0]) for f in flat]  # α̂ − α = β where α stays positive
+    assert all(f[0] > 0 for f in flat)
+    assert max(betas) - min(betas) < 1e-6
+    paper_betas = [0.8 - float(p[0]) for p in paper]
+    mass = sum(n * b for n, b in zip(sizes, paper_betas))
+    assert abs(sum(n * b for n, b in zip(sizes, betas)) - mass) < 1e-6
+    half = alternating_prox(hat, res, [0, 1, 2], sizes, lr, lam, cost_exponent=0.5)
+    half_betas = [0.8 - float(h[0]) for h in half]
+    ratios = [h / p for h, p in zip(half_betas, paper_betas)]
+    # the costliest group's threshold drops, the cheapest one's rises
+    order = sorted(range(3), key=lambda i: float(coef[i]))
+    assert ratios[order[0]] > 1 > ratios[order[-1]]
+    assert abs(sum(n * b for n, b in zip(sizes, half_betas)) - mass) < 1e-6
+

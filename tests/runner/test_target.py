@@ -165,3 +165,19 @@ def test_init_spread_starts_alphas_apart_within_the_spread_and_is_validated():
     assert all(bool((a == 1).all()) for a in fixed)
     with pytest.raises(ValueError, match='init_spread'):
         GDPAlgorithm(arch, input_shape=(1, 3, 32, 32), forward_mode=None, init_spread=1.0)
+
+
+def test_cost_exponent_reaches_the_gates_and_is_checked():
+    from gdpseg.methods.gdp import GDPAlgorithm
+    arch = CifarResNet(20, num_classes=10)
+    with pytest.raises(ValueError, match='cost_exponent'):
+        GDPAlgorithm(arch, input_shape=(1, 3, 32, 32), forward_mode=None, cost_exponent=1.5)
+    model = GDPAlgorithm(arch, input_shape=(1, 3, 32, 32), forward_mode=None,
+                         cost_exponent=0.0)
+    assert model.gates.cost_exponent == 0.0
+    before = [a.detach().clone() for a in model.gates.alphas]
+    model.gates.prox_step(lr=1.0, lam=0.05)
+    # every prunable α started at 1 and got the same threshold, whatever its FLOPs
+    drops = {round(float(b[0] - a.detach()[0]), 9)
+             for a, b, g in zip(model.gates.alphas, before, model.gates.groups) if g.prunable}
+    assert len(drops) == 1 and drops.pop() > 0

@@ -39,6 +39,11 @@ class GDPAlgorithm(PruningAlgorithm):
             proximal step lowers a group's α by the same β while the loss gradient through a
             polarized gate is small, so a group's channels reach zero at the same step: whole
             groups collapse at once. A spread lets them leave one by one. Off by default.
+        cost_exponent: Temper the proximal thresholds: group l's threshold is proportional to
+            c_l^p instead of its resource coefficient c_l (its FLOPs per channel), with the
+            live channels' total threshold kept (:mod:`.prox`). 1 (default) is the paper; 0
+            gives every channel the same threshold, so the loss alone decides which go and
+            the resource only how many.
 
     A checkpoint of the *ungated* task model (the baseline) loads into this wrapper directly
     (``load_from`` in a config): the gates keep their initial values.
@@ -46,13 +51,18 @@ class GDPAlgorithm(PruningAlgorithm):
 
     def __init__(self, architecture, eps: float = 0.1, init: float = 1.0, resource='flops',
                  keep_connected: bool = True, init_spread: float = 0.0,
-                 max_death_share: Optional[float] = None, **options):
+                 max_death_share: Optional[float] = None, cost_exponent: float = 1.0,
+                 **options):
         if not 0 <= init_spread < 1:
             raise ValueError(f'init_spread must be in [0, 1), got {init_spread}')
+        if not 0 <= cost_exponent <= 1:
+            raise ValueError(f'cost_exponent must be in [0, 1] (1: the paper), got '
+                             f'{cost_exponent}')
         super().__init__(architecture, **options)
         self.init = float(init)
         self.gates: GateSet = self.build_gates(eps, init, resource, keep_connected,
                                                max_death_share)
+        self.gates.cost_exponent = float(cost_exponent)
         self.init_spread = float(init_spread)
         self.gdp_step: Optional[GDPStep] = None  # given by GDPHook (use_step)
         if init_spread:

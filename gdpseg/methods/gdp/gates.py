@@ -49,7 +49,13 @@ class GateSet(ChannelGates):
             e.g. a backbone stage's residual trunk in a segmentation network whose low-level
             branch still connects input and output. ``None`` (default, the paper): any group
             outside ``keep_connected`` may die.
+
+    Attributes:
+        cost_exponent: p of the proximal step's tempered thresholds β_l ∝ c_l^p
+            (:func:`~.prox.tempered`); 1 (default) is the paper.
     """
+
+    cost_exponent: float = 1.0
 
     def __init__(self, channel_groups: ChannelGroups, eps: float = 0.1, init: float = 1.0,
                  resource: Union[str, dict, Resource] = 'flops', keep_connected: bool = True,
@@ -108,7 +114,8 @@ class GateSet(ChannelGates):
             guard = list(protected)
             while True:
                 new = alternating_prox(hat, self.resource, idx, sizes, lr, lam_, passes,
-                                       min_keep=self.min_channels, protected=guard)
+                                       min_keep=self.min_channels, protected=guard,
+                                       cost_exponent=self.cost_exponent)
                 if not self.keep_connected:
                     return new
                 # groups that die together may cut the input from an output (every ASPP
