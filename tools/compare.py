@@ -5,6 +5,7 @@ ratio and seed, and write a table and a plot with the mean ± std over seeds.
     python tools/compare.py configs/compare/digits_cls.py --collect      # tables only
     python tools/compare.py STUDY --only gdp l1 --seeds 0 --ratios 0.5  # a subset
     python tools/compare.py STUDY --iters-scale 10 --jobs 4   # 10x longer runs (a GPU)
+    python tools/compare.py STUDY_val.py --baseline-from work_dirs/compare/STUDY  # its baselines
 
 A study file (an MMEngine config) names the work dir, the metric, the seeds and FLOPs ratios, the
 baseline's stages and each method's stages: ``dict(train=CONFIG)``, ``dict(prune=CONFIG)`` (the
@@ -265,12 +266,42 @@ def _stage_cost(runner, result) -> float:
     return float(result.get('flops_ratio', 1.0))
 
 
+def shared_baseline(study, seed):
+    """The checkpoint and result of the seed's baseline in ``study.baseline_from`` (another
+    study's work dir), or None when the study trains its own."""
+    if not study.get('baseline_from'):
+        return None
+    src = osp.join(study.baseline_from, 'baseline', f's{seed}')
+    checkpoint, result = osp.join(src, 'checkpoint.pth'), osp.join(src, 'result.json')
+    if not (osp.isfile(result) and osp.isfile(checkpoint)):
+        raise FileNotFoundError(
+            f'--baseline-from {study.baseline_from}: no baseline of seed {seed} there '
+            f'({result} and {checkpoint}); run that study\'s baseline first (e.g. with '
+            '--only and one method), or leave out --baseline-from to train one here')
+    with open(result) as f:
+        return osp.realpath(checkpoint), json.load(f)
+
+
+def _baseline_spec(study, seed):
+    """The baseline's stages: its training, or with ``baseline_from`` only a test of the shared
+    checkpoint on this study's split (the same training: studies that differ in what they
+    test on, like a study and its validation twin)."""
+    spec = dict(name='baseline', label=study.get('baseline_label', 'baseline'),
+                stages=study.baseline)
+    shared = shared_baseline(study, seed)
+    if shared is not None:
+        train = [st for st in study.baseline if 'train' in st][-1]
+        spec['stages'] = [dict(test=train['train'], options=list(train.get('options', [])),
+                               checkpoint=shared[0], record='final')]
+    return spec, shared
+
+
 def run_one(study, method, ratio, seed):
     """One method at one ratio and seed (or the baseline, method ``'baseline'``), in this
     process; writes ``result.json`` (or ``error.txt``) in its directory."""
+    shared = None
     if method == 'baseline':
-        spec = dict(name='baseline', label=study.get('baseline_label', 'baseline'),
-                    stages=study.baseline)
+        spec, shared = _baseline_spec(study, seed)
         run, order = baseline_dir(study, seed), -1
     else:
         order, spec = next(((i, m) for i, m in enumerate(study.methods) if m['name'] == method),
@@ -294,6 +325,10 @@ def run_one(study, method, ratio, seed):
             with open(osp.join(run, 'error.txt'), 'w') as f:
                 f.write(traceback.format_exc())
             return None
+    if shared is not None:  # the other study's training, tested here
+        last = shared[0]
+        result.update(train_iters=shared[1].get('train_iters', 0),
+                      baseline_from=osp.dirname(shared[0]))
     if method == 'baseline':  # its checkpoint under a fixed name, for {baseline}
         link = fields['baseline']
         if osp.lexists(link):
@@ -397,6 +432,8 @@ def run_all(study_path, study, tasks, jobs, threads, force, bar):
                 cmd += ['--data-root', study.data_root]
             if study.get('iters_scale', 1) != 1:
                 cmd += ['--iters-scale', repr(study.iters_scale)]
+            if study.get('baseline_from'):
+                cmd += ['--baseline-from', study.baseline_from]
             running[subprocess.Popen(cmd, env=env, cwd=os.getcwd(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)] = task
         time.sleep(0.5)
@@ -465,6 +502,10 @@ def parse_args(argv=None):
                         help='stretch every training stage this many times (iterations, '
                         'schedules, GDP\'s ε period): a GPU runs the same study longer; the '
                         'results go to WORK_DIR_x{scale} unless --work-dir is given')
+    parser.add_argument('--baseline-from', metavar='WORK_DIR',
+                        help='take each seed\'s baseline from another study\'s work dir (the '
+                        'same training: e.g. a study and its validation twin) and only test it '
+                        'here, instead of training it again')
     parser.add_argument('--collect', action='store_true',
                         help='run nothing: tabulate the results there are')
     parser.add_argument('--force', action='store_true',
@@ -481,7 +522,8 @@ def main(argv=None):
     if args.iters_scale <= 0:
         raise ValueError(f'--iters-scale must be positive, got {args.iters_scale}')
     study = load_study(args.study, dict(seeds=args.seeds, ratios=args.ratios,
-                                        work_dir=args.work_dir, data_root=args.data_root))
+                                        work_dir=args.work_dir, data_root=args.data_root,
+                                        baseline_from=args.baseline_from))
     if args.iters_scale != 1:  # never mixed with the runs of another length
         study.iters_scale = args.iters_scale
         if not args.work_dir:
@@ -508,6 +550,8 @@ def main(argv=None):
             if not osp.exists(step.get('root', '')):
                 getattr(importlib.import_module(module), fn)(**step)
         base, runs = tasks_of(study, args.only)
+        for _, _, seed in base:  # a shared baseline that is not there: said before any run
+            shared_baseline(study, seed)
         threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, args.jobs))
         with tqdm(total=len(base) + len(runs), desc='compare', unit='run',
                   dynamic_ncols=True) as bar:

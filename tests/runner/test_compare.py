@@ -282,3 +282,45 @@ def test_gated_against_fine_tuned_plot_takes_only_runs_with_both(tmp_path):
              dict(method='gdp', label='GDP', ratio=0.1, seed=0, gated=70.0, final=None)]
     image = plot_gated_vs_final(rows, str(tmp_path / 'g.png'), 'top-1')
     assert (tmp_path / 'g.png').stat().st_size > 0 and image.ndim == 3 and image.shape[2] == 3
+
+
+def test_a_twin_study_tests_the_shared_baseline_instead_of_training_it(study, tmp_path):
+    import json
+    import os
+    path, work = study
+    compare = _tool('compare')
+    src = compare.load_study(str(path))
+    src.seeds = [0]
+    assert compare.run_one(src, 'baseline', 1.0, 0) is not None
+    twin_dir = tmp_path / 'twin'
+    twin = compare.load_study(str(path), dict(work_dir=str(twin_dir),
+                                              baseline_from=str(work)))
+    twin.options = list(twin.options) + ['test_dataloader.dataset.num=16']  # its own split
+    result = compare.run_one(twin, 'baseline', 1.0, 0)
+    base = json.load(open(work / 'baseline' / 's0' / 'result.json'))
+    assert result is not None and 0 <= result['final'] <= 100
+    assert result['train_iters'] == base['train_iters'] == 4  # the source's training, counted
+    assert not list((twin_dir / 'baseline' / 's0').rglob('iter_*.pth'))  # nothing trained here
+    assert os.path.realpath(twin_dir / 'baseline' / 's0' / 'checkpoint.pth') == \
+        os.path.realpath(work / 'baseline' / 's0' / 'checkpoint.pth')
+    # a method of the twin starts from it
+    assert compare.run_one(twin, 'l1', 0.5, 0)['flops_ratio'] <= 0.5
+    # a seed the source has not trained is refused before anything runs, by its path
+    with pytest.raises(FileNotFoundError, match=r'no baseline of seed 1 .*s1'):
+        compare.main([str(path), '--work-dir', str(tmp_path / 'twin2'), '--only', 'l1',
+                      '--baseline-from', str(work), '--jobs', '0'])
+    assert not (tmp_path / 'twin2' / 'baseline').exists()
+
+
+def test_the_validation_twin_finds_its_base_methods_by_name():
+    compare = _tool('compare')
+    twin = compare.load_study(str(ROOT / 'configs' / 'compare' / 'fashion_cls_val.py'))
+    base = compare.load_study(str(ROOT / 'configs' / 'compare' / 'fashion_cls.py'))
+    names = [m['name'] for m in twin.methods]
+    assert [n for n in names if n != 'gdp_glr10'] == [m['name'] for m in base.methods]
+    at = names.index('gdp_glr10')
+    assert names[at - 1] == 'gdp_glr'
+    glr, glr10 = twin.methods[at - 1]['stages'], twin.methods[at]['stages']
+    assert 'optim_wrapper.paramwise_cfg.gate_lr_mult=10' in glr10[0]['options']
+    assert [o for o in glr10[0]['options'] if 'gate_lr_mult' not in o] == \
+        [o for o in glr[0]['options'] if 'gate_lr_mult' not in o] and glr10[1:] == glr[1:]
