@@ -56,4 +56,17 @@ methods = [
          stages=[dict(_one_shot, options=['model.ratio={ratio}', 'model.score=random',
                                           'model.seed={seed}'])] + _ft_all),
     dict(name='slimming', label='Network Slimming', stages=_slim),
+    # the default with tempered thresholds (not the paper): group l's proximal threshold ∝ (its
+    # FLOPs per channel)^p, the total kept, so the narrow projections (most FLOPs per channel)
+    # are not cut first just for their cost (GDPAlgorithm's cost_exponent; choose on the val
+    # twin, fashion_lite0_val.py)
+    *[dict(name=f'gdp_q_p{p:g}'.replace('.', ''),
+           label=f'GDP, 250 + 750 it., thresholds ∝ FLOPs^{p:g}', stages=[
+               dict(_gdp[0], options=['load_from={baseline}',
+                                      'custom_hooks.0.lam.ratio={ratio}',
+                                      'custom_hooks.0.eps_period=17', f'model.cost_exponent={p}']
+                    + _iters(250)),
+               *_gdp[1:],
+               dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
+                    _iters(750))]) for p in (0.5, 0.0)],
 ]

@@ -231,7 +231,8 @@ def test_training_curves_merge_a_resumed_run_and_skip_other_logs(tmp_path):
 
 
 @pytest.mark.parametrize('name', ['digits_cls', 'digits_seg', 'fashion_cls', 'fashion_cls_val',
-                                  'fashion_lite0', 'fashion_seg'])
+                                  'fashion_lite0', 'fashion_lite0_val', 'fashion_seg',
+                                  'fashion_seg_val'])
 def test_shipped_studies_give_every_method_the_same_training(name):
     from gdpseg.utils import register_all_modules
     register_all_modules()
