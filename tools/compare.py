@@ -23,7 +23,8 @@ shape (a method that also lowers the input resolution). The last checkpoint is e
 end (the metric after fine-tuning).
 
 Each run writes ``result.json`` in ``WORK_DIR/METHOD/r{ratio}_s{seed}/``; a run with a result is
-not run again (``--force`` reruns; with ``--only``, the baselines are kept). The tables go to
+not run again (``--force`` reruns; with ``--only``, the baselines are kept); a baseline whose
+training validates records its curve (``val_curve``), tabled below the comparison. The tables go to
 ``WORK_DIR/comparison.{md,csv}``, the trade-off plot to ``WORK_DIR/comparison.png`` and, per
 method with gates (GDP), its loss, FLOPs and gates over every run to ``training_METHOD.png``;
 the gated networks' metric against the fine-tuned one, per run, to ``gated_vs_final.png``.
@@ -330,6 +331,10 @@ def run_one(study, method, ratio, seed):
         result.update(train_iters=shared[1].get('train_iters', 0),
                       baseline_from=osp.dirname(shared[0]))
     if method == 'baseline':  # its checkpoint under a fixed name, for {baseline}
+        from gdpseg.evaluation.comparison import validation_curve
+        curve = validation_curve(run, study.metric)  # where its training validated
+        if curve:
+            result['val_curve'] = curve
         link = fields['baseline']
         if osp.lexists(link):
             os.remove(link)

@@ -20,7 +20,9 @@ options = [f'{k}.dataset.data_root={_data}' for k in
            ('train_dataloader', 'val_dataloader', 'test_dataloader')] + \
           ['randomness.seed={seed}', 'train_cfg.val_interval=100000']
 _cfg = 'configs/fashion/deeplabv3plus_r18_fscenes_'
-baseline = [dict(train=_cfg + 'baseline.py')]
+# the baseline validates every 500 iterations on the validation split: its curve shows whether
+# more training alone would still move it (comparison.md, "The baselines' training")
+baseline = [dict(train=_cfg + 'baseline.py', options=['train_cfg.val_interval=500'])]
 
 
 def _iters(n):  # a training stage of n iterations with its poly schedule

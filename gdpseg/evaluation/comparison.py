@@ -146,6 +146,50 @@ def training_curves(run: str) -> Optional[dict]:
     return out
 
 
+def validation_curve(run: str, metric: str) -> List[List[float]]:
+    """``[[iteration, metric], ...]`` of the validations a run's training logged on the
+    validation split (MMEngine's ``vis_data/scalars.json`` under ``run``: the entries with
+    ``metric`` and a ``step``), in order; the later log wins for a repeated step. The step is
+    the iteration where the logger logs metrics by iteration (``log_metric_by_epoch=False``,
+    as the study configs do)."""
+    by_step = {}
+    for path in sorted(glob(osp.join(run, '*', '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:  # a log cut off mid-line
+                    continue
+                if metric in entry and 'step' in entry and 'loss' not in entry:
+                    by_step[int(entry['step'])] = float(entry[metric])
+    return [[s, by_step[s]] for s in sorted(by_step)]
+
+
+def curve_lines(rows: List[dict], metric_label: str) -> List[str]:
+    """The baselines' validation curves as a Markdown table (one row per seed), and how much
+    the last interval moved each against the spread of the baselines' final metric."""
+    base = [r for r in rows if r['method'] == 'baseline' and r.get('val_curve')]
+    if not base:
+        return []
+    steps = sorted({int(s) for r in base for s, _ in r['val_curve']})
+    lines = ['', f"**The baselines' training**: {metric_label} on the validation split along "
+             'the way (more training alone, and how much it still moves):', '',
+             '| seed | ' + ' | '.join(str(s) for s in steps) + ' |',
+             '| --- |' + ' --- |' * len(steps)]
+    for r in base:
+        at = {int(s): v for s, v in r['val_curve']}
+        lines.append(f"| {r['seed']} | " + ' | '.join(
+            f'{at[s]:.2f}' if s in at else '–' for s in steps) + ' |')
+    moves = [r['val_curve'][-1][1] - r['val_curve'][-2][1] for r in base
+             if len(r['val_curve']) >= 2]
+    _, spread = mean_std([r.get('final') for r in base])
+    if moves:
+        lines += ['', 'Last interval: ' + ', '.join(f'{m:+.2f}' for m in moves) +
+                  (f"; the baselines' final metric varies by {spread:.2f} (std over "
+                   f'{len(base)} seeds)' if len(base) > 1 else '; one seed: no spread yet')]
+    return lines
+
+
 def _fmt(value, digits=2, scale=1.0):
     mean, std = value
     if mean is None:
@@ -206,6 +250,7 @@ def markdown(summary: List[dict], rows: List[dict], metric_label: str, title: st
                   '1 point above the requested FLOPs (compare them with care): ' + ', '.join(
                       f"{r['method']} r={r['ratio']:g} s={r['seed']}: "
                       f"{100 * r['flops_ratio']:.1f} %" for r in off)]
+    lines += curve_lines(rows, metric_label)
     if failed:
         lines += ['', f'{len(failed)} runs failed and are not in the table: '
                   + ', '.join(failed)]

@@ -325,3 +325,30 @@ def test_the_validation_twin_finds_its_base_methods_by_name():
     assert 'optim_wrapper.paramwise_cfg.gate_lr_mult=10' in glr10[0]['options']
     assert [o for o in glr10[0]['options'] if 'gate_lr_mult' not in o] == \
         [o for o in glr[0]['options'] if 'gate_lr_mult' not in o] and glr10[1:] == glr[1:]
+
+
+def test_a_baseline_that_validates_records_and_tables_its_curve(study):
+    path, work = study
+    compare = _tool('compare')
+    s = compare.load_study(str(path))
+    s.seeds = [0]
+    # validation logged by iteration, as the study configs log it
+    s.baseline = [dict(s.baseline[0], options=['train_cfg.val_interval=2',
+                                               'default_hooks.logger.log_metric_by_epoch=False'])]
+    result = compare.run_one(s, 'baseline', 1.0, 0)
+    assert [step for step, _ in result['val_curve']] == [2, 4]
+    assert all(0 <= v <= 100 for _, v in result['val_curve'])
+    text, _ = compare.report(s)
+    assert "The baselines' training" in text and '| 0 | ' in text
+    assert f"Last interval: {result['val_curve'][1][1] - result['val_curve'][0][1]:+.2f}" in text
+
+
+def test_curve_lines_compare_the_last_interval_with_the_seeds_spread():
+    from gdpseg.evaluation.comparison import curve_lines
+    rows = [dict(method='baseline', seed=0, final=93.0, val_curve=[[500, 90.0], [1000, 92.5]]),
+            dict(method='baseline', seed=1, final=93.2, val_curve=[[500, 91.0], [1000, 92.0]]),
+            dict(method='l1', seed=0, final=92.0)]
+    text = '\n'.join(curve_lines(rows, 'top-1 (%)'))
+    assert '| 0 | 90.00 | 92.50 |' in text and '| 1 | 91.00 | 92.00 |' in text
+    assert 'Last interval: +2.50, +1.00' in text and 'varies by 0.14' in text
+    assert curve_lines([dict(method='baseline', seed=0, final=1.0)], 'x') == []
