@@ -56,8 +56,13 @@ def measure(make, shape):
         import torch_pruning as tp
     except ImportError:
         return row
+    try:  # not every release sets __version__
+        from importlib.metadata import version
+        tp_version = version('torch-pruning')
+    except Exception:  # noqa: BLE001  (installed from a checkout without metadata)
+        tp_version = getattr(tp, '__version__', '?')
     model = make().eval()
-    row[f'Torch-Pruning {tp.__version__} DependencyGraph'], _ = _time(
+    row[f'Torch-Pruning {tp_version} DependencyGraph'], _ = _time(
         lambda: tp.DependencyGraph().build_dependency(model, example_inputs=x))
     return row
 
