@@ -328,7 +328,8 @@ def run_one(study, method, ratio, seed):
             return None
     if shared is not None:  # the other study's training, tested here
         last = shared[0]
-        result.update(train_iters=shared[1].get('train_iters', 0),
+        iters = shared[1].get('train_iters', 0)
+        result.update(train_iters=iters, train_flops=float(shared[1].get('train_cost', iters)),
                       baseline_from=osp.dirname(shared[0]))
     if method == 'baseline':  # its checkpoint under a fixed name, for {baseline}
         from gdpseg.evaluation.comparison import validation_curve

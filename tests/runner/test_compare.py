@@ -301,6 +301,7 @@ def test_a_twin_study_tests_the_shared_baseline_instead_of_training_it(study, tm
     base = json.load(open(work / 'baseline' / 's0' / 'result.json'))
     assert result is not None and 0 <= result['final'] <= 100
     assert result['train_iters'] == base['train_iters'] == 4  # the source's training, counted
+    assert result['train_cost'] == base['train_cost'] == 4
     assert not list((twin_dir / 'baseline' / 's0').rglob('iter_*.pth'))  # nothing trained here
     assert os.path.realpath(twin_dir / 'baseline' / 's0' / 'checkpoint.pth') == \
         os.path.realpath(work / 'baseline' / 's0' / 'checkpoint.pth')
