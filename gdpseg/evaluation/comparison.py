@@ -120,6 +120,18 @@ def separation(summary: List[dict]) -> Dict[float, dict]:
     return result
 
 
+def _scalars(run: str):
+    """The entries of MMEngine's ``vis_data/scalars.json`` of every stage under ``run``, in
+    log order (a log cut off mid-line skips that line)."""
+    for path in sorted(glob(osp.join(run, '*', '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue
+
+
 def training_curves(run: str) -> Optional[dict]:
     """The logged curves of a run's gated training (a stage whose log has GDP's
     ``gdp_flops_ratio``): ``{'iter', 'loss', 'flops_ratio', 'target', 'zero_share',
@@ -127,16 +139,8 @@ def training_curves(run: str) -> Optional[dict]:
     training's logs are merged by iteration (the later log wins). None if there is none."""
     keys = dict(loss='loss', flops_ratio='gdp_flops_ratio', target='gdp_target',
                 zero_share='gdp_zero_share', high_share='gdp_high_share')
-    by_iter = {}
-    for path in sorted(glob(osp.join(run, '*', '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                try:
-                    entry = json.loads(line)
-                except ValueError:  # a log cut off mid-line
-                    continue
-                if 'gdp_flops_ratio' in entry and 'iter' in entry:
-                    by_iter[int(entry['iter'])] = entry
+    by_iter = {int(e['iter']): e for e in _scalars(run)
+               if 'gdp_flops_ratio' in e and 'iter' in e}
     if not by_iter:
         return None
     its = sorted(by_iter)
@@ -152,16 +156,8 @@ def validation_curve(run: str, metric: str) -> List[List[float]]:
     ``metric`` and a ``step``), in order; the later log wins for a repeated step. The step is
     the iteration where the logger logs metrics by iteration (``log_metric_by_epoch=False``,
     as the study configs do)."""
-    by_step = {}
-    for path in sorted(glob(osp.join(run, '*', '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                try:
-                    entry = json.loads(line)
-                except ValueError:  # a log cut off mid-line
-                    continue
-                if metric in entry and 'step' in entry and 'loss' not in entry:
-                    by_step[int(entry['step'])] = float(entry[metric])
+    by_step = {int(e['step']): float(e[metric]) for e in _scalars(run)
+               if metric in e and 'step' in e and 'loss' not in e}
     return [[s, by_step[s]] for s in sorted(by_step)]
 
 
