@@ -42,16 +42,19 @@ _slim = [dict(train=_cfg + 'slimming.py', options=['load_from={baseline}', 'mode
               + _iters(_prune_time)),
          dict(prune=_cfg + 'slimming.py', options=['model.ratio={ratio}'])] + _ft
 
+# the default split: GDP for a quarter of the budget, the export fine-tuned for the rest
+_gdp_q = [dict(_gdp[0], options=['load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}',
+                                 'custom_hooks.0.eps_period=17'] + _iters(250)),
+          *_gdp[1:],
+          dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
+               _iters(750))]
+
 methods = [
     dict(name='gdp', label='GDP, 750 pruning + 250 fine-tuning it.', stages=_gdp + _ft),
     # the split of the budget chosen on the ResNet-20 study's validation split (gdp_500 there):
     # a quarter pruning, three quarters fine-tuning; ε decays as often per run (every 17 it.)
-    dict(name='gdp_q', label='GDP (default): 250 pruning + 750 fine-tuning it.', stages=[
-        dict(_gdp[0], options=['load_from={baseline}', 'custom_hooks.0.lam.ratio={ratio}',
-                               'custom_hooks.0.eps_period=17'] + _iters(250)),
-        *_gdp[1:],
-        dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
-             _iters(750))]),
+    dict(name='gdp_q', label='GDP (default): 250 pruning + 750 fine-tuning it.',
+         stages=_gdp_q),
     dict(name='l1', label='L1 filters (PFEC)',
          stages=[dict(_one_shot, options=['model.ratio={ratio}'])] + _ft_all),
     dict(name='random', label='random channels',
@@ -63,12 +66,7 @@ methods = [
     # are not cut first just for their cost (GDPAlgorithm's cost_exponent; choose on the val
     # twin, fashion_lite0_val.py)
     *[dict(name=f'gdp_q_p{p:g}'.replace('.', ''),
-           label=f'GDP, 250 + 750 it., thresholds ∝ FLOPs^{p:g}', stages=[
-               dict(_gdp[0], options=['load_from={baseline}',
-                                      'custom_hooks.0.lam.ratio={ratio}',
-                                      'custom_hooks.0.eps_period=17', f'model.cost_exponent={p}']
-                    + _iters(250)),
-               *_gdp[1:],
-               dict(train=_cfg + 'finetune.py', options=['model.plan={export}/plan.json'] +
-                    _iters(750))]) for p in (0.5, 0.0)],
+           label=f'GDP, 250 + 750 it., thresholds ∝ FLOPs^{p:g}',
+           stages=[dict(_gdp_q[0], options=_gdp_q[0]['options'] + [f'model.cost_exponent={p}']),
+                   *_gdp_q[1:]]) for p in (0.5, 0.0)],
 ]
