@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 @dataclass(frozen=True)
 class Seg:
-    """``size(node) * expand`` consecutive channels: each channel of ``node`` repeated ``expand``."""
+    """``size(node) * expand`` consecutive channels: each channel of ``node``, ``expand`` times."""
     node: int
     expand: int = 1
 

@@ -1,7 +1,8 @@
-"""Where the time of ``attach_gates`` goes: the trace (one forward pass, which also finds dead
-compute), building the groups, the export check (the masked model and the export of a random
-plan: two more passes), against Torch-Pruning's dependency graph on the same model in the same
-process when ``torch_pruning`` is installed (it is not a dependency).
+"""Where the time of ``attach_gates`` goes: the trace (on meta tensors from 2**18 input
+elements on, else one forward pass; it also finds dead compute) with building the groups, on
+either kind of tensor, and the export check (the masked model and the export of a random plan
+on a crop: two more passes), against Torch-Pruning's dependency graph on the same model in the
+same process when ``torch_pruning`` is installed (it is not a dependency).
 
     python tools/benchmark/attach_time.py            # smp DeepLabV3+ R50 at 512², HRNet-W18 at 224²
     python tools/benchmark/attach_time.py --repeats 3 --threads 2
@@ -34,23 +35,20 @@ def _time(fn):
 
 def measure(make, shape):
     from gdpseg.core import trace_groups
-    from gdpseg.core.liveness import OutputCapture
-    from gdpseg.core.trace import trace_channels
     from gdpseg.core.verify import verify_groups
     from gdpseg.methods.gdp import attach_gates
 
     x = torch.randn(*shape)
     row = {}
     model = make().eval()
-    row['attach_gates'], _ = _time(lambda: attach_gates(model, (x,)))
-    model = make().eval()
-    with OutputCapture(model) as capture:
-        row['trace (1 pass)'], (graph, _) = _time(lambda: trace_channels(
-            model, (x,), on_output=capture.set_outputs))
-    row['dead compute'], _ = _time(lambda: capture.dead_calls(graph.calls))
-    model = make().eval()
-    groups = trace_groups(model, (x,), verify=False)
-    row['export check (2 passes)'], _ = _time(lambda: verify_groups(groups, (x,)))
+    row['attach_gates'], gates = _time(lambda: attach_gates(model, (x,)))
+    row['traced on'] = gates.channel_groups.traced_on
+    for meta in (True, False):  # the trace with dead-compute search and the groups, no check
+        model = make().eval()
+        key = 'trace + groups, on ' + ('meta tensors' if meta else 'values (1 pass)')
+        row[key], groups = _time(lambda: trace_groups(model, (x,), verify=False,
+                                                      meta_trace=meta))
+    row['export check (2 passes on a crop)'], _ = _time(lambda: verify_groups(groups, (x,)))
     row['forward pass'], _ = _time(lambda: model(x))
     try:
         import torch_pruning as tp
@@ -79,6 +77,9 @@ def main(argv=None):
         runs = [measure(make, shape) for _ in range(args.repeats)]
         print(f'{name} ({torch.get_num_threads()} threads, median of {args.repeats}):')
         for key in runs[0]:
+            if isinstance(runs[0][key], str):
+                print(f'  {key:<42} {", ".join(sorted({r[key] for r in runs}))}')
+                continue
             print(f'  {key:<42} {statistics.median(r[key] for r in runs):6.2f} s')
         tp_key = next((k for k in runs[0] if k.startswith('Torch-Pruning')), None)
         if tp_key:  # paired within each repeat: robust to a machine whose load changes

@@ -196,7 +196,7 @@ def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: 
                  min_channels: int = 1, channel_multiple: int = 1,
                  flops_ignore: Sequence[str] = (),
                  resource: Union[str, dict, Resource] = 'flops',
-                 keep_connected: bool = True, verify=True) -> GateSet:
+                 keep_connected: bool = True, verify=True, meta_trace='auto') -> GateSet:
     """Find the channel groups of ``model`` (:func:`trace_groups`) and gate them in place.
 
     Args:
@@ -220,10 +220,12 @@ def attach_gates(model: nn.Module, example_inputs: tuple, forward_fn=None, eps: 
             :class:`GateSet`); ``False`` lets any group die.
         verify: Check the export of a random plan against the model now (see
             :func:`trace_groups`).
+        meta_trace: Trace on meta tensors (shapes only), on values, or 'auto' (see
+            :func:`trace_groups`).
 
     Returns:
         GateSet: the gates; ``gates.groups`` lists every group found.
     """
     groups = trace_groups(model, example_inputs, forward_fn, strict, exclude, min_channels,
-                          channel_multiple, flops_ignore, verify)
+                          channel_multiple, flops_ignore, verify, meta_trace)
     return GateSet(groups, eps, init, resource, keep_connected)

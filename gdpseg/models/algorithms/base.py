@@ -79,12 +79,15 @@ class PruningAlgorithm(BaseModel):
             same attention written out (:mod:`gdpseg.core.unfused_attention`: same parameters
             and outputs, its checkpoints load), so that its heads and embedding dimension can
             be pruned; fused, it is counted but its channels stay.
+        meta_trace: Trace on meta tensors (shapes only, no compute), on the demo input's
+            values, or 'auto': meta from 2**18 input elements on (``trace_groups``).
     """
 
     def __init__(self, architecture, input_shape: Sequence[int] = (1, 3, 512, 512),
                  forward_mode: Optional[str] = 'tensor', exclude: Sequence[str] = (),
                  min_channels: int = 1, channel_multiple: int = 1, strict: bool = False,
-                 unfuse_attention: bool = False, data_preprocessor=None, init_cfg=None):
+                 unfuse_attention: bool = False, meta_trace='auto', data_preprocessor=None,
+                 init_cfg=None):
         if forward_mode not in ('tensor', None):
             raise ValueError(f"forward_mode must be 'tensor' (MMEngine models) or None (a "
                              f"plain nn.Module called as model(x)), got {forward_mode!r}")
@@ -111,7 +114,7 @@ class PruningAlgorithm(BaseModel):
         # how the architecture is traced (a method tracing it at another input reuses them)
         self.trace_options = dict(forward_fn=fn, strict=strict, exclude=tuple(exclude),
                                   min_channels=min_channels, channel_multiple=channel_multiple,
-                                  flops_ignore=ignore)
+                                  flops_ignore=ignore, meta_trace=meta_trace)
         self._groups = trace_groups(architecture, (demo,), **self.trace_options)
         self.register_load_state_dict_pre_hook(_baseline_keys)
 
