@@ -67,7 +67,8 @@ def _restore_state(model: nn.Module, before) -> List[str]:
             value, keys = old
             if vars(m)[k] is not value:
                 object.__setattr__(m, k, value)
-            elif isinstance(keys, set):  # a cache filled in place
+            # (the old container too: it may have been filled before it was replaced)
+            if isinstance(keys, set):  # a cache filled in place
                 for key in set(value) - keys:
                     if any(t.is_meta for t in iter_tensors(value[key])):
                         del value[key]

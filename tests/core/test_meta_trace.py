@@ -135,6 +135,36 @@ def test_what_the_model_stores_on_meta_tensors_is_undone():
     assert fresh.last is None
 
 
+class ClearedCache(nn.Module):
+    """timm's LeViT/EfficientFormer attention-bias cache: filled in eval mode, replaced by an
+    empty dict when set to train mode (after the trace, a model built in train mode)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.cache = {}
+
+    def train(self, mode=True):
+        super().train(mode)
+        if mode and self.cache:
+            self.cache = {}
+        return self
+
+    def forward(self, x):
+        if not self.training:
+            self.cache.setdefault(str(x.device), x.new_ones(4, 1, 1))
+        return self.conv(x) * self.cache.get(str(x.device), 1)
+
+
+def test_a_cache_filled_and_then_replaced_is_emptied_too():
+    model, x = ClearedCache().train(), torch.randn(1, 3, 8, 8)
+    cache = model.cache
+    groups = trace_groups(model, (x,), meta_trace=True, verify=False)
+    assert groups.traced_on == 'meta' and model.training
+    assert model.cache is cache and cache == {}
+    model.eval()(x)
+
+
 class BufferCache(nn.Module):
     def __init__(self):
         super().__init__()
