@@ -336,10 +336,10 @@ class ChannelGroups:
 
 
 # Where trace_groups(meta_trace='auto') traces on meta tensors. Meta kernels cost ~0.1-3 ms per op
-# whatever the size (batch norm and clamp run Python decompositions), real ones by size: on
-# smp DeepLabV3+ R50 the meta pass takes 0.14 s against 2.1 s at 512² (786k input elements);
-# on timm hrnet_w18 at 224² (150k) the two take the same; a mobilenet-v2 PSPNet at 128² (49k)
-# 0.17 s against 0.03 s (2 cores, loaded).
+# whatever the size (batch norm and clamp run Python decompositions), real ones grow with it:
+# smp DeepLabV3+ R50 at 512² (786k input elements) traces in 0.24 s on meta against 4.1 s on
+# values; at the model sweep's inputs (up to 150k) values is faster in 71 of 94 models
+# (tools/benchmark/attach_time.py and meta_trace.py, docs/core.md).
 META_MIN_ELEMENTS = 2 ** 18
 
 

@@ -22,6 +22,7 @@ import torch.nn as nn
 
 from .nested import iter_tensors
 
+
 class MetaStateError(RuntimeError):
     """Meta tensors that a pass on meta tensors stored in the model could not be removed."""
 
