@@ -1,4 +1,6 @@
 """Matplotlib figures written to files; each function also returns the picture as an array."""
+import textwrap
+
 import numpy as np
 
 
@@ -7,6 +9,18 @@ def _pyplot():
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     return plt
+
+
+def set_title(ax, text, fontsize=None):
+    """``ax.set_title`` with the text wrapped to the axes' width (a study's long title would
+    run off the picture)."""
+    from matplotlib.font_manager import FontProperties
+
+    size = FontProperties(size=fontsize or _pyplot().rcParams['axes.titlesize'])
+    width = ax.figure.get_figwidth() * ax.get_position().width * 72  # points
+    # an average glyph of a proportional font is about 0.55 of its size wide
+    ax.set_title(textwrap.fill(text, max(20, int(width / (0.55 * size.get_size_in_points())))),
+                 fontsize=fontsize)
 
 
 def _save(fig, path):
@@ -148,7 +162,7 @@ def plot_tradeoff(summary, path, metric_label='metric', title=''):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     if title:
-        ax.set_title(title)
+        set_title(ax, title)
     return _save(fig, path)
 
 
@@ -191,7 +205,7 @@ def plot_training_runs(runs, path, title=''):
     axes[2].set_xlabel('iteration')
     for ax in axes:
         ax.grid(alpha=0.3)
-    axes[0].set_title(title or 'GDP training over runs', fontsize=9)
+    set_title(axes[0], title or 'GDP training over runs', fontsize=9)
     return _save(fig, path)
 
 
@@ -230,5 +244,5 @@ def plot_gated_vs_final(rows, path, metric_label='metric', title=''):
     ax.set_ylabel(f'{metric_label} after fine-tuning')
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    ax.set_title(title or 'gated network against fine-tuned, per run', fontsize=9)
+    set_title(ax, title or 'gated network against fine-tuned, per run', fontsize=9)
     return _save(fig, path)

@@ -285,6 +285,22 @@ def test_gated_against_fine_tuned_plot_takes_only_runs_with_both(tmp_path):
     assert (tmp_path / 'g.png').stat().st_size > 0 and image.ndim == 3 and image.shape[2] == 3
 
 
+@pytest.mark.parametrize('fontsize', [None, 9])
+def test_a_long_title_is_wrapped_inside_the_picture(fontsize):
+    from gdpseg.visualization.plots import _pyplot, set_title
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    title = ('Fashion scenes (semi-synthetic: real garments on crops of real photographs), '
+             'DeepLabV3+ R18, mIoU on the 300 validation canvases, tempered thresholds')
+    set_title(ax, title, fontsize)
+    fig.tight_layout()
+    fig.canvas.draw()
+    box = ax.title.get_window_extent()
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
+    assert '\n' in ax.title.get_text() and ax.title.get_text().replace('\n', ' ') == title
+    plt.close(fig)
+
+
 def test_a_twin_study_tests_the_shared_baseline_instead_of_training_it(study, tmp_path):
     import json
     import os
