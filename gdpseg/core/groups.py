@@ -337,7 +337,7 @@ class ChannelGroups:
 
 # Where trace_groups(meta_trace='auto') traces on meta tensors. Meta kernels cost ~0.1-3 ms per op
 # whatever the size (batch norm and clamp run Python decompositions), real ones grow with it:
-# smp DeepLabV3+ R50 at 512² (786k input elements) traces in 0.24 s on meta against 4.1 s on
+# smp DeepLabV3+ R50 at 512² (786k input elements) traces in 0.10 s on meta against 1.18 s on
 # values; at the model sweep's inputs (up to 150k) values is faster in 71 of 94 models
 # (tools/benchmark/attach_time.py and meta_trace.py, docs/core.md).
 META_MIN_ELEMENTS = 2 ** 18
