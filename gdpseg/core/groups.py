@@ -315,6 +315,13 @@ class ChannelGroups:
     def full_params(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
+    def signature(self) -> tuple:
+        """Everything a plan, the export and the FLOPs model read from the groups: two traces
+        of one model (e.g. on meta tensors and on values) agree when their signatures do."""
+        return ([(g.name, g.size, g.prunable, tuple(g.reasons), g.unit, tuple(g.members))
+                 for g in self.groups], self.full_flops(), self.full_params(),
+                sorted(self.dead_calls), len(self.graph.calls))
+
     def summary(self, plan=None) -> str:
         """A table of groups: size, channels kept by ``plan`` (all when None), status."""
         from .plan import full_plan, plan_flops, resolve

@@ -14,14 +14,6 @@ from .test_split_sizes import CSPStage, Net
 from .test_unseen_ops import OpaqueNet
 
 
-def _signature(groups):
-    """Everything a plan, the export and the FLOPs model read from the groups."""
-    return ([(g.name, g.size, g.prunable, tuple(g.reasons), g.unit, tuple(g.members))
-             for g in groups.groups],
-            groups.full_flops(), groups.full_params(), sorted(groups.dead_calls),
-            len(groups.graph.calls))
-
-
 def _both(model, x, forward_fn=None):
     meta = trace_groups(model, (x,), forward_fn, verify=False, meta_trace=True)
     values = trace_groups(model, (x,), forward_fn, verify=False, meta_trace=False)
@@ -60,7 +52,7 @@ def test_the_meta_pass_finds_what_the_pass_on_values_finds(name, model, shape):
     params = {k: p for k, p in model.named_parameters()}
     meta, values = _both(model, torch.randn(*shape))
     assert meta.traced_on == 'meta', meta.meta_error
-    assert _signature(meta) == _signature(values)
+    assert meta.signature() == values.signature()
     if name == 'dead compute':
         assert meta.dead_calls  # found on meta tensors too
     if name == 'custom autograd function':
@@ -79,7 +71,7 @@ def test_the_meta_pass_finds_the_same_groups_on_every_model_family(name):
     model = ctor().eval()
     meta, values = _both(model, torch.randn(*shape), fn)
     assert meta.traced_on == 'meta', meta.meta_error
-    assert _signature(meta) == _signature(values)
+    assert meta.signature() == values.signature()
 
 
 class ValueBranch(nn.Module):
@@ -98,7 +90,7 @@ def test_a_model_that_reads_values_is_traced_on_values():
     model, x = ValueBranch().eval(), torch.randn(1, 3, 8, 8)
     groups = trace_groups(model, (x,), meta_trace=True)
     assert groups.traced_on == 'values' and 'meta' in groups.meta_error.lower()
-    assert _signature(groups) == _signature(trace_groups(model, (x,), meta_trace=False))
+    assert groups.signature() == trace_groups(model, (x,), meta_trace=False).signature()
     assert not any(p.is_meta for p in model.parameters())
     model(x)
 

@@ -23,13 +23,6 @@ from model_sweep import FAMILIES, build  # noqa: E402
 from gdpseg.core import trace_groups  # noqa: E402
 
 
-def signature(groups):
-    """Everything a plan, the export and the FLOPs model read from the groups."""
-    return ([(g.name, g.size, g.prunable, tuple(g.reasons), g.unit, tuple(g.members))
-             for g in groups.groups], groups.full_flops(), groups.full_params(),
-            sorted(groups.dead_calls), len(groups.graph.calls))
-
-
 def compare_one(spec):
     model, shape, fn = build(spec)
     model.eval()
@@ -41,7 +34,7 @@ def compare_one(spec):
         times[meta] = time.perf_counter() - start, groups
     (t_meta, on_meta), (t_values, on_values) = times[True], times[False]
     return dict(elements=x.numel(), meta=t_meta, values=t_values, traced_on=on_meta.traced_on,
-                error=on_meta.meta_error, same=signature(on_meta) == signature(on_values))
+                error=on_meta.meta_error, same=on_meta.signature() == on_values.signature())
 
 
 def main(argv=None):
