@@ -281,6 +281,8 @@ def test_the_fashion_segmentation_study_makes_its_data_and_runs_gdp_on_tiny_data
     assert result is not None, (run / 'error.txt').read_text()
     assert result['flops_ratio'] <= 0.52 and result['export_difference'] < 1e-4
     assert 0 <= result['gated'] <= 100 and 0 <= result['final'] <= 100
+    # the default's thresholds ∝ FLOPs^0.5 (chosen on the val canvases) reached the algorithm
+    assert 'cost_exponent=0.5' in (run / 'gdp' / 'deeplabv3plus_r18_fscenes_gdp.py').read_text()
     # the tempered-threshold row reaches GDPAlgorithm through its option and exports exactly
     result = compare.run_one(study, 'gdp_p0', 0.5, 0)
     run = tmp_path / 'work' / 'gdp_p0' / 'r0.5_s0'
