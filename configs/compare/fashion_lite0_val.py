@@ -1,7 +1,7 @@
 # The validation twin of fashion_lite0.py: the same stages, every metric measured on the 5,000
 # held-out training images (split 'val') instead of the 10,000 test images. Settings for Lite0
 # (the split of the budget, tempered thresholds) are chosen here; fashion_lite0.py reports test.
-#   python tools/compare.py configs/compare/fashion_lite0_val.py --only gdp_q gdp_q_p05 \
+#   python tools/compare.py configs/compare/fashion_lite0_val.py --only gdp_q gdp_q_p1 \
 #       --ratios 0.25 0.1 --seeds 0
 # Its baselines are the same training as the study's: with that study's baselines trained,
 #   ... --baseline-from work_dirs/compare/fashion_lite0 tests them here instead of training again.

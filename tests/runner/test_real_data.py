@@ -208,7 +208,7 @@ def test_a_segmentation_encoder_starts_from_the_imagenet_lite0_weights(tmp_path)
 
 @pytest.mark.slow
 @pytest.mark.parametrize('name,methods', [('fashion_cls_val', ('gdp', 'l1', 'sfp')),
-                                          ('fashion_lite0', ('gdp',)),
+                                          ('fashion_lite0', ('gdp_q', 'gdp_q_p1')),
                                           ('fashion_cls', ('search_res', 'scratch_input'))])
 def test_the_fashion_studies_run_their_own_stages_on_tiny_data(tmp_path, monkeypatch, name,
                                                                 methods):
@@ -250,6 +250,9 @@ def test_the_fashion_studies_run_their_own_stages_on_tiny_data(tmp_path, monkeyp
         if method == 'search_res':
             side = result['resolution']
             assert side in (16, 20, 24, 28) and result['input_shape'][-2:] == [side, side]
+        if name == 'fashion_lite0':  # the default's thresholds ∝ FLOPs^0.5, the paper's row 1
+            used = (run / 'gdp' / 'efficientnet_lite0_fmnist_gdp.py').read_text()
+            assert ('cost_exponent=1.0' if method == 'gdp_q_p1' else 'cost_exponent=0.5') in used
 
 
 @pytest.mark.slow
