@@ -279,8 +279,8 @@ def test_the_fashion_segmentation_study_makes_its_data_and_runs_gdp_on_tiny_data
     study.baseline[0]['options'] = ['train_cfg.max_iters=4', 'param_scheduler.0.end=4',
                                     'default_hooks.checkpoint.interval=4']
     assert compare.run_one(study, 'baseline', 1.0, 0) is not None
-    result = compare.run_one(study, 'gdp', 0.5, 0)
-    run = tmp_path / 'work' / 'gdp' / 'r0.5_s0'
+    result = compare.run_one(study, 'gdp_q', 0.5, 0)  # the default row
+    run = tmp_path / 'work' / 'gdp_q' / 'r0.5_s0'
     assert result is not None, (run / 'error.txt').read_text()
     assert result['flops_ratio'] <= 0.52 and result['export_difference'] < 1e-4
     assert 0 <= result['gated'] <= 100 and 0 <= result['final'] <= 100
