@@ -6,6 +6,7 @@ ratio and seed, and write a table and a plot with the mean ± std over seeds.
     python tools/compare.py STUDY --only gdp l1 --seeds 0 --ratios 0.5  # a subset
     python tools/compare.py STUDY --iters-scale 10 --jobs 4   # 10x longer runs (a GPU)
     python tools/compare.py STUDY_val.py --baseline-from work_dirs/compare/STUDY  # its baselines
+    python tools/compare.py STUDY --rename gdp_p05 gdp  # kept runs of a row renamed in STUDY
 
 A study file (an MMEngine config) names the work dir, the metric, the seeds and FLOPs ratios, the
 baseline's stages and each method's stages: ``dict(train=CONFIG)``, ``dict(prune=CONFIG)`` (the
@@ -30,6 +31,7 @@ method with gates (GDP), its loss, FLOPs and gates over every run to ``training_
 the gated networks' metric against the fine-tuned one, per run, to ``gated_vs_final.png``.
 """
 import argparse
+import glob
 import importlib
 import json
 import os
@@ -491,6 +493,39 @@ def report(study, failed=()):
     return text, paths
 
 
+def rename_method(study, old, new):
+    """Move the kept runs of method ``old`` to ``new`` (a row renamed in the study file), so
+    that they count as ``new``'s without running again.
+
+    Raises:
+        ValueError: ``new`` is not a method of the study, or ``new`` already has runs (nothing
+            is moved then).
+        FileNotFoundError: there are no runs of ``old``.
+    """
+    names = [m['name'] for m in study.methods]
+    if new not in names:
+        raise ValueError(f'--rename: {new!r} is not a method of the study ({", ".join(names)}); '
+                         'rename the row in the study file first')
+    if 'baseline' in (old, new):
+        raise ValueError('--rename: the baseline keeps its name')
+    src, dst = osp.join(study.work_dir, old), osp.join(study.work_dir, new)
+    if not osp.isdir(src):
+        raise FileNotFoundError(f'--rename: no runs of {old!r} in {study.work_dir}')
+    if osp.exists(dst):
+        raise ValueError(f'--rename: {dst} already exists; move it away first (nothing moved)')
+    os.rename(src, dst)
+    for result in glob.glob(osp.join(dst, '*', 'result.json')):
+        with open(result) as f:
+            data = json.load(f)
+        data['method'] = new
+        with open(result + '.tmp', 'w') as f:  # a whole file or the old one, never half
+            json.dump(data, f, indent=1)
+        os.replace(result + '.tmp', result)
+    stale = osp.join(study.work_dir, f'training_{old}.png')
+    if osp.exists(stale):
+        os.remove(stale)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Compare pruning methods at equal FLOPs')
     parser.add_argument('study', help='study file (configs/compare/*.py)')
@@ -514,6 +549,9 @@ def parse_args(argv=None):
                         'here, instead of training it again')
     parser.add_argument('--collect', action='store_true',
                         help='run nothing: tabulate the results there are')
+    parser.add_argument('--rename', nargs=2, metavar=('OLD', 'NEW'),
+                        help='run nothing: move the kept runs of method OLD to NEW (a row '
+                        'renamed in the study file), then tabulate')
     parser.add_argument('--force', action='store_true',
                         help='rerun runs that have results (with --only: those methods only, '
                         'not the baselines the other rows started from)')
@@ -547,7 +585,9 @@ def main(argv=None):
     register_all_modules(init_default_scope=False)
     os.makedirs(study.work_dir, exist_ok=True)
     failed = []
-    if not args.collect:
+    if args.rename:
+        rename_method(study, *args.rename)
+    elif not args.collect:
         check_budgets(study)
         for step in study.get('setup', []):  # e.g. make the data set (skipped when done)
             step = {k: v.format(work_dir=study.work_dir, data_root=study.get('data_root', ''))

@@ -389,3 +389,35 @@ def test_the_fashion_search_spaces_reach_every_ratio_of_their_study():
         sizes = list(getattr(model, 'resolutions', None) or [None])
         least = model.flops_ratio(model.smallest_widths(), sizes[0])
         assert least <= min(study.ratios), (config, least)
+
+
+def test_rename_moves_a_renamed_rows_runs_and_refuses_to_overwrite(study):
+    """A row renamed in the study file keeps its runs: --rename moves them (and their
+    ``method``), then tabulates them under the study's label; it never overwrites runs."""
+    import json
+    path, work = study
+    compare = _tool('compare')
+
+    def fake(method, name, final):
+        run = work / name / 'r0.5_s0'
+        run.mkdir(parents=True)
+        ratio = 1.0 if method == 'baseline' else 0.5
+        (run / 'result.json').write_text(json.dumps(dict(
+            method=method, label=method, ratio=ratio, seed=0, order=0, final=final,
+            flops_ratio=ratio, train_iters=4)))
+
+    fake('baseline', 'baseline', 90.0)
+    fake('l1_old', 'l1_old', 80.0)
+    fake('gdp', 'gdp', 85.0)
+    with pytest.raises(ValueError, match="'l1_new' is not a method"):
+        compare.main([str(path), '--rename', 'l1_old', 'l1_new'])
+    with pytest.raises(ValueError, match='already exists'):
+        compare.main([str(path), '--rename', 'l1_old', 'gdp'])
+    with pytest.raises(FileNotFoundError, match="no runs of 'nothing'"):
+        compare.main([str(path), '--rename', 'nothing', 'l1'])
+    assert json.loads((work / 'gdp' / 'r0.5_s0' / 'result.json').read_text())['final'] == 85.0
+    assert compare.main([str(path), '--rename', 'l1_old', 'l1']) == 0
+    assert not (work / 'l1_old').exists()
+    moved = json.loads((work / 'l1' / 'r0.5_s0' / 'result.json').read_text())
+    assert moved['method'] == 'l1' and moved['final'] == 80.0
+    assert '| L1 | 50 % |' in (work / 'comparison.md').read_text()
