@@ -354,11 +354,16 @@ def run_one(study, method, ratio, seed):
         result.update(train_cost=cost, train_savings=span / cost if cost else None)
     result.update(method=spec['name'], label=spec.get('label', spec['name']), ratio=ratio,
                   seed=seed, order=order, seconds=round(time.time() - start, 1))
-    tmp = osp.join(run, 'result.json.tmp')
-    with open(tmp, 'w') as f:
-        json.dump(result, f, indent=1)
-    os.replace(tmp, osp.join(run, 'result.json'))
+    _write_json(osp.join(run, 'result.json'), result)
     return result
+
+
+def _write_json(path, data):
+    """Write ``data`` to ``path`` whole or not at all (a run killed mid-write keeps the old
+    file)."""
+    with open(path + '.tmp', 'w') as f:
+        json.dump(data, f, indent=1)
+    os.replace(path + '.tmp', path)
 
 
 def check_budgets(study):
@@ -518,9 +523,7 @@ def rename_method(study, old, new):
         with open(result) as f:
             data = json.load(f)
         data['method'] = new
-        with open(result + '.tmp', 'w') as f:  # a whole file or the old one, never half
-            json.dump(data, f, indent=1)
-        os.replace(result + '.tmp', result)
+        _write_json(result, data)
     stale = osp.join(study.work_dir, f'training_{old}.png')
     if osp.exists(stale):
         os.remove(stale)
