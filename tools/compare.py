@@ -7,6 +7,7 @@ ratio and seed, and write a table and a plot with the mean ± std over seeds.
     python tools/compare.py STUDY --iters-scale 10 --jobs 4   # 10x longer runs (a GPU)
     python tools/compare.py STUDY_val.py --baseline-from work_dirs/compare/STUDY  # its baselines
     python tools/compare.py STUDY --rename gdp_p05 gdp  # kept runs of a row renamed in STUDY
+    python tools/compare.py STUDY --resume  # runs cut short go on from their checkpoints
 
 A study file (an MMEngine config) names the work dir, the metric, the seeds and FLOPs ratios, the
 baseline's stages and each method's stages: ``dict(train=CONFIG)``, ``dict(prune=CONFIG)`` (the
@@ -24,7 +25,8 @@ shape (a method that also lowers the input resolution). The last checkpoint is e
 end (the metric after fine-tuning).
 
 Each run writes ``result.json`` in ``WORK_DIR/METHOD/r{ratio}_s{seed}/``; a run with a result is
-not run again (``--force`` reruns; with ``--only``, the baselines are kept); a baseline whose
+not run again (``--force`` reruns; with ``--only``, the baselines are kept; ``--resume``: the
+training stages of a run cut short go on from their newest checkpoints); a baseline whose
 training validates records its curve (``val_curve``), tabled below the comparison. The tables go to
 ``WORK_DIR/comparison.{md,csv}``, the trade-off plot to ``WORK_DIR/comparison.png`` and, per
 method with gates (GDP), its loss, FLOPs and gates over every run to ``training_METHOD.png``;
@@ -182,8 +184,11 @@ def ratio_fields(study, spec, ratio):
 
 
 def execute(study, stages, run, fields, seed, ratio, label):
-    """Run ``stages`` in this process; return what they recorded."""
+    """Run ``stages`` in this process; return what they recorded. With ``study.resume``, a
+    training stage whose work dir holds checkpoints (a run cut short) resumes from the newest
+    one instead of starting again; the result lists those stages under ``resumed``."""
     from gdpseg import apis
+    from gdpseg.engine.checkpoint import work_dir_checkpoints
     tools = dict(train=apis.train, prune=apis.prune, test=apis.test, search=apis.search)
     common = list(study.get('options', []))
     result = dict(train_iters=0)
@@ -201,7 +206,11 @@ def execute(study, stages, run, fields, seed, ratio, label):
         work = osp.join(run, stage.get('name', f'{i}_{kind}'))
         if kind == 'train':
             options += scaled_options(config, options, study.get('iters_scale', 1))
-            runner = tools['train'].main([config, '--work-dir', work, '--quiet',
+            resume = []
+            if study.get('resume') and work_dir_checkpoints(work):  # a run cut short
+                resume = ['--resume']
+                result.setdefault('resumed', []).append(osp.basename(work))
+            runner = tools['train'].main([config, '--work-dir', work, '--quiet', *resume,
                                           *_options(options)])
             iters = _max_iters(config, options)
             result['train_iters'] += iters
@@ -447,6 +456,8 @@ def run_all(study_path, study, tasks, jobs, threads, force, bar):
                 cmd += ['--iters-scale', repr(study.iters_scale)]
             if study.get('baseline_from'):
                 cmd += ['--baseline-from', study.baseline_from]
+            if study.get('resume'):
+                cmd += ['--resume']
             running[subprocess.Popen(cmd, env=env, cwd=os.getcwd(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)] = task
         time.sleep(0.5)
@@ -555,6 +566,10 @@ def parse_args(argv=None):
     parser.add_argument('--rename', nargs=2, metavar=('OLD', 'NEW'),
                         help='run nothing: move the kept runs of method OLD to NEW (a row '
                         'renamed in the study file), then tabulate')
+    parser.add_argument('--resume', action='store_true',
+                        help='a run without a result (cut short) resumes each training stage '
+                        'from the newest checkpoint in its work dir, as tools/train.py '
+                        '--resume does, instead of training it again')
     parser.add_argument('--force', action='store_true',
                         help='rerun runs that have results (with --only: those methods only, '
                         'not the baselines the other rows started from)')
@@ -566,11 +581,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.resume and args.force:
+        raise ValueError('--resume continues runs cut short and --force starts runs again from '
+                         'the beginning: pass one of them')
     if args.iters_scale <= 0:
         raise ValueError(f'--iters-scale must be positive, got {args.iters_scale}')
     study = load_study(args.study, dict(seeds=args.seeds, ratios=args.ratios,
                                         work_dir=args.work_dir, data_root=args.data_root,
-                                        baseline_from=args.baseline_from))
+                                        baseline_from=args.baseline_from,
+                                        resume=args.resume or None))
     if args.iters_scale != 1:  # never mixed with the runs of another length
         study.iters_scale = args.iters_scale
         if not args.work_dir:

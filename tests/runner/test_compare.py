@@ -421,3 +421,38 @@ def test_rename_moves_a_renamed_rows_runs_and_refuses_to_overwrite(study):
     moved = json.loads((work / 'l1' / 'r0.5_s0' / 'result.json').read_text())
     assert moved['method'] == 'l1' and moved['final'] == 80.0
     assert '| L1 | 50 % |' in (work / 'comparison.md').read_text()
+
+
+def test_resume_continues_a_run_cut_short_to_the_same_weights(study):
+    """``--resume``: a run killed mid-training (its last checkpoint removed, no result) goes on
+    from the newest checkpoint left and ends with the weights of the run never cut short."""
+    import json
+    import os
+
+    import torch
+    path, work = study
+    compare = _tool('compare')
+    s = compare.load_study(str(path))
+    s.options = list(s.options) + ['default_hooks.checkpoint.interval=2']
+    assert compare.run_one(s, 'baseline', 1.0, 0) is not None
+    run = work / 'baseline' / 's0'
+    stage = run / '0_train'
+    whole = torch.load(stage / 'iter_4.pth', map_location='cpu', weights_only=False)
+    first = json.load(open(run / 'result.json'))
+    # killed after iteration 2: no result, no checkpoint of iteration 4
+    os.remove(run / 'result.json')
+    os.remove(stage / 'iter_4.pth')
+    (stage / 'last_checkpoint').write_text(str(stage / 'iter_2.pth'))
+    kept = (stage / 'iter_2.pth').stat().st_mtime_ns
+    s.resume = True
+    again = compare.run_one(s, 'baseline', 1.0, 0)
+    assert again['resumed'] == ['0_train'] and 'resumed' not in first
+    resumed = torch.load(stage / 'iter_4.pth', map_location='cpu', weights_only=False)
+    assert resumed['meta']['iter'] == 4
+    assert (stage / 'iter_2.pth').stat().st_mtime_ns == kept  # iterations 1-2 not run again
+    for key, value in whole['state_dict'].items():
+        assert torch.equal(resumed['state_dict'][key], value), key
+    assert again['final'] == first['final'] and again['train_iters'] == first['train_iters']
+    # continuing and starting again exclude each other
+    with pytest.raises(ValueError, match='--resume .* --force'):
+        compare.main([str(path), '--resume', '--force', '--jobs', '0'])
