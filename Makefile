@@ -59,8 +59,9 @@ demo-cls: install
 demo-style: install
 	$(PY) tools/demo.py --task style
 
+# the slowest tests listed at the end: where the suite's time goes
 test: install
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=15
 
 # the fast tier for everyday work (no training, export or sweep of real models)
 test-fast: install

@@ -342,6 +342,11 @@ def test_the_validation_twin_finds_its_base_methods_by_name():
     assert 'optim_wrapper.paramwise_cfg.gate_lr_mult=10' in glr10[0]['options']
     assert [o for o in glr10[0]['options'] if 'gate_lr_mult' not in o] == \
         [o for o in glr[0]['options'] if 'gate_lr_mult' not in o] and glr10[1:] == glr[1:]
+    # the tempered-threshold row is the default with p = 0.5 and nothing else changed
+    rows = {m['name']: m['stages'] for m in twin.methods}
+    default, tempered = rows['gdp_500'], rows['gdp_500_p05']
+    assert tempered[0]['options'] == default[0]['options'] + ['model.cost_exponent=0.5']
+    assert tempered[1:] == default[1:] and len(default) == 4
 
 
 def test_a_baseline_that_validates_records_and_tables_its_curve(study):
