@@ -110,6 +110,12 @@ def test_measure_tool_writes_a_table_that_gates_use(tmp_path, monkeypatch):
     assert out.is_file() and table['networks']['full_ms'] > 0
     assert [r['network'] for r in table['check']] == ['full', 'random 1', 'random 2']
     assert all(r['predicted_ms'] > 0 and r['measured_ms'] > 0 for r in table['check'])
+    # an input the network cannot take is named, with the fix, and nothing is written
+    with pytest.raises(ValueError, match=r'input of shape \[1, 1, 32, 32\] \(--shape\).*'
+                                         r'--shape C H W'):
+        measure.main([str(tmp_path / 'cls.py'), '--out', str(tmp_path / 'bad.json'),
+                      '--shape', '1', '32', '32'])
+    assert not (tmp_path / 'bad.json').exists()
 
 
 def test_fit_keeps_every_term_non_negative_on_noisy_timings():

@@ -1,7 +1,7 @@
 """Measure a latency model of a config's network on this machine, and check its predictions.
 
     python tools/analysis_tools/measure_latency.py CONFIG --out latency.json
-        [--backend torch|onnxruntime] [--threads 2] [--shape H W] [--check 5]
+        [--backend torch|onnxruntime] [--threads 2] [--shape [C] H W] [--check 5]
 
 Times every distinct conv/linear layer of the network on a grid of channel counts, fits the
 bilinear model of ``gdpseg.deploy.latency`` (paper Eq. 5 form), calibrates it on whole exports
@@ -22,6 +22,7 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 
+from gdpseg.apis.get_flops import input_shape
 from gdpseg.core import full_plan, prune, resolve, trace_groups
 from gdpseg.deploy.latency import Timer, latency_resource, measure_latency_table, random_plan
 from gdpseg.models.algorithms.base import tensor_mode
@@ -67,7 +68,9 @@ def main(argv=None):
     parser.add_argument('--out', required=True, help='JSON file to write the table to')
     parser.add_argument('--backend', choices=('torch', 'onnxruntime'), default='torch')
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--shape', type=int, nargs='+', metavar='N',
+                        help='input size: H W, or C H W (default: from the config, as '
+                        'tools/get_flops.py takes it)')
     parser.add_argument('--check', type=int, default=5, metavar='N',
                         help='compare predicted and measured latency on N random exports')
     parser.add_argument('--min-seconds', type=float, default=0.05,
@@ -76,9 +79,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options)
-    shape = (1, 3, *args.shape) if args.shape else tuple(cfg.model.get('input_shape',
-                                                                       (1, 3, 512, 512)))
-    net, groups, example, forward_fn = build_network(cfg, shape)
+    shape, source = input_shape(cfg, args.shape)  # the rule of tools/get_flops.py
+    try:
+        net, groups, example, forward_fn = build_network(cfg, shape)
+    except RuntimeError as exc:  # e.g. an RGB input for a grayscale stem
+        raise ValueError(f'the network does not run on an input of shape {list(shape)} '
+                         f'({source}): {str(exc).splitlines()[0]}; pass --shape H W or '
+                         '--shape C H W') from exc
+    print(f'input {list(shape)} ({source})')
     timer = Timer(args.backend, args.threads, min_seconds=args.min_seconds)
     bar = None
 
