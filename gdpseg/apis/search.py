@@ -134,7 +134,7 @@ def main(argv=None):
             break
         batches.append(model.data_preprocessor(data, False))
     found = greedy_search(model, held_out_loss(model, batches), budget, resource, args.step,
-                          log=print, fill=not args.no_fill)
+                          log=print, fill=not args.no_fill, unit=unit)
     model.eval()
     shape = tuple(model.input_shape)
     if len(sizes) > 1:  # the found resolution

@@ -225,7 +225,9 @@ def test_slimmable_training_then_search_tool(tmp_path, monkeypatch):
     steps = json.load(open(out / 'search.json'))['history']
     assert len(steps) == info['search']['steps'] >= 1
     assert (out / 'plan.json').is_file()
-    with pytest.raises(ValueError, match='below what the smallest widths'):
+    # refused in the budget's unit, with the smallest widths' share of the full network
+    with pytest.raises(ValueError, match=r'budget \S+ FLOPs is below what the smallest widths '
+                                         r'.* need \(\S+ FLOPs.*, \d+\.\d % of the full'):
         search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--flops', '0.01'])
     with pytest.raises(SystemExit):
         search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--latency-ms', '3'])

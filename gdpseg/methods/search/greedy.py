@@ -17,7 +17,8 @@ from typing import Callable, List, Sequence
 
 def greedy_search(model, evaluate: Callable[[], float], budget: float,
                   resource: Callable[[Sequence[int]], float], step: float = 0.1,
-                  log: Callable[[str], None] = lambda msg: None, fill: bool = True) -> dict:
+                  log: Callable[[str], None] = lambda msg: None, fill: bool = True,
+                  unit: str = '') -> dict:
     """Narrow ``model``'s widths (a :class:`SlimmableNetwork`) until ``resource(widths) <=
     budget``.
 
@@ -28,6 +29,7 @@ def greedy_search(model, evaluate: Callable[[], float], budget: float,
             resolution (e.g. exact FLOPs of their plan there).
         step: Share of a group's channels one narrowing removes (at least one channel).
         fill: Then widen within the budget (half a step at a time) while a candidate fits.
+        unit: The resource's unit, for messages (``'FLOPs'``, ``'ms'``).
 
     Returns:
         dict: ``widths`` and ``resolution`` found, their ``resource`` and ``score``,
@@ -42,15 +44,17 @@ def greedy_search(model, evaluate: Callable[[], float], budget: float,
     low = model.smallest_widths()
     _at(model, sizes[0])
     least = resource(low)
-    if least > budget:
-        raise ValueError(f'the budget {budget:.6g} is below what the smallest widths of the '
-                         f'space need ({least:.6g}' +
-                         (f' at resolution {sizes[0]}' if sizes[0] is not None else '') +
-                         '): lower min_share, or raise the budget')
     widths, size = list(model.full_widths()), sizes[-1]
     history: List[dict] = []
     _at(model, size)
     cost = resource(widths)
+    if least > budget:
+        u = f' {unit}' if unit else ''
+        raise ValueError(f'the budget {budget:.6g}{u} is below what the smallest widths of the '
+                         f'space need ({least:.6g}{u}' +
+                         (f' at resolution {sizes[0]}' if sizes[0] is not None else '') +
+                         f', {100 * least / cost:.1f} % of the full network\'s {cost:.6g}{u}): '
+                         'lower min_share, or raise the budget')
     try:
         while cost > budget:
             best = None
