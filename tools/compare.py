@@ -8,6 +8,7 @@ ratio and seed, and write a table and a plot with the mean ± std over seeds.
     python tools/compare.py STUDY_val.py --baseline-from work_dirs/compare/STUDY  # its baselines
     python tools/compare.py STUDY --rename gdp_p05 gdp  # kept runs of a row renamed in STUDY
     python tools/compare.py STUDY --resume  # runs cut short go on from their checkpoints
+    python tools/compare.py STUDY_val.py --baseline-from W --runs-from W  # the twin: tests only
 
 A study file (an MMEngine config) names the work dir, the metric, the seeds and FLOPs ratios, the
 baseline's stages and each method's stages: ``dict(train=CONFIG)``, ``dict(prune=CONFIG)`` (the
@@ -207,7 +208,10 @@ def execute(study, stages, run, fields, seed, ratio, label):
         if kind == 'train':
             options += scaled_options(config, options, study.get('iters_scale', 1))
             resume = []
-            if study.get('resume') and work_dir_checkpoints(work):  # a run cut short
+            if reusable_stage(study, run, work, config, options, bool(fields['export'])):
+                resume = ['--resume']
+                result.setdefault('reused', []).append(osp.basename(work))
+            elif study.get('resume') and work_dir_checkpoints(work):  # a run cut short
                 resume = ['--resume']
                 result.setdefault('resumed', []).append(osp.basename(work))
             runner = tools['train'].main([config, '--work-dir', work, '--quiet', *resume,
@@ -292,6 +296,39 @@ def shared_baseline(study, seed):
             '--only and one method), or leave out --baseline-from to train one here')
     with open(result) as f:
         return osp.realpath(checkpoint), json.load(f)
+
+
+def reusable_stage(study, run, work, config, options, exported=False):
+    """With ``study.runs_from`` (another study's work dir), copy this training stage from the
+    same run there (method, ratio, seed, stage) into ``work`` when that run finished and trained
+    it with the same settings (and, once this run ``exported``, the same export); True when
+    copied (the stage then resumes from its checkpoint). A stage it trained with other settings
+    is refused, naming them."""
+    from mmengine.config import Config
+
+    from gdpseg.apis.train import quiet_train_cfg
+    from gdpseg.engine.reuse_training import (copy_stage, dumped_config, same_export,
+                                              training_differences)
+    if not study.get('runs_from'):
+        return False
+    src_run = osp.join(study.runs_from, osp.relpath(run, study.work_dir))
+    src_work = osp.join(src_run, osp.basename(work))
+    if not (osp.isfile(osp.join(src_run, 'result.json')) and osp.isdir(src_work)):
+        return False  # not run there (or not finished): trained here
+    dumped = dumped_config(src_work, config)
+    if not osp.isfile(dumped):
+        raise FileNotFoundError(f'--runs-from: {src_work} holds no {osp.basename(config)} '
+                                '(the config its training dumped); train the stage here '
+                                'instead (leave out --runs-from)')
+    cfg = quiet_train_cfg(_stage_config(config, options))  # as the train tool runs it
+    diff = training_differences(Config.fromfile(dumped).to_dict(), src_run, cfg.to_dict(), run)
+    if exported and not same_export(src_run, run):  # what it trains: this run's export
+        diff.append(f'the export it trained ({src_run}/export/plan.json) is another plan')
+    if diff:
+        raise ValueError(f'--runs-from: {src_work} was trained with other settings than this '
+                         f'stage: {"; ".join(diff[:8])}; leave out --runs-from to train it here')
+    copy_stage(src_work, work)
+    return True
 
 
 def _baseline_spec(study, seed):
@@ -458,6 +495,8 @@ def run_all(study_path, study, tasks, jobs, threads, force, bar):
                 cmd += ['--baseline-from', study.baseline_from]
             if study.get('resume'):
                 cmd += ['--resume']
+            if study.get('runs_from'):
+                cmd += ['--runs-from', study.runs_from]
             running[subprocess.Popen(cmd, env=env, cwd=os.getcwd(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)] = task
         time.sleep(0.5)
@@ -566,6 +605,11 @@ def parse_args(argv=None):
     parser.add_argument('--rename', nargs=2, metavar=('OLD', 'NEW'),
                         help='run nothing: move the kept runs of method OLD to NEW (a row '
                         'renamed in the study file), then tabulate')
+    parser.add_argument('--runs-from', metavar='WORK_DIR',
+                        help='copy each training stage that the same run (method, ratio, seed) '
+                        'of another study\'s work dir trained with the same settings, instead '
+                        'of training it again (a study and its validation twin); a stage '
+                        'trained with other settings is refused')
     parser.add_argument('--resume', action='store_true',
                         help='a run without a result (cut short) resumes each training stage '
                         'from the newest checkpoint in its work dir, as tools/train.py '
@@ -589,7 +633,8 @@ def main(argv=None):
     study = load_study(args.study, dict(seeds=args.seeds, ratios=args.ratios,
                                         work_dir=args.work_dir, data_root=args.data_root,
                                         baseline_from=args.baseline_from,
-                                        resume=args.resume or None))
+                                        resume=args.resume or None,
+                                        runs_from=args.runs_from))
     if args.iters_scale != 1:  # never mixed with the runs of another length
         study.iters_scale = args.iters_scale
         if not args.work_dir:

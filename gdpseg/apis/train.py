@@ -142,7 +142,7 @@ def main(argv=None):
         if cfg.get(key):
             check_data(cfg[key])
     if args.quiet:
-        quiet_cfg(cfg, 'GDP' if str(cfg.model.get('type', '')).endswith('GDPAlgorithm') else '')
+        quiet_train_cfg(cfg)
     # load_from is read (safely) before anything is built, and must fit the model after
     start = read_state_dict(cfg.load_from, 'load_from') \
         if cfg.get('load_from') and not cfg.get('resume') else None
@@ -158,6 +158,12 @@ def main(argv=None):
         print(f'final validation ({final.where}): '
               f'{task_for(runner.model).format_metrics(final.metrics)}')
     return runner
+
+
+def quiet_train_cfg(cfg):
+    """``cfg`` as ``--quiet`` runs it: a progress bar (named GDP for a GDP model)."""
+    return quiet_cfg(cfg, 'GDP' if str(cfg.model.get('type', '')).endswith('GDPAlgorithm')
+                     else '')
 
 
 def check_load_from(runner, path, state):

@@ -301,7 +301,8 @@ def test_a_long_title_is_wrapped_inside_the_picture(fontsize):
     plt.close(fig)
 
 
-def test_a_twin_study_tests_the_shared_baseline_instead_of_training_it(study, tmp_path):
+def test_a_twin_study_tests_the_shared_baseline_and_runs_instead_of_training_them(study,
+                                                                                  tmp_path):
     import json
     import os
     path, work = study
@@ -321,8 +322,35 @@ def test_a_twin_study_tests_the_shared_baseline_instead_of_training_it(study, tm
     assert not list((twin_dir / 'baseline' / 's0').rglob('iter_*.pth'))  # nothing trained here
     assert os.path.realpath(twin_dir / 'baseline' / 's0' / 'checkpoint.pth') == \
         os.path.realpath(work / 'baseline' / 's0' / 'checkpoint.pth')
-    # a method of the twin starts from it
-    assert compare.run_one(twin, 'l1', 0.5, 0)['flops_ratio'] <= 0.5
+    # a method of the twin starts from it and, with runs_from (--runs-from), copies each
+    # training stage of the same run there instead of training it again (the copied
+    # checkpoints keep their times), then tests on its own split
+    first = compare.run_one(src, 'gdp', 0.5, 0)
+    twin.runs_from = str(work)
+    result = compare.run_one(twin, 'gdp', 0.5, 0)
+    assert result is not None and result['reused'] == ['0_train', '3_train']
+    assert result['train_iters'] == first['train_iters']
+    assert result['train_cost'] == pytest.approx(first['train_cost'])
+    assert result['flops_ratio'] == first['flops_ratio']
+    for stage in ('0_train', '3_train'):
+        theirs = sorted((work / 'gdp' / 'r0.5_s0' / stage).glob('iter_*.pth'))
+        ours = sorted((twin_dir / 'gdp' / 'r0.5_s0' / stage).glob('iter_*.pth'))
+        assert [p.name for p in ours] == [p.name for p in theirs] and ours
+        for a, b in zip(theirs, ours):  # copied, not trained again
+            assert a.read_bytes() == b.read_bytes()
+            assert a.stat().st_mtime_ns == b.stat().st_mtime_ns
+    assert json.load(open(twin_dir / 'gdp' / 'r0.5_s0' / 'export' / 'plan.json')) == \
+        json.load(open(work / 'gdp' / 'r0.5_s0' / 'export' / 'plan.json'))
+    # a run the other study has not finished is trained here
+    run = twin_dir / 'l1' / 'r0.5_s0'
+    assert not compare.reusable_stage(twin, str(run), str(run / '1_train'), 'finetune.py', [])
+    # a twin that trains with another learning rate does not take the other study's stage
+    other = compare.load_study(str(path), dict(work_dir=str(tmp_path / 'other'),
+                                               baseline_from=str(work), runs_from=str(work)))
+    other.options = list(other.options) + ['optim_wrapper.optimizer.lr=0.01']
+    assert compare.run_one(other, 'gdp', 0.5, 0) is None
+    error = (tmp_path / 'other' / 'gdp' / 'r0.5_s0' / 'error.txt').read_text()
+    assert '--runs-from' in error and 'optim_wrapper.optimizer.lr: 0.05 != 0.01' in error
     # a seed the source has not trained is refused before anything runs, by its path
     with pytest.raises(FileNotFoundError, match=r'no baseline of seed 1 .*s1'):
         compare.main([str(path), '--work-dir', str(tmp_path / 'twin2'), '--only', 'l1',
@@ -461,3 +489,4 @@ def test_resume_continues_a_run_cut_short_to_the_same_weights(study):
     # continuing and starting again exclude each other
     with pytest.raises(ValueError, match='--resume .* --force'):
         compare.main([str(path), '--resume', '--force', '--jobs', '0'])
+
