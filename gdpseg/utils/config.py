@@ -49,6 +49,10 @@ def check_option_types(cfg, cfg_options) -> None:
         if top not in known:
             raise ConfigError(f'--cfg-options {key}: the config has no key {top!r}'
                               f'{nearest(top, known)}, and nothing would read it')
+        if _dict_literal(value):
+            raise ConfigError(f'--cfg-options {key}=' + '{...}: MMEngine\'s --cfg-options takes '
+                              'no dict literal (it arrives as text or split at its commas); '
+                              f'set the keys one by one: {key}.type=... {key}.KEY=VALUE')
         old = _get(cfg, key)
         if old is _MISSING or old is None or value is None:
             continue
@@ -60,6 +64,16 @@ def check_option_types(cfg, cfg_options) -> None:
                 not isinstance(value, (int, float)):
             raise ConfigError(f'--cfg-options {key}={shown}: expected a number (the config has '
                               f'{old!r})')
+
+
+def _dict_literal(value) -> bool:
+    """Whether a parsed ``--cfg-options`` value was written as ``{...}``: DictAction keeps it
+    as text, or splits it at its commas into a list of pieces."""
+    if isinstance(value, str):
+        return value.startswith('{') and value.endswith('}')
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return value[0].startswith('{') and value[-1].endswith('}')
+    return False
 
 
 def _separate_runs(cfg, path):

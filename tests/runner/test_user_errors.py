@@ -228,6 +228,10 @@ def test_config_mistakes_are_one_line_with_the_nearest_valid_value(voc, tmp_path
          "'GDPAlgorithm'?)"),
         ('model.forward_mode=tensr', "forward_mode must be 'tensor'"),
         ('custom_hooks.0.min_eps=1e-50', 'below the smallest normal float32'),
+        # a dict literal arrives split at its commas, or as text: set its keys one by one
+        ("model.resource={'type':'latency','table':'t.json'}",
+         'model.resource={...}: MMEngine\'s --cfg-options takes no dict literal'),
+        ("model.resource={'type':'flops'}", 'set the keys one by one: model.resource.type='),
     ]
     for option, expected in cases:
         message = _one_line('train', base + _opts(voc, 2, option))
