@@ -116,6 +116,30 @@ def test_measure_tool_writes_a_table_that_gates_use(tmp_path, monkeypatch):
         measure.main([str(tmp_path / 'cls.py'), '--out', str(tmp_path / 'bad.json'),
                       '--shape', '1', '32', '32'])
     assert not (tmp_path / 'bad.json').exists()
+    # two exports of that network timed in turns with it, against the table's predictions
+    from gdpseg.registry import MODELS
+    from gdpseg.utils import load_config
+    model = MODELS.build(load_config(str(tmp_path / 'cls.py')).model)
+    torch.save({'state_dict': model.state_dict()}, tmp_path / 'base.pth')
+    (tmp_path / 'l1.py').write_text(
+        "_base_ = ['cls.py']\nmodel = dict(_delete_=True, type='OneShotPruning', "
+        "architecture=_base_.model, input_shape=(1, 3, 32, 32), forward_mode='tensor', "
+        "ratio=0.5)\n")
+    exports = []
+    for ratio in ('0.5', '0.25'):
+        exports.append(str(tmp_path / f'e{ratio}'))
+        _tool('prune').main([str(tmp_path / 'l1.py'), str(tmp_path / 'base.pth'), '--out',
+                             exports[-1], '--no-onnx', '--cfg-options', f'model.ratio={ratio}'])
+    bench = _tool('benchmark/export_latency')
+    rows = bench.main([*exports, '--full', str(tmp_path / 'cls.py'), '--table', str(out),
+                       '--rounds', '2', '--backend', 'torch', '--threads', '1'])
+    assert [r['network'] for r in rows] == ['full network', *exports]
+    full, half, quarter = rows
+    assert full['flops_ratio'] == 1 and 0.25 < half['flops_ratio'] <= 0.5
+    assert quarter['flops_ratio'] <= 0.25
+    assert full['predicted_ms'] == pytest.approx(table['check'][0]['predicted_ms'], rel=1e-6)
+    assert full['predicted_ms'] > half['predicted_ms'] > quarter['predicted_ms'] > 0
+    assert all(0 < r['min_ms'] <= r['median_ms'] <= r['max_ms'] for r in rows)
 
 
 def test_fit_keeps_every_term_non_negative_on_noisy_timings():
