@@ -45,6 +45,10 @@ _gdp_500 = [dict(_gdp[0], options=['load_from={baseline}', 'custom_hooks.0.lam.r
 _one_shot = dict(prune=_cfg + 'l1.py', checkpoint='{baseline}')
 _res = [4 * round(7 * r ** 0.25) for r in ratios]  # input sides of the width x resolution rows
 _slim_res = 'configs/search/resnet20_fmnist_slimmable_res.py'
+# the greedy search scores each candidate on 2 batches of the validation split (1,000 images)
+# and narrows a group by a quarter per step: with tools/search.py's defaults (8 batches, a
+# tenth) a search to 25 % takes over two hours on one core
+_search_args = ['--batches', '2', '--step', '0.25']
 
 
 def _at(side):  # train, validate and test on inputs resized to side x side
@@ -93,12 +97,12 @@ methods = [
     dict(name='search', label='width search (slimmable + greedy, AutoSlim)', stages=[
         dict(train='configs/search/resnet20_fmnist_slimmable.py',
              options=['load_from={baseline}'] + _iters(_prune_time)),
-        dict(search='configs/search/resnet20_fmnist_slimmable.py')] + _ft),
+        dict(search='configs/search/resnet20_fmnist_slimmable.py', args=_search_args)] + _ft),
     # widths and input resolution searched together (16-28²); the export fine-tuned and
     # tested at the resolution found
     dict(name='search_res', label='width × resolution search (slimmable + greedy)', stages=[
         dict(train=_slim_res, options=['load_from={baseline}'] + _iters(_prune_time)),
-        dict(search=_slim_res, test_options=[_at_res[2]]),
+        dict(search=_slim_res, args=_search_args, test_options=[_at_res[2]]),
         dict(train=_cfg + 'finetune_res.py', options=['model.plan={export}/plan.json'] +
              _at_res + _iters(_finetune))]),
     dict(name='growing', label='growing from a seed (SCS growing mode)', from_scratch=True,
