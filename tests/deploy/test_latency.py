@@ -93,6 +93,7 @@ def test_a_table_of_another_model_is_refused_by_layer():
         build_latency_model(groups, fits, 0.0, 0.0)
 
 
+@pytest.mark.slow
 def test_measure_tool_writes_a_table_that_gates_use(tmp_path, monkeypatch):
     """The command-line tool on a real (tiny) network: the table loads as a resource."""
     from pathlib import Path

@@ -301,6 +301,7 @@ def test_a_long_title_is_wrapped_inside_the_picture(fontsize):
     plt.close(fig)
 
 
+@pytest.mark.slow
 def test_a_twin_study_tests_the_shared_baseline_and_runs_instead_of_training_them(study,
                                                                                   tmp_path):
     import json
@@ -456,6 +457,7 @@ def test_rename_moves_a_renamed_rows_runs_and_refuses_to_overwrite(study):
     assert '| L1 | 50 % |' in (work / 'comparison.md').read_text()
 
 
+@pytest.mark.slow
 def test_resume_continues_a_run_cut_short_to_the_same_weights(study):
     """``--resume``: a run killed mid-training (its last checkpoint removed, no result) goes on
     from the newest checkpoint left and ends with the weights of the run never cut short."""
