@@ -2,7 +2,8 @@
 
     python tools/search.py CONFIG CHECKPOINT --out DIR (--flops RATIO |
                            --latency-ms MS --latency-table TABLE.json)
-                           [--step 0.1] [--batches 8] [--no-fill] [--cfg-options k=v ...]
+                           [--step 0.1] [--batches 8] [--no-fill] [--recalibrate-bn N]
+                           [--cfg-options k=v ...]
 
 CONFIG builds a :class:`~gdpseg.methods.search.SlimmableNetwork` (trained with
 ``tools/train.py``). The search narrows its widths greedily (AutoSlim), then widens within what
@@ -10,7 +11,9 @@ the last narrowing left of the budget (``--no-fill``: not), while scoring each
 candidate by its loss on ``--batches`` batches of the config's *validation* split (held out from
 the training set: never the test split), with batch statistics in its BatchNorms (one set of
 statistics is shared by every width). The found widths are exported through the same path as
-``tools/prune.py`` (plan.json, pruned weights, report) plus ``search.json`` (every step); train
+``tools/prune.py`` (plan.json, pruned weights, report) plus ``search.json`` (every step); with
+``--recalibrate-bn N`` the export's BatchNorm statistics are re-estimated on N training batches
+first (AutoSlim's calibration: the slimmable network keeps only the full widths'); train
 the found architecture from scratch with ``model=dict(type='PrunedModel', plan=DIR/plan.json,
 reinit=True)``. A space with input resolutions (``model.resolutions``) searches the resolution
 too (FLOPs budgets only): the export is at the found resolution, and its FLOPs are a share of
@@ -32,7 +35,7 @@ from gdpseg.engine.export_dir import export_model, save_export, structure, write
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
 from gdpseg.methods.search import greedy_search
 
-from .prune import load_pruning_model
+from .prune import load_pruning_model, recalibrate
 
 
 def held_out_loss(model, batches):
@@ -77,6 +80,10 @@ def parse_args(argv=None):
     parser.add_argument('--no-fill', action='store_true',
                         help='stop at the first widths within the budget (AutoSlim as '
                         'published); by default the search then widens while a candidate fits')
+    parser.add_argument('--recalibrate-bn', type=int, default=0, metavar='N',
+                        help='re-estimate the found network\'s BN statistics on N training '
+                        'batches (the slimmable network shares one set, the full widths\'); '
+                        'widths only, not with a searched resolution')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--debug', action='store_true',
                         help='show the traceback of an error in the config, data or files')
@@ -101,6 +108,10 @@ def main(argv=None):
                          "model=dict(type='SlimmableNetwork', architecture=...)")
     groups = model.channel_groups
     sizes = getattr(model, 'resolutions', [])
+    if args.recalibrate_bn and len(sizes) > 1:
+        raise ValueError('--recalibrate-bn with input resolutions: the training batches are '
+                         'at the dataset\'s size, not the found one; leave it out and fine-tune '
+                         'the found network at its resolution')
     if args.flops is not None:
         res = build_resource('flops', groups)
         budget, unit = args.flops * groups.full_flops(), 'FLOPs'
@@ -147,11 +158,14 @@ def main(argv=None):
                      sum(p.numel() for p in pruned.parameters()))
     info['max_relative_difference_to_gated'] = diff
     info['input_shape'] = list(shape)
+    if args.recalibrate_bn > 0:  # after the exactness check: the statistics change on purpose
+        info['bn_recalibrated_batches'] = recalibrate(cfg, pruned, args.recalibrate_bn)
     info['search'] = dict(budget=budget, unit=unit, resource=found['resource'],
                           widths=found['widths'], resolution=found['resolution'],
                           steps=len(found['history']), widenings=len(found['filled']))
     save_export(args.out, cfg, model, pruned, plan, example,
-                {k: info[k] for k in ('flops', 'params', 'search')})
+                {k: info[k] for k in ('flops', 'params', 'search', 'bn_recalibrated_batches')
+                 if k in info})
     with open(osp.join(args.out, 'search.json'), 'w') as f:
         json.dump(dict(found, budget=budget, unit=unit), f, indent=1)
     sections, summary = (), groups

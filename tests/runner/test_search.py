@@ -225,6 +225,19 @@ def test_slimmable_training_then_search_tool(tmp_path, monkeypatch):
     steps = json.load(open(out / 'search.json'))['history']
     assert len(steps) == info['search']['steps'] >= 1
     assert (out / 'plan.json').is_file()
+    # the same search with the found network's BN statistics re-estimated on training batches:
+    # the same plan and weights, other running statistics
+    info = search.main([cfg, ckpt, '--out', str(tmp_path / 'bn'), '--flops', '0.5',
+                        '--batches', '1', '--step', '0.5', '--recalibrate-bn', '2'])
+    assert info['bn_recalibrated_batches'] == 2
+    assert json.load(open(tmp_path / 'bn' / 'plan.json'))['groups'] == \
+        json.load(open(out / 'plan.json'))['groups']
+    plain, calibrated = (torch.load(d / 'pruned_weights.pth', weights_only=True)
+                         for d in (out, tmp_path / 'bn'))
+    means = [k for k in plain if k.endswith('running_mean')]
+    assert means and all(torch.equal(plain[k], calibrated[k]) for k in plain
+                         if 'running' not in k and 'num_batches' not in k)
+    assert any(not torch.equal(plain[k], calibrated[k]) for k in means)
     # refused in the budget's unit, with the smallest widths' share of the full network
     with pytest.raises(ValueError, match=r'budget \S+ FLOPs is below what the smallest widths '
                                          r'.* need \(\S+ FLOPs.*, \d+\.\d % of the full'):
@@ -263,6 +276,9 @@ def test_slimmable_training_then_search_tool(tmp_path, monkeypatch):
     assert info['flops']['ratio'] <= 0.3 and info['max_relative_difference_to_gated'] < 1e-5
     assert f'{size}x{size}, searched over [16, 24, 32]' in (tmp_path / 'res' / 'report.txt') \
         .read_text()
+    with pytest.raises(ValueError, match='--recalibrate-bn with input resolutions'):
+        search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--flops', '0.3',
+                     '--recalibrate-bn', '1', '--cfg-options', 'model.resolutions=[16,32]'])
     with pytest.raises(ValueError, match='latency table is measured at one input size'):
         search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--latency-ms', '3',
                      '--latency-table', 'x.json', '--cfg-options', 'model.resolutions=[16,32]'])
