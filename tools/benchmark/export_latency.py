@@ -88,7 +88,7 @@ def main(argv=None):
                 plan = full_plan(groups)
             else:
                 data = read_plan_file(plan_path(name))
-                plan = PruningPlan([g['keep'] for g in data['groups']])
+                plan = PruningPlan.from_dict(data, groups)  # checked against the network
             return resource.plan_value(groups, plan)
     base = count_conv_linear_flops(TensorMode(full), (x,)) if full is not None else None
     rows = []
