@@ -22,12 +22,14 @@ options = [f'{k}.dataset.data_root={_data}' for k in
 _cfg = 'configs/fashion/deeplabv3plus_r18_fscenes_'
 # the baseline validates every 500 iterations on the validation split: its curve shows whether
 # more training alone would still move it (comparison.md, "The baselines' training")
-baseline = [dict(train=_cfg + 'baseline.py', options=['train_cfg.val_interval=500'])]
+baseline = [dict(train=_cfg + 'baseline.py', options=['train_cfg.val_interval=500',
+                                                         'default_hooks.checkpoint.interval=1000'])]
 
 
 def _iters(n):  # a training stage of n iterations with its poly schedule
     return [f'train_cfg.max_iters={n}', f'param_scheduler.0.end={n}',
-            f'default_hooks.checkpoint.interval={n}']
+            # a checkpoint every 1,000 it.: a run cut short resumes there (--resume)
+            f'default_hooks.checkpoint.interval={min(n, 1000)}']
 
 
 _prune_time, _finetune = 450, 150

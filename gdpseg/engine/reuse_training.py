@@ -5,8 +5,9 @@ so do two studies that share a method's runs. Instead of training a stage again,
 is copied from the other run and the training resumed there (``tools/train.py --resume``): a
 finished stage only reloads its last checkpoint. The settings are checked first, on the config
 MMEngine dumped into the other stage's work dir against this stage's: they must be equal except
-for what only tests (``test_*``), where the run lives (its work dir and paths under it) and the
-checkpoint a stage starts from (the same file, resolved through links).
+for what only tests (``test_*``), where the run lives (its work dir and paths under it), how
+often it saves checkpoints, and the checkpoint a stage starts from (the same file, resolved
+through links).
 """
 import json
 import os.path as osp
@@ -14,9 +15,11 @@ import shutil
 from typing import Dict, List
 
 # what a training does not depend on: tests, where it runs and what it is called (the names
-# are made unique per run), and its start checkpoint (compared by the file it resolves to)
+# are made unique per run), how often it saves checkpoints, and its start checkpoint (compared
+# by the file it resolves to)
 NOT_TRAINING = ('test_dataloader', 'test_evaluator', 'test_cfg', 'work_dir', 'launcher',
-                'resume', 'load_from', 'experiment_name', 'visualizer.name')
+                'resume', 'load_from', 'experiment_name', 'visualizer.name',
+                'default_hooks.checkpoint')
 
 
 def flatten(value, prefix='') -> Dict[str, object]:

@@ -1,5 +1,6 @@
 """tools/compare.py: a study of two methods on a tiny classifier, run, tabulated and plotted."""
 import csv
+import os.path as osp
 
 import pytest
 
@@ -492,3 +493,30 @@ def test_resume_continues_a_run_cut_short_to_the_same_weights(study):
     with pytest.raises(ValueError, match='--resume .* --force'):
         compare.main([str(path), '--resume', '--force', '--jobs', '0'])
 
+
+
+def test_reusing_a_stage_ignores_how_often_it_saved_checkpoints_but_not_how_it_trained(tmp_path):
+    from gdpseg.engine.reuse_training import training_differences
+    theirs, ours = str(tmp_path / 'a'), str(tmp_path / 'b')
+
+    def cfg(run, interval, lr):
+        return dict(work_dir=run, optim_wrapper=dict(optimizer=dict(lr=lr)),
+                    default_hooks=dict(checkpoint=dict(interval=interval, max_keep_ckpts=2)),
+                    train_cfg=dict(max_iters=6000), model=dict(plan=f'{run}/export/plan.json'))
+    assert training_differences(cfg(theirs, 6000, 0.1), theirs, cfg(ours, 1000, 0.1), ours) == []
+    assert training_differences(cfg(theirs, 6000, 0.1), theirs, cfg(ours, 1000, 0.2), ours) == \
+        ['optim_wrapper.optimizer.lr: 0.1 != 0.2']
+
+
+@pytest.mark.parametrize('name', ['fashion_cls', 'fashion_lite0', 'fashion_seg'])
+def test_real_data_studies_save_a_checkpoint_at_least_every_1000_iterations(name):
+    """A study run cut short (a killed job) resumes from its stage's newest checkpoint
+    (``--resume``), so no training stage of the real-data studies saves only at its end."""
+    compare = _tool('compare')
+    study = compare.load_study(osp.join(ROOT, 'configs', 'compare', f'{name}.py'))
+    stages = [s for m in study.methods for s in m['stages'] if 'train' in s]
+    assert stages and 'train' in study.baseline[0]
+    for stage in stages + list(study.baseline):
+        options = dict(o.split('=', 1) for o in stage.get('options', []))
+        iters = int(options.get('train_cfg.max_iters', 1000))
+        assert int(options['default_hooks.checkpoint.interval']) <= min(iters, 1000), stage
