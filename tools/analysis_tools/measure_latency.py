@@ -19,29 +19,13 @@ import sys
 
 import torch
 from mmengine.config import DictAction
-from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 
 from gdpseg.apis.get_flops import input_shape
-from gdpseg.core import full_plan, prune, resolve, trace_groups
+from gdpseg.core import full_plan, prune, resolve
 from gdpseg.deploy.latency import Timer, latency_resource, measure_latency_table, random_plan
-from gdpseg.models.algorithms.base import tensor_mode
-from gdpseg.registry import MODELS
+from gdpseg.engine.config_network import build_network
 from gdpseg.utils import load_config, register_all_modules
-
-
-def build_network(cfg, shape):
-    """The ungated task network of a config (a GDP config's architecture), its channel groups
-    and how to call it."""
-    model_cfg = cfg.model
-    if str(model_cfg.get('type', '')).endswith('GDPAlgorithm'):
-        model_cfg = model_cfg.architecture
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
-        net = MODELS.build(model_cfg).eval()
-    forward_fn = tensor_mode if hasattr(net, 'data_preprocessor') else None
-    example = torch.randn(shape, generator=torch.Generator().manual_seed(0))
-    groups = trace_groups(net, (example,), forward_fn)
-    return net, groups, example, forward_fn
 
 
 def check(net, groups, example, forward_fn, table, timer, n, seed=1):

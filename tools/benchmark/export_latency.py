@@ -21,26 +21,11 @@ import torch
 
 from gdpseg.core import PruningPlan, full_plan
 from gdpseg.deploy import Timer
+from gdpseg.engine.config_network import build_network
 from gdpseg.engine.export_dir import (export_input_shape, load_export, plan_path,
                                       read_plan_file)
 from gdpseg.evaluation import TensorMode, count_conv_linear_flops
-from gdpseg.registry import MODELS
 from gdpseg.utils import load_config, register_all_modules
-
-
-def _full_network(config, shape):
-    """The unpruned task network of a config and its channel groups (traced at ``shape``)."""
-    from mmengine.registry import DefaultScope
-
-    from gdpseg.core import trace_groups
-    from gdpseg.models.algorithms.base import tensor_mode
-    cfg = load_config(config)
-    model_cfg = cfg.model.get('architecture', cfg.model)  # a pruning config's network
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
-        net = MODELS.build(model_cfg).eval()
-    x = torch.zeros(shape)
-    forward_fn = tensor_mode if hasattr(net, 'data_preprocessor') else None
-    return net, trace_groups(net, (x,), forward_fn)
 
 
 def main(argv=None):
@@ -68,7 +53,7 @@ def main(argv=None):
     if args.full or args.table:
         if not args.full:
             parser.error('--table needs --full CONFIG (the network the table was measured on)')
-        full, groups = _full_network(args.full, shape)
+        full, groups = build_network(load_config(args.full), shape)[:2]
         nets = {'full network': TensorMode(full), **nets}
     timer = Timer(args.backend, args.threads, min_seconds=0.2)
     runs = {name: timer.prepare(net, x) for name, net in nets.items()}
