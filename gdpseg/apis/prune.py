@@ -44,8 +44,9 @@ ONNX_FILE = 'pruned.onnx'
 ONNX_TOLERANCE = 1e-4
 
 
-def recalibrate(cfg, pruned, num_batches):
-    """Re-estimate the export's BN statistics on training batches of the config."""
+def recalibrate(cfg, pruned, num_batches, transform=None):
+    """Re-estimate the export's BN statistics on training batches of the config (each passed
+    through ``transform`` after the data preprocessor, when given)."""
     from mmengine.runner import Runner
 
     from gdpseg.engine.bn_recalibration import (mmengine_batches, recalibrate_bn,
@@ -55,7 +56,7 @@ def recalibrate(cfg, pruned, num_batches):
     check_data(cfg.train_dataloader)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'gdpseg')):
         loader = Runner.build_dataloader(cfg.train_dataloader)
-    used = recalibrate_bn(pruned, mmengine_batches(pruned, loader, num_batches),
+    used = recalibrate_bn(pruned, mmengine_batches(pruned, loader, num_batches, transform),
                           tensor_forward)
     print(f'BN statistics of the export re-estimated on {used} training batches')
     return used

@@ -13,7 +13,8 @@ the training set: never the test split), with batch statistics in its BatchNorms
 statistics is shared by every width). The found widths are exported through the same path as
 ``tools/prune.py`` (plan.json, pruned weights, report) plus ``search.json`` (every step); with
 ``--recalibrate-bn N`` the export's BatchNorm statistics are re-estimated on N training batches
-first (AutoSlim's calibration: the slimmable network keeps only the full widths'); train
+first (AutoSlim's calibration: the slimmable network keeps only the full widths'; at a
+searched resolution the batches are resized to the found one, as in training); train
 the found architecture from scratch with ``model=dict(type='PrunedModel', plan=DIR/plan.json,
 reinit=True)``. A space with input resolutions (``model.resolutions``) searches the resolution
 too (FLOPs budgets only): the export is at the found resolution, and its FLOPs are a share of
@@ -82,8 +83,8 @@ def parse_args(argv=None):
                         'published); by default the search then widens while a candidate fits')
     parser.add_argument('--recalibrate-bn', type=int, default=0, metavar='N',
                         help='re-estimate the found network\'s BN statistics on N training '
-                        'batches (the slimmable network shares one set, the full widths\'); '
-                        'widths only, not with a searched resolution')
+                        'batches (the slimmable network shares one set, the full widths\'), '
+                        'resized to the found input resolution where it is searched')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--debug', action='store_true',
                         help='show the traceback of an error in the config, data or files')
@@ -108,10 +109,6 @@ def main(argv=None):
                          "model=dict(type='SlimmableNetwork', architecture=...)")
     groups = model.channel_groups
     sizes = getattr(model, 'resolutions', [])
-    if args.recalibrate_bn and len(sizes) > 1:
-        raise ValueError('--recalibrate-bn with input resolutions: the training batches are '
-                         'at the dataset\'s size, not the found one; leave it out and fine-tune '
-                         'the found network at its resolution')
     if args.flops is not None:
         res = build_resource('flops', groups)
         budget, unit = args.flops * groups.full_flops(), 'FLOPs'
@@ -159,7 +156,10 @@ def main(argv=None):
     info['max_relative_difference_to_gated'] = diff
     info['input_shape'] = list(shape)
     if args.recalibrate_bn > 0:  # after the exactness check: the statistics change on purpose
-        info['bn_recalibrated_batches'] = recalibrate(cfg, pruned, args.recalibrate_bn)
+        # at a searched resolution the batches are resized to the found one as the slimmable
+        # network resized them in training (bilinear, antialiased)
+        info['bn_recalibrated_batches'] = recalibrate(
+            cfg, pruned, args.recalibrate_bn, model.resized if len(sizes) > 1 else None)
     info['search'] = dict(budget=budget, unit=unit, resource=found['resource'],
                           widths=found['widths'], resolution=found['resolution'],
                           steps=len(found['history']), widenings=len(found['filled']))

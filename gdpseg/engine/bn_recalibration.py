@@ -65,12 +65,14 @@ def recalibrate_bn(model: nn.Module, batches, forward) -> int:
     return used
 
 
-def mmengine_batches(model, dataloader, num_batches: int):
-    """Inputs of an MMEngine model from a dataloader, through its data preprocessor."""
+def mmengine_batches(model, dataloader, num_batches: int, transform=None):
+    """Inputs of an MMEngine model from a dataloader, through its data preprocessor (and then
+    ``transform``, e.g. a resize to the input size the model runs at)."""
     for i, data in enumerate(dataloader):
         if i >= num_batches:
             return
-        yield model.data_preprocessor(data, False)['inputs']
+        inputs = model.data_preprocessor(data, False)['inputs']
+        yield transform(inputs) if transform is not None else inputs
 
 
 def tensor_forward(model, inputs):

@@ -276,9 +276,25 @@ def test_slimmable_training_then_search_tool(tmp_path, monkeypatch):
     assert info['flops']['ratio'] <= 0.3 and info['max_relative_difference_to_gated'] < 1e-5
     assert f'{size}x{size}, searched over [16, 24, 32]' in (tmp_path / 'res' / 'report.txt') \
         .read_text()
-    with pytest.raises(ValueError, match='--recalibrate-bn with input resolutions'):
-        search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--flops', '0.3',
-                     '--recalibrate-bn', '1', '--cfg-options', 'model.resolutions=[16,32]'])
+    # calibrated at the found resolution: its training batches resized to it, as in training
+    from gdpseg.engine import bn_recalibration
+    seen, calibrate = [], bn_recalibration.recalibrate_bn
+
+    def recording(model, batches, forward):
+        def shapes():
+            for b in batches:
+                seen.append(tuple(b.shape[-2:]))
+                yield b
+        return calibrate(model, shapes(), forward)
+    monkeypatch.setattr(bn_recalibration, 'recalibrate_bn', recording)
+    calibrated = search.main([cfg, ckpt, '--out', str(tmp_path / 'res_bn'), '--flops', '0.3',
+                              '--batches', '1', '--step', '0.5', '--recalibrate-bn', '1',
+                              '--cfg-options', 'model.resolutions=[16,24,32]'])
+    assert size < 32  # below the dataset's size: the batches were resized
+    assert calibrated['bn_recalibrated_batches'] == 1 and seen == [(size, size)]
+    plain, bn = (torch.load(tmp_path / d / 'pruned_weights.pth', weights_only=True)
+                 for d in ('res', 'res_bn'))
+    assert any(not torch.equal(plain[k], bn[k]) for k in plain if k.endswith('running_mean'))
     with pytest.raises(ValueError, match='latency table is measured at one input size'):
         search.main([cfg, ckpt, '--out', str(tmp_path / 'none'), '--latency-ms', '3',
                      '--latency-table', 'x.json', '--cfg-options', 'model.resolutions=[16,32]'])
