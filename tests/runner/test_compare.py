@@ -494,7 +494,6 @@ def test_resume_continues_a_run_cut_short_to_the_same_weights(study):
         compare.main([str(path), '--resume', '--force', '--jobs', '0'])
 
 
-
 def test_reusing_a_stage_ignores_how_often_it_saved_checkpoints_but_not_how_it_trained(tmp_path):
     from gdpseg.engine.reuse_training import training_differences
     theirs, ours = str(tmp_path / 'a'), str(tmp_path / 'b')
