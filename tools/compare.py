@@ -27,8 +27,10 @@ end (the metric after fine-tuning).
 
 Each run writes ``result.json`` in ``WORK_DIR/METHOD/r{ratio}_s{seed}/``; a run with a result is
 not run again (``--force`` reruns; with ``--only``, the baselines are kept; ``--resume``: the
-training stages of a run cut short go on from their newest checkpoints); a baseline whose
-training validates records its curve (``val_curve``), tabled below the comparison. The tables go to
+training stages of a run cut short go on from their newest checkpoints; a run that another
+compare is running, e.g. the same command started twice, is left to it and reported); a
+baseline whose training validates records its curve (``val_curve``), tabled below the
+comparison. The tables go to
 ``WORK_DIR/comparison.{md,csv}``, the trade-off plot to ``WORK_DIR/comparison.png`` and, per
 method with gates (GDP), its loss, FLOPs and gates over every run to ``training_METHOD.png``;
 the gated networks' metric against the fine-tuned one, per run, to ``gated_vs_final.png``.
@@ -43,7 +45,7 @@ import subprocess
 import sys
 import time
 import traceback
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:  # run as a script: the repository's configs and tests resolve
@@ -345,9 +347,21 @@ def _baseline_spec(study, seed):
     return spec, shared
 
 
+BUSY = 3  # a worker's exit status when another process is running its run
+
+
+class RunBusyError(RuntimeError):
+    """Another process is running this run; nothing of it was touched."""
+
+
 def run_one(study, method, ratio, seed):
     """One method at one ratio and seed (or the baseline, method ``'baseline'``), in this
-    process; writes ``result.json`` (or ``error.txt``) in its directory."""
+    process; writes ``result.json`` (or ``error.txt``) in its directory.
+
+    Raises:
+        RunBusyError: another compare (this study run twice) holds the run's directory; its
+            log, checkpoints and result are left to it.
+    """
     shared = None
     if method == 'baseline':
         spec, shared = _baseline_spec(study, seed)
@@ -359,7 +373,27 @@ def run_one(study, method, ratio, seed):
             raise ValueError(f'no method {method!r} in the study: '
                              f'{[m["name"] for m in study.methods]}')
         run = run_dir(study, method, ratio, seed)
+    from gdpseg.engine.work_dir_lock import WorkDirBusyError, work_dir_lock
+
     os.makedirs(run, exist_ok=True)
+    with ExitStack() as held:
+        try:
+            held.enter_context(work_dir_lock(run, f'compare: {method} r={ratio:g} s={seed}'))
+        except WorkDirBusyError as exc:
+            owner = exc.owner
+            raise RunBusyError(
+                f'{method} r={ratio:g} s={seed} is already running in {run} (process '
+                f'{owner.get("pid", "?")}, started {owner.get("started", "?")}): left to it; '
+                'its result joins the table when it ends (run this command again, or with '
+                '--collect)') from None
+        err = osp.join(run, 'error.txt')  # a stale error of an earlier attempt is not this one's
+        if osp.isfile(err):
+            os.remove(err)
+        return _run_held(study, method, ratio, seed, run, spec, shared, order)
+
+
+def _run_held(study, method, ratio, seed, run, spec, shared, order):
+    """:func:`run_one` with the run's directory held by this process."""
     fields = dict(work_dir=study.work_dir, seed=seed, ratio=ratio, run=run,
                   baseline=osp.join(baseline_dir(study, seed), 'checkpoint.pth'), export='',
                   data_root=study.get('data_root', ''))
@@ -463,20 +497,22 @@ def run_all(study_path, study, tasks, jobs, threads, force, bar):
     bar.update(len(tasks) - len(todo))
     failed = []
 
-    def finished(task):
+    def finished(task, busy=None):
         d = _task_dir(study, task)
-        if not osp.isfile(osp.join(d, 'result.json')):
+        if busy:
+            failed.append(busy)
+        elif not osp.isfile(osp.join(d, 'result.json')):
             failed.append(f'{task[0]} r={task[1]:g} s={task[2]} (see {d}/log.txt)')
         bar.set_postfix_str(f'{task[0]} r={task[1]:g} s={task[2]}')
         bar.update(1)
 
-    for task in todo:  # a stale error of an earlier attempt is not this run's
-        err = osp.join(_task_dir(study, task), 'error.txt')
-        if osp.isfile(err):
-            os.remove(err)
     if jobs <= 0:
         for task in todo:
-            run_one(study, *task)
+            try:
+                run_one(study, *task)
+            except RunBusyError as exc:
+                finished(task, str(exc))
+                continue
             finished(task)
         return failed
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
@@ -503,8 +539,12 @@ def run_all(study_path, study, tasks, jobs, threads, force, bar):
         for proc in [p for p in running if p.poll() is not None]:
             task = running.pop(proc)
             err = proc.stderr.read().decode(errors='replace').strip()
-            if proc.returncode and err:
-                print(f'\n{task}: {err.splitlines()[-1]}', file=sys.stderr)
+            last = err.splitlines()[-1] if err else ''
+            if proc.returncode == BUSY:
+                finished(task, last)
+                continue
+            if proc.returncode and last:
+                print(f'\n{task}: {last}', file=sys.stderr)
             finished(task)
     return failed
 
@@ -645,7 +685,11 @@ def main(argv=None):
         from gdpseg.utils import register_all_modules
         torch.set_num_threads(max(1, args.threads or 1))
         register_all_modules(init_default_scope=False)
-        return 0 if run_one(study, args.worker, args.worker_ratio, args.worker_seed) else 1
+        try:
+            return 0 if run_one(study, args.worker, args.worker_ratio, args.worker_seed) else 1
+        except RunBusyError as exc:
+            print(exc, file=sys.stderr)
+            return BUSY
     from tqdm import tqdm
 
     from gdpseg.utils import register_all_modules

@@ -14,7 +14,16 @@ LOCK_FILE = '.train.lock'
 
 
 class WorkDirBusyError(UserError, RuntimeError):
-    """Another live training holds the work_dir."""
+    """Another live training holds the work_dir.
+
+    Attributes:
+        owner: What the holder wrote in the lock file (``pid``, ``host``, ``config``,
+            ``started``), for callers that word the refusal themselves.
+    """
+
+    def __init__(self, message: str, owner: dict = None):
+        super().__init__(message)
+        self.owner = dict(owner or {})
 
 
 def _alive(pid: int) -> bool:
@@ -69,7 +78,7 @@ def work_dir_lock(work_dir: str, config: str = ''):
                 f'work_dir {work_dir} is in use by another training ({where}, config '
                 f'{other.get("config") or "?"}, started {other.get("started") or "?"}): its '
                 'checkpoints and logs would be overwritten. Give this run its own --work-dir, '
-                f'or wait for that one to end (if it has ended, delete {path})')
+                f'or wait for that one to end (if it has ended, delete {path})', other)
         with os.fdopen(fd, 'w') as f:
             json.dump(me, f)
         break

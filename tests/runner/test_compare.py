@@ -519,3 +519,40 @@ def test_real_data_studies_save_a_checkpoint_at_least_every_1000_iterations(name
         options = dict(o.split('=', 1) for o in stage.get('options', []))
         iters = int(options.get('train_cfg.max_iters', 1000))
         assert int(options['default_hooks.checkpoint.interval']) <= min(iters, 1000), stage
+
+
+@pytest.mark.parametrize('jobs', ['0', '1'])
+def test_a_run_another_compare_is_running_is_left_to_it(study, jobs):
+    """The same study started twice: the second compare reports the run the first is running
+    and touches nothing of it (its log was truncated and an ``error.txt`` written beside the
+    result the first one wrote later)."""
+    import json
+    import subprocess
+    import sys
+
+    from gdpseg.engine.work_dir_lock import LOCK_FILE
+    path, work = study
+    compare = _tool('compare')
+    base = work / 'baseline' / 's0'
+    base.mkdir(parents=True)
+    (base / 'result.json').write_text(json.dumps(dict(
+        method='baseline', label='baseline', ratio=1.0, seed=0, order=-1, final=90.0,
+        flops_ratio=1.0, train_iters=4)))
+    run = work / 'l1' / 'r0.5_s0'
+    run.mkdir(parents=True)
+    (run / 'log.txt').write_text('the first compare is writing this\n')
+    other = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])
+    try:
+        (run / LOCK_FILE).write_text(json.dumps(dict(
+            pid=other.pid, host=__import__('socket').gethostname(), config='compare: l1',
+            started='2026-01-01T00:00:00')))
+        code = compare.main([str(path), '--only', 'l1', '--seeds', '0', '--jobs', jobs])
+    finally:
+        other.kill()
+        other.wait()
+    assert code == 1
+    assert (run / 'log.txt').read_text() == 'the first compare is writing this\n'
+    assert not (run / 'error.txt').exists() and not (run / 'result.json').exists()
+    text = (work / 'comparison.md').read_text()
+    assert f'l1 r=0.5 s=0 is already running in {run} (process {other.pid}' in text
+    assert (run / LOCK_FILE).exists()  # still the first one's
