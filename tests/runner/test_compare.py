@@ -527,6 +527,7 @@ def test_a_run_another_compare_is_running_is_left_to_it(study, jobs):
     and touches nothing of it (its log was truncated and an ``error.txt`` written beside the
     result the first one wrote later)."""
     import json
+    import socket
     import subprocess
     import sys
 
@@ -544,7 +545,7 @@ def test_a_run_another_compare_is_running_is_left_to_it(study, jobs):
     other = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])
     try:
         (run / LOCK_FILE).write_text(json.dumps(dict(
-            pid=other.pid, host=__import__('socket').gethostname(), config='compare: l1',
+            pid=other.pid, host=socket.gethostname(), config='compare: l1',
             started='2026-01-01T00:00:00')))
         code = compare.main([str(path), '--only', 'l1', '--seeds', '0', '--jobs', jobs])
     finally:
